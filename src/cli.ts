@@ -1,0 +1,197 @@
+#!/usr/bin/env node
+import { mkdir, readdir, access } from 'node:fs/promises';
+import { constants, realpathSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import yargs, { type Argv } from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { LOG_LEVELS, resolveConfig, type Config, type RawOptions } from './config.js';
+import { describeError } from './errors.js';
+import { createRunLogger } from './log.js';
+import { Progress } from './progress.js';
+import { run, type Tuning } from './run.js';
+import { VERSION } from './version.js';
+
+const EXIT_USAGE = 2;
+
+/** Parses the command line, runs the import, and sets the exit code (0 all in XNAT, 1 some failed, 2 unusable input). */
+export async function main(argv: string[]): Promise<number> {
+  if (argv.length === 0) {
+    await listManifests();
+    return 0;
+  }
+  // The original tool's form: <manifest> <output_dir> <project_id> <xnat_host> <xnat_user> <xnat_pass>.
+  if (argv.length === 6 && !argv[0]!.startsWith('-') && !['import', 'manifests'].includes(argv[0]!)) {
+    const [manifest, outputDir, project, xnatHost, xnatUser, xnatPass] = argv as [string, string, string, string, string, string];
+    return execute({ manifest, outputDir, project, xnatHost, xnatUser, xnatPass, passwordFromArgv: true });
+  }
+
+  let exitCode = 0;
+  let failure: string | undefined;
+  const parser = yargs(argv)
+    .scriptName('xnat-tcia-download')
+    .usage(
+      [
+        'Imports every series of a TCIA manifest into an XNAT project.',
+        '',
+        'Usage:',
+        '  $0 import <manifest> --project <ID> [options]',
+        '  $0 <manifest> <output_dir> <project_id> <xnat_host> <xnat_user> <xnat_pass>',
+        '      (the original tool\'s form; prefer XNAT_PASS in the environment)',
+        '  $0 manifests    (list the sample manifests)',
+      ].join('\n'),
+    )
+    .parserConfiguration({ 'duplicate-arguments-array': false })
+    .command(
+      'import <manifest>',
+      'Import the series of a .tcia or CSV manifest into an XNAT project',
+      (y: Argv) => importOptions(y),
+      async (args) => {
+        exitCode = await execute({
+          manifest: String(args.manifest),
+          project: args.project as string | undefined,
+          xnatHost: args['xnat-host'] as string | undefined,
+          xnatUser: args['xnat-user'] as string | undefined,
+          xnatPass: args['xnat-pass'] as string | undefined,
+          passwordFromArgv: args['xnat-pass'] !== undefined,
+          tciaUrl: args['tcia-url'] as string | undefined,
+          concurrency: args.concurrency as number | undefined,
+          retries: args.retries as number | undefined,
+          dryRun: args['dry-run'] as boolean | undefined,
+          outputDir: args['output-dir'] as string | undefined,
+          logLevel: args['log-level'] as string | undefined,
+          insecure: args.insecure as boolean | undefined,
+          progress: args.progress as string | undefined,
+          quiet: args.quiet as boolean | undefined,
+        }, tuningFrom(args));
+      },
+    )
+    .command('manifests', 'List the sample manifests shipped with the tool', () => undefined, async () => {
+      await listManifests();
+    })
+    .demandCommand(1, 'Give a command, e.g. import <manifest> --project <ID>')
+    .strict()
+    .version(VERSION)
+    .help()
+    .alias('h', 'help')
+    .wrap(Math.min(120, process.stdout.columns ?? 120))
+    .epilog('Exit codes: 0 every series is in XNAT; 1 some series failed (the rest were imported); 2 bad usage or unusable input (nothing imported); 130/143 stopped by SIGINT/SIGTERM.')
+    .fail((message, error) => {
+      failure = error ? describeError(error) : message;
+    })
+    .exitProcess(false);
+  await parser.parseAsync();
+  if (failure) {
+    process.stderr.write(`xnat-tcia-download: ${failure}\nRun 'xnat-tcia-download --help' for usage.\n`);
+    return EXIT_USAGE;
+  }
+  return exitCode;
+}
+
+function importOptions(y: Argv): Argv {
+  return y
+    .positional('manifest', { describe: 'Path of a .tcia manifest or a CSV with a SeriesInstanceUID column', type: 'string' })
+    .option('project', { alias: 'p', type: 'string', describe: 'Target XNAT project ID (created if missing). Given twice, the last one wins.' })
+    .option('xnat-host', { type: 'string', describe: 'XNAT base URL; https:// is assumed without a scheme [env: XNAT_HOST]' })
+    .option('xnat-user', { type: 'string', describe: 'XNAT user or alias token [env: XNAT_USER]' })
+    .option('xnat-pass', { type: 'string', describe: 'XNAT password or token secret; prefer the XNAT_PASS environment variable [env: XNAT_PASS]' })
+    .option('tcia-url', { type: 'string', describe: "TCIA server root scheme://host[:port] (default: from the manifest's downloadServerUrl) [env: TCIA_URL]" })
+    .option('concurrency', { alias: 'c', type: 'number', default: 4, describe: 'Series in flight at once, across different sessions' })
+    .option('retries', { type: 'number', describe: "Attempts per series (default: the manifest's noOfrRetry, else 4)" })
+    .option('dry-run', { type: 'boolean', default: false, describe: 'Print the plan (series, subject, session, images, size) and change nothing' })
+    .option('output-dir', { alias: 'o', type: 'string', default: 'xnat-tcia-download-output', describe: 'Where report.json, report.csv and run.log.jsonl are written' })
+    .option('log-level', { type: 'string', choices: LOG_LEVELS as string[], default: 'info', describe: 'Detail of the readable log on stdout' })
+    .option('insecure', { type: 'boolean', default: false, describe: 'Do not verify TLS certificates (prefer NODE_EXTRA_CA_CERTS for a private CA)' })
+    .option('progress', { type: 'string', choices: ['auto', 'on', 'off'], default: 'auto', describe: 'Progress display: a live bar on a terminal, periodic lines elsewhere' })
+    .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Only warnings, errors and the summary' })
+    .option('stall-timeout', { type: 'number', hidden: true, describe: 'Seconds of silence before a download counts as stalled' })
+    .option('retry-delay', { type: 'number', hidden: true, describe: 'Base retry delay in seconds' })
+    .option('settle-timeout', { type: 'number', hidden: true, describe: 'Seconds to wait for XNAT to settle a commit whose answer was lost' })
+    .option('poll-interval', { type: 'number', hidden: true, describe: 'Seconds between polls while waiting for XNAT' });
+}
+
+function tuningFrom(args: Record<string, unknown>): Partial<Tuning> {
+  const seconds = (key: string): number | undefined => (typeof args[key] === 'number' ? (args[key] as number) * 1000 : undefined);
+  const tuning: Partial<Tuning> = {};
+  if (seconds('stall-timeout') !== undefined) tuning.stallTimeoutMs = seconds('stall-timeout');
+  if (seconds('retry-delay') !== undefined) tuning.baseDelayMs = seconds('retry-delay');
+  if (seconds('settle-timeout') !== undefined) tuning.settleTimeoutMs = seconds('settle-timeout');
+  if (seconds('poll-interval') !== undefined) tuning.pollIntervalMs = seconds('poll-interval');
+  return tuning;
+}
+
+async function execute(raw: RawOptions, tuning: Partial<Tuning> = {}): Promise<number> {
+  let config: Readonly<Config>;
+  try {
+    config = resolveConfig(raw, process.env);
+  } catch (error) {
+    process.stderr.write(`xnat-tcia-download: ${describeError(error)}\n`);
+    return EXIT_USAGE;
+  }
+  try {
+    await mkdir(config.outputDir, { recursive: true });
+    await access(config.outputDir, constants.W_OK);
+  } catch (error) {
+    process.stderr.write(`xnat-tcia-download: output directory ${config.outputDir} is not writable (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); pass --output-dir with a writable folder\n`);
+    return EXIT_USAGE;
+  }
+
+  const logPath = join(config.outputDir, 'run.log.jsonl');
+  const level = config.quiet ? 'warn' : config.logLevel;
+  const { logger, close } = createRunLogger({ level, jsonLogPath: logPath, secrets: [config.xnat.pass], color: false });
+  logger.info(`xnat-tcia-download ${VERSION}`);
+  for (const warning of config.warnings) logger.warn(warning);
+  if (config.passwordFromArgv) logger.warn('the XNAT password was given on the command line, where other users can read it (ps, shell history); set XNAT_PASS instead');
+
+  const tty = process.stderr.isTTY ? process.stderr : undefined;
+  const enabled = config.progress === 'on' || (config.progress === 'auto' && !config.quiet);
+  const progress = new Progress({ logger, tty: config.progress === 'on' || (tty && enabled) ? tty : undefined, enabled });
+
+  const controller = new AbortController();
+  let signalled: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (signalled) return;
+    signalled = signal;
+    logger.warn(`${signal} received: taking no new series, finishing up and writing the report`);
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const result = await run(config, { logger, signal: controller.signal, logPath, progress, tuning, print: (text) => process.stdout.write(`${text}\n`) });
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
+  await close();
+  if (signalled) return signalled === 'SIGTERM' ? 143 : 130;
+  return result.exitCode;
+}
+
+/** With no arguments the original tool listed the manifests it ships; so does this. */
+async function listManifests(): Promise<void> {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const places = [resolve(here, '..', 'resources', 'TCIA'), resolve('resources', 'TCIA')];
+  const seen = new Set<string>();
+  for (const dir of places) {
+    const names = await readdir(dir).catch(() => [] as string[]);
+    for (const name of names.filter((n) => /\.(tcia|csv)$/i.test(n)).sort()) {
+      const path = join(dir, name);
+      if (!seen.has(name)) process.stdout.write(`${path}\n`);
+      seen.add(name);
+    }
+  }
+  process.stdout.write(`\nImport one with: xnat-tcia-download import <manifest> --project <ID>   (see --help)\n`);
+}
+
+// Through npm's bin symlink argv[1] is the link, so compare real paths.
+const invokedDirectly = process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
+if (invokedDirectly) {
+  main(hideBin(process.argv))
+    .then((code) => {
+      process.exitCode = code;
+    })
+    .catch((error: unknown) => {
+      process.stderr.write(`xnat-tcia-download: unexpected failure: ${(error as Error).stack ?? String(error)}\n`);
+      process.exitCode = 1;
+    });
+}
+

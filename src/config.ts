@@ -1,0 +1,118 @@
+import { resolve } from 'node:path';
+import { UsageError } from './errors.js';
+
+/** Everything a run needs, resolved once from flags and environment and then frozen. Nothing reads process.env after this. */
+export interface Config {
+  manifestPath: string;
+  project: string;
+  xnat: { host: string; user: string; pass: string; insecure: boolean };
+  /** TCIA server root (scheme://host[:port]) when the user chose one; otherwise it comes from the manifest. */
+  tciaUrl?: string;
+  concurrency: number;
+  /** Attempts per series; undefined means the manifest's noOfrRetry. */
+  retries?: number;
+  dryRun: boolean;
+  outputDir: string;
+  logLevel: LogLevel;
+  progress: 'auto' | 'on' | 'off';
+  quiet: boolean;
+  /** Where the password came from, so the CLI can warn about argv. */
+  passwordFromArgv: boolean;
+  warnings: string[];
+}
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+export const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'];
+
+export interface RawOptions {
+  manifest: string;
+  project?: string;
+  xnatHost?: string;
+  xnatUser?: string;
+  xnatPass?: string;
+  tciaUrl?: string;
+  concurrency?: number;
+  retries?: number;
+  dryRun?: boolean;
+  outputDir?: string;
+  logLevel?: string;
+  insecure?: boolean;
+  progress?: string;
+  quiet?: boolean;
+  passwordFromArgv?: boolean;
+}
+
+/** XNAT project IDs are [A-Za-z0-9_-]; XNAT answers anything else with 417 (xnat-rest-api.md §2). */
+const PROJECT_ID = /^[A-Za-z0-9_-]{1,64}$/;
+
+export function resolveConfig(raw: RawOptions, env: NodeJS.ProcessEnv): Readonly<Config> {
+  const warnings: string[] = [];
+  const project = (raw.project ?? '').trim();
+  if (!project) throw new UsageError('no target project given', 'pass --project <ID>');
+  if (!PROJECT_ID.test(project)) {
+    throw new UsageError(`project ID '${project}' is not valid`, 'XNAT project IDs use only letters, digits, _ and -');
+  }
+
+  const dryRun = raw.dryRun ?? false;
+  const hostRaw = (raw.xnatHost ?? env.XNAT_HOST ?? '').trim();
+  const user = raw.xnatUser ?? env.XNAT_USER ?? '';
+  const pass = raw.xnatPass ?? env.XNAT_PASS ?? '';
+  if (!hostRaw) throw new UsageError('no XNAT host given', 'pass --xnat-host https://your-xnat or set XNAT_HOST');
+  if (!user || !pass) throw new UsageError('no XNAT credentials given', 'set XNAT_USER and XNAT_PASS (or --xnat-user / --xnat-pass)');
+  const host = normaliseUrl(hostRaw, '--xnat-host');
+  if (host.startsWith('http://') && !isLoopback(host)) {
+    warnings.push(`XNAT host ${host} uses plain HTTP: credentials and data cross the network unencrypted`);
+  }
+
+  const tciaRaw = (raw.tciaUrl ?? env.TCIA_URL ?? '').trim();
+  const tciaUrl = tciaRaw ? normaliseUrl(tciaRaw, '--tcia-url') : undefined;
+
+  const concurrency = raw.concurrency ?? 4;
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) {
+    throw new UsageError(`--concurrency must be a whole number from 1 to 64 (got ${raw.concurrency})`);
+  }
+  if (raw.retries !== undefined && (!Number.isInteger(raw.retries) || raw.retries < 1 || raw.retries > 20)) {
+    throw new UsageError(`--retries must be a whole number from 1 to 20 (got ${raw.retries})`);
+  }
+  const logLevel = (raw.logLevel ?? 'info').toLowerCase() as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
+  const progress = (raw.progress ?? 'auto') as Config['progress'];
+  if (!['auto', 'on', 'off'].includes(progress)) throw new UsageError('--progress must be auto, on or off');
+
+  return Object.freeze({
+    manifestPath: resolve(raw.manifest),
+    project,
+    xnat: Object.freeze({ host, user, pass, insecure: raw.insecure ?? false }),
+    tciaUrl,
+    concurrency,
+    retries: raw.retries,
+    dryRun,
+    outputDir: resolve(raw.outputDir ?? 'xnat-tcia-download-output'),
+    logLevel,
+    progress,
+    quiet: raw.quiet ?? false,
+    passwordFromArgv: raw.passwordFromArgv ?? false,
+    warnings,
+  });
+}
+
+/** Adds https:// when no scheme is given (HTTPS unless the user says otherwise) and drops trailing slashes. */
+export function normaliseUrl(value: string, flag: string): string {
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `https://${value}`;
+  let url: URL;
+  try {
+    url = new URL(withScheme);
+  } catch {
+    throw new UsageError(`${flag} '${value}' is not a URL`, 'use scheme://host[:port], e.g. https://xnat.example.org');
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new UsageError(`${flag} must be an http(s) URL`);
+  if (url.username || url.password) {
+    throw new UsageError(`${flag} must not carry credentials`, 'set XNAT_USER and XNAT_PASS instead');
+  }
+  return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}`;
+}
+
+function isLoopback(url: string): boolean {
+  const { hostname } = new URL(url);
+  return hostname === 'localhost' || hostname === '[::1]' || hostname.startsWith('127.');
+}

@@ -1,0 +1,92 @@
+/** Error hierarchy: every failure the tool reports carries a stable code and, where a user can act, a hint. */
+
+export interface XtdErrorOptions {
+  hint?: string;
+  seriesUid?: string;
+  cause?: unknown;
+  retryable?: boolean;
+}
+
+/** Base class for every error the tool raises on purpose. */
+export class XtdError extends Error {
+  readonly code: string;
+  readonly hint?: string;
+  readonly seriesUid?: string;
+  readonly retryable: boolean;
+
+  constructor(code: string, message: string, options: XtdErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.hint = options.hint;
+    this.seriesUid = options.seriesUid;
+    this.retryable = options.retryable ?? false;
+  }
+}
+
+/** Bad command line or configuration: exit code 2, nothing uploaded. */
+export class UsageError extends XtdError {
+  constructor(message: string, hint?: string) {
+    super('ERR_USAGE', message, { hint });
+  }
+}
+
+/** The manifest cannot be used: exit code 2, nothing uploaded. */
+export class ManifestError extends XtdError {
+  constructor(message: string, hint?: string) {
+    super('ERR_MANIFEST', message, { hint });
+  }
+}
+
+/** A peer could not be reached at all (DNS, refused, TLS). */
+export class ConnectionError extends XtdError {}
+
+/** An HTTP answer from TCIA that is not what the API promises. */
+export class TciaHttpError extends XtdError {
+  readonly status: number;
+  constructor(status: number, message: string, options: XtdErrorOptions = {}) {
+    super('ERR_TCIA_HTTP', message, options);
+    this.status = status;
+  }
+}
+
+/** An HTTP answer from XNAT that is an error; `message` holds XNAT's own words where it gave any. */
+export class XnatHttpError extends XtdError {
+  readonly status: number;
+  readonly method: string;
+  readonly url: string;
+  constructor(status: number, method: string, url: string, message: string, options: XtdErrorOptions = {}) {
+    super('ERR_XNAT_HTTP', message, options);
+    this.status = status;
+    this.method = method;
+    this.url = url;
+  }
+}
+
+/** A file's MD5 differs from the one TCIA published in md5hashes.csv. */
+export class Md5MismatchError extends XtdError {
+  constructor(file: string, expected: string, actual: string, seriesUid: string) {
+    super('ERR_MD5_MISMATCH', `${file}: MD5 ${actual} does not match TCIA's ${expected}`, { seriesUid, retryable: true });
+  }
+}
+
+/** What TCIA served is not the series the plan expects (not DICOM, wrong UIDs, wrong count, broken zip). */
+export class SeriesContentError extends XtdError {
+  constructor(message: string, seriesUid: string, options: { retryable?: boolean; cause?: unknown } = {}) {
+    super('ERR_SERIES_CONTENT', message, { seriesUid, ...options });
+  }
+}
+
+/** The run was stopped by a signal. */
+export class AbortedError extends XtdError {
+  constructor(message = 'stopped by signal') {
+    super('ERR_ABORTED', message);
+  }
+}
+
+/** One line for a person: the message, then the hint when there is one. */
+export function describeError(error: unknown): string {
+  if (error instanceof XtdError) return error.hint ? `${error.message} (${error.hint})` : error.message;
+  if (error instanceof Error) return error.message;
+  return String(error);
+}

@@ -1,0 +1,80 @@
+import { ConnectionError, XnatHttpError, XtdError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { pause } from '../retry.js';
+import type { ArchivedScan, XnatClient } from '../xnat/xnat-client.js';
+
+export interface CommitDeps {
+  xnat: XnatClient;
+  logger: Logger;
+  signal: AbortSignal;
+  source: string;
+  /** How long to wait for XNAT to settle an archive whose answer was lost. */
+  settleTimeoutMs: number;
+  pollIntervalMs: number;
+}
+
+/**
+ * Archives one prearchive session and returns the archive path. A 504 or dropped connection during the commit is
+ * never blindly re-sent: a long synchronous archive can outlive the proxy's timeout and still complete
+ * (xnat-rest-api.md §4 "Size and async", §9.10), so the outcome is read from the prearchive and the archive.
+ */
+export async function commitSession(prearchiveUri: string, archivePath: string, deps: CommitDeps): Promise<string> {
+  try {
+    const outcome = await deps.xnat.commit(prearchiveUri, deps.source);
+    if (outcome.archived) return outcome.uri || archivePath;
+    // A 200 means XNAT only built the session; archive it explicitly.
+    return await deps.xnat.archive(prearchiveUri);
+  } catch (error) {
+    if (!isLostAnswer(error)) throw error;
+    deps.logger.warn({ prearchiveUri }, `commit answer lost (${(error as Error).message}); waiting for XNAT to settle`);
+    return settle(prearchiveUri, archivePath, deps);
+  }
+}
+
+async function settle(prearchiveUri: string, archivePath: string, deps: CommitDeps): Promise<string> {
+  const deadline = Date.now() + deps.settleTimeoutMs;
+  let recommitted = false;
+  while (Date.now() < deadline) {
+    await pause(deps.pollIntervalMs, deps.signal);
+    const entry = await deps.xnat.prearchiveEntry(prearchiveUri).catch(() => ({ status: 'UNKNOWN' }));
+    if (entry === undefined) {
+      const archived = await deps.xnat.sessionScans(archivePath).catch(() => undefined);
+      if (archived) return archivePath;
+      continue;
+    }
+    // Still READY (or back to it) with nothing archiving: the commit never happened, so one more is safe.
+    if (!recommitted && ['READY', 'RECEIVING'].includes(entry.status.toUpperCase())) {
+      recommitted = true;
+      try {
+        const outcome = await deps.xnat.commit(prearchiveUri, deps.source);
+        return outcome.archived ? outcome.uri || archivePath : await deps.xnat.archive(prearchiveUri);
+      } catch (error) {
+        if (!isLostAnswer(error)) throw error;
+      }
+    }
+    if (['CONFLICT', 'ERROR'].includes(entry.status.toUpperCase())) {
+      throw new XnatHttpError(409, 'POST', prearchiveUri, `XNAT could not archive ${prearchiveUri}: prearchive status ${entry.status}`);
+    }
+  }
+  throw new XtdError('ERR_COMMIT_UNSETTLED', `XNAT did not finish archiving ${prearchiveUri} within ${Math.round(deps.settleTimeoutMs / 1000)} s`, {
+    hint: 'check the prearchive in XNAT; a rerun will finish or redo the session',
+  });
+}
+
+function isLostAnswer(error: unknown): boolean {
+  if (error instanceof XnatHttpError) return [502, 503, 504].includes(error.status);
+  return error instanceof ConnectionError && error.retryable;
+}
+
+/** Compares what XNAT archived with what TCIA listed; returns a reason per series that is not complete. */
+export function checkArchivedSeries(expected: { uid: string; imageCount: number }[], scans: ArchivedScan[]): Map<string, string> {
+  const problems = new Map<string, string>();
+  for (const series of expected) {
+    const scan = scans.find((s) => s.seriesUid === series.uid);
+    if (!scan) problems.set(series.uid, 'XNAT has no scan for this series after the commit');
+    else if (series.imageCount > 0 && scan.fileCount !== series.imageCount) {
+      problems.set(series.uid, `XNAT scan ${scan.id} holds ${scan.fileCount} files, TCIA lists ${series.imageCount}`);
+    }
+  }
+  return problems;
+}

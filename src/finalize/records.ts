@@ -1,0 +1,37 @@
+import { readFile } from 'node:fs/promises';
+import { basename, extname } from 'node:path';
+import type { Logger } from '../log.js';
+import type { Manifest } from '../manifest/types.js';
+import type { XnatClient } from '../xnat/xnat-client.js';
+import { reportCsv, sessionsCsv, type RunReport } from './report.js';
+
+export const RESOURCE_ORIGINAL = 'MANIFEST_ORIGINAL';
+export const RESOURCE_MODIFIED = 'MANIFEST_MODIFIED';
+export const RESOURCE_LOGS = 'TCIA_IMPORT_LOGS';
+
+/** `<manifest-base>-sessions.csv`: one stable name per manifest, so a rerun replaces it instead of adding another. */
+export function sessionsFileName(manifestFileName: string): string {
+  return `${basename(manifestFileName, extname(manifestFileName))}-sessions.csv`;
+}
+
+/** The original manifest and the series→session map, attached to the project. */
+export async function uploadManifestRecords(xnat: XnatClient, project: string, manifest: Manifest, report: RunReport): Promise<void> {
+  await xnat.putProjectFile(project, RESOURCE_ORIGINAL, manifest.fileName, manifest.bytes, 'text/plain');
+  await xnat.putProjectFile(project, RESOURCE_MODIFIED, sessionsFileName(manifest.fileName), Buffer.from(await sessionsCsv(report)), 'text/csv');
+}
+
+/**
+ * The run's report and log, under a folder per run so that earlier runs stay readable. This is done by the tool
+ * itself because the Container Service uploads no outputs after a non-zero exit (xnat-container-service.md §3).
+ */
+export async function uploadRunRecords(xnat: XnatClient, project: string, report: RunReport, logPath: string | undefined, logger: Logger): Promise<string> {
+  const folder = report.runId;
+  await xnat.putProjectFile(project, RESOURCE_LOGS, `${folder}/report.json`, Buffer.from(`${JSON.stringify(report, null, 2)}\n`), 'application/json');
+  await xnat.putProjectFile(project, RESOURCE_LOGS, `${folder}/report.csv`, Buffer.from(await reportCsv(report)), 'text/csv');
+  if (logPath) {
+    const log = await readFile(logPath).catch(() => undefined);
+    if (log && log.length > 0) await xnat.putProjectFile(project, RESOURCE_LOGS, `${folder}/run.log.jsonl`, log, 'application/x-ndjson');
+    else logger.warn('the JSON log file could not be read; it is not attached to the project');
+  }
+  return `/data/projects/${project}/resources/${RESOURCE_LOGS}/files/${folder}/`;
+}

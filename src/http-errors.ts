@@ -1,0 +1,43 @@
+import { ConnectionError, XtdError } from './errors.js';
+
+const TLS_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_HAS_EXPIRED', 'ERR_TLS_CERT_ALTNAME_INVALID', 'CERT_UNTRUSTED',
+]);
+
+/**
+ * Turns a network failure into a one-line error a person can act on. Messages name the host only, never a
+ * URL with credentials, and the original error is kept as `cause` for the debug log.
+ */
+export function translateNetworkError(error: unknown, peer: 'TCIA' | 'XNAT', base: string): Error {
+  if (error instanceof XtdError) return error;
+  const code = (error as { code?: string }).code ?? '';
+  const host = safeHost(base);
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
+    return new ConnectionError(code, `cannot resolve ${peer} host ${host}`, { cause: error, retryable: code === 'EAI_AGAIN', hint: `check the ${peer === 'XNAT' ? 'XNAT_HOST' : 'TCIA_URL'} spelling and DNS` });
+  }
+  if (code === 'ECONNREFUSED' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH') {
+    return new ConnectionError(code, `cannot connect to ${peer} at ${host} (${code})`, { cause: error, retryable: true, hint: `is ${peer} running and reachable from here?` });
+  }
+  if (TLS_CODES.has(code)) {
+    return new ConnectionError(code, `TLS certificate of ${peer} at ${host} is not trusted (${code})`, {
+      cause: error,
+      hint: 'for a self-signed or private CA, set NODE_EXTRA_CA_CERTS=/path/to/ca.pem, or pass --insecure to skip verification',
+    });
+  }
+  if (code === 'ETIMEDOUT') {
+    return new ConnectionError(code, `${peer} at ${host} stopped answering (timed out)`, { cause: error, retryable: true });
+  }
+  if (code === 'ECONNRESET' || code === 'EPIPE' || code === 'ERR_STREAM_PREMATURE_CLOSE') {
+    return new ConnectionError(code, `${peer} at ${host} closed the connection (${code})`, { cause: error, retryable: true });
+  }
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+function safeHost(base: string): string {
+  try {
+    return new URL(base).host;
+  } catch {
+    return base;
+  }
+}

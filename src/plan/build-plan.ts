@@ -1,0 +1,111 @@
+import type { SeriesMetadata } from '../tcia/series-metadata.js';
+import type { ArchivedScan, ArchivedSessionRow } from '../xnat/xnat-client.js';
+import { assignSessionLabels, subjectLabel } from './labels.js';
+
+export type SeriesAction =
+  /** New to XNAT: import it. */
+  | 'import'
+  /** XNAT already holds the scan with every file: nothing to do. */
+  | 'skip'
+  /** XNAT holds the scan with fewer files than TCIA lists: replace it. */
+  | 'redo'
+  /** TCIA does not know the UID (or does not make it public). */
+  | 'unknown';
+
+export interface PlannedSeries {
+  uid: string;
+  meta?: SeriesMetadata;
+  action: SeriesAction;
+  subject?: string;
+  session?: string;
+  /** The XNAT experiment that already holds this study, if any. */
+  sessionId?: string;
+  existingScan?: ArchivedScan;
+}
+
+export interface PlannedStudy {
+  studyUid: string;
+  patientId: string;
+  subject?: string;
+  session: string;
+  sessionId?: string;
+  /** Series to move, in SeriesNumber order. */
+  series: PlannedSeries[];
+  /** Every series of the manifest in this study, moved now or already there. */
+  all: PlannedSeries[];
+}
+
+export interface Plan {
+  /** Manifest order. */
+  series: PlannedSeries[];
+  studies: PlannedStudy[];
+  totals: { series: number; toMove: number; skip: number; unknown: number; images: number; bytes: number };
+}
+
+export interface XnatHoldings {
+  sessions: ArchivedSessionRow[];
+  /** Scans of the sessions whose StudyInstanceUID the manifest mentions, by experiment ID. */
+  scans: Map<string, ArchivedScan[]>;
+}
+
+/** Decides, for every manifest series, what to do and under which subject and session labels. */
+export function buildPlan(uids: string[], metadata: ReadonlyMap<string, SeriesMetadata>, holdings: XnatHoldings): Plan {
+  const sessionByStudy = new Map<string, ArchivedSessionRow>();
+  for (const row of holdings.sessions) if (row.studyUid && !sessionByStudy.has(row.studyUid)) sessionByStudy.set(row.studyUid, row);
+
+  const studyKeys = new Map<string, { studyUid: string; patientId: string; studyDate: string }>();
+  for (const uid of uids) {
+    const meta = metadata.get(uid);
+    if (meta && !studyKeys.has(meta.studyUid)) studyKeys.set(meta.studyUid, { studyUid: meta.studyUid, patientId: meta.patientId, studyDate: meta.studyDate });
+  }
+  const existingLabels = new Map([...sessionByStudy].map(([studyUid, row]) => [studyUid, row.label]));
+  const labels = assignSessionLabels(studyKeys.values(), existingLabels, new Set(holdings.sessions.map((row) => row.label)));
+
+  const studies = new Map<string, PlannedStudy>();
+  const series: PlannedSeries[] = uids.map((uid) => {
+    const meta = metadata.get(uid);
+    if (!meta) return { uid, action: 'unknown' };
+    const existing = sessionByStudy.get(meta.studyUid);
+    // A study XNAT already holds keeps its subject: another subject would be an "invalid modification" (xnat-rest-api.md §4).
+    const subject = existing?.subject || (meta.patientName === undefined ? undefined : subjectLabel(meta.patientName, meta.patientId));
+    const session = labels.get(meta.studyUid)!;
+    const scan = existing ? holdings.scans.get(existing.id)?.find((s) => s.seriesUid === uid) : undefined;
+    const complete = scan !== undefined && scan.fileCount >= meta.imageCount && scan.fileCount > 0;
+    const action: SeriesAction = scan === undefined ? 'import' : complete ? 'skip' : 'redo';
+    const planned: PlannedSeries = { uid, meta, action, subject, session, sessionId: existing?.id, existingScan: scan };
+    let study = studies.get(meta.studyUid);
+    if (!study) {
+      study = { studyUid: meta.studyUid, patientId: meta.patientId, subject, session, sessionId: existing?.id, series: [], all: [] };
+      studies.set(meta.studyUid, study);
+    }
+    study.all.push(planned);
+    if (action !== 'skip') study.series.push(planned);
+    return planned;
+  });
+
+  for (const study of studies.values()) study.series.sort((a, b) => seriesOrder(a) - seriesOrder(b) || (a.uid < b.uid ? -1 : 1));
+  const moving = series.filter((s) => s.action === 'import' || s.action === 'redo');
+  return {
+    series,
+    studies: [...studies.values()].filter((study) => study.series.length > 0).sort(largestFirst),
+    totals: {
+      series: series.length,
+      toMove: moving.length,
+      skip: series.filter((s) => s.action === 'skip').length,
+      unknown: series.filter((s) => s.action === 'unknown').length,
+      images: moving.reduce((n, s) => n + (s.meta?.imageCount ?? 0), 0),
+      bytes: moving.reduce((n, s) => n + (s.meta?.fileSize ?? 0), 0),
+    },
+  };
+}
+
+function seriesOrder(series: PlannedSeries): number {
+  const n = Number(series.meta?.seriesNumber);
+  return Number.isFinite(n) ? n : Number.MAX_SAFE_INTEGER;
+}
+
+/** Big studies first, so the last minutes of a run are not one long study on one connection. */
+function largestFirst(a: PlannedStudy, b: PlannedStudy): number {
+  const size = (s: PlannedStudy): number => s.series.reduce((n, x) => n + (x.meta?.fileSize ?? 0), 0);
+  return size(b) - size(a);
+}

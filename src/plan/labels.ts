@@ -1,0 +1,78 @@
+/**
+ * XNAT allows only [A-Za-z0-9_-] in labels ("Identifiers cannot use special characters"); its own DICOM
+ * identifier replaces every other character with '_' (xnat-rest-api.md §7, §9.8). Doing the same here means
+ * the label we send is the label XNAT stores.
+ */
+export function cleanLabel(value: string): string {
+  return value.trim().replace(/[^A-Za-z0-9_-]/g, '_');
+}
+
+/** Subject label: the cleaned PatientName, or the PatientID when the name is empty. */
+export function subjectLabel(patientName: string | undefined, patientId: string): string {
+  const name = cleanLabel(patientName ?? '');
+  return /[A-Za-z0-9]/.test(name) ? name : cleanLabel(patientId) || 'UNKNOWN';
+}
+
+export interface StudyKey {
+  studyUid: string;
+  patientId: string;
+  /** ISO date (YYYY-MM-DD) or '' when unknown. */
+  studyDate: string;
+}
+
+/** Label candidates for a patient, in order: PID, PID_01, PID_02, … */
+export function* labelCandidates(patientId: string): Generator<string> {
+  const base = cleanLabel(patientId) || 'UNKNOWN';
+  yield base;
+  for (let n = 1; ; n += 1) yield `${base}_${String(n).padStart(2, '0')}`;
+}
+
+/**
+ * Gives every study a session label. A study XNAT already holds keeps its label. New studies of a patient
+ * take the first free label in PID, PID_01, … order, visiting them by StudyDate then StudyInstanceUID so that
+ * the result does not depend on manifest order. A label in use by any other session in the project is never
+ * reused: same label with another StudyInstanceUID is a merge conflict in XNAT (xnat-rest-api.md §9.7).
+ */
+export function assignSessionLabels(
+  studies: Iterable<StudyKey>,
+  existingByStudyUid: ReadonlyMap<string, string>,
+  labelsInProject: ReadonlySet<string>,
+): Map<string, string> {
+  const byPatient = new Map<string, StudyKey[]>();
+  for (const study of studies) {
+    const list = byPatient.get(study.patientId) ?? [];
+    list.push(study);
+    byPatient.set(study.patientId, list);
+  }
+  const taken = new Set(labelsInProject);
+  const result = new Map<string, string>();
+  for (const [patientId, list] of byPatient) {
+    const ordered = [...list].sort(compareStudies);
+    const fresh: StudyKey[] = [];
+    for (const study of ordered) {
+      const existing = existingByStudyUid.get(study.studyUid);
+      if (existing !== undefined) {
+        result.set(study.studyUid, existing);
+        taken.add(existing);
+      } else {
+        fresh.push(study);
+      }
+    }
+    const candidates = labelCandidates(patientId);
+    for (const study of fresh) {
+      let label = candidates.next().value as string;
+      while (taken.has(label)) label = candidates.next().value as string;
+      taken.add(label);
+      result.set(study.studyUid, label);
+    }
+  }
+  return result;
+}
+
+function compareStudies(a: StudyKey, b: StudyKey): number {
+  // Unknown dates sort last so that dated studies get the low suffixes.
+  const da = a.studyDate || '9999-99-99';
+  const db = b.studyDate || '9999-99-99';
+  if (da !== db) return da < db ? -1 : 1;
+  return a.studyUid < b.studyUid ? -1 : a.studyUid > b.studyUid ? 1 : 0;
+}

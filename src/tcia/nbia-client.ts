@@ -1,0 +1,180 @@
+import type { Readable } from 'node:stream';
+import got, { type Got, type Response } from 'got';
+import { parseString } from 'fast-csv';
+import { TciaHttpError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { parseRetryAfter } from '../retry.js';
+import { USER_AGENT } from '../version.js';
+import { fromV1Row, fromV4Row, type SeriesMetadata } from './series-metadata.js';
+import { translateNetworkError } from '../http-errors.js';
+
+export interface NbiaClientOptions {
+  /** Server root, scheme://host[:port]; the API lives under /nbia-api/services/ (tcia-nbia-api.md §2.1). */
+  root: string;
+  logger: Logger;
+  /** Idle time after which a silent download counts as stalled. */
+  stallTimeoutMs: number;
+  /** Attempts for metadata calls (downloads are retried per series by the caller). */
+  attempts: number;
+  insecure?: boolean;
+}
+
+export type ApiVersion = 'v4' | 'v1';
+
+/** How many UIDs go in one v4 metadata POST; NBIA's own client sends up to 10,000. */
+const METADATA_BATCH = 2000;
+
+/** A small typed client for the NBIA REST API: series metadata and the series zip stream. */
+export class NbiaClient {
+  private readonly http: Got;
+  private readonly options: NbiaClientOptions;
+  /** v4 unless the server turns out not to have it. */
+  version: ApiVersion = 'v4';
+
+  constructor(options: NbiaClientOptions) {
+    this.options = options;
+    this.http = got.extend({
+      prefixUrl: `${options.root}/nbia-api/services`,
+      headers: { 'user-agent': USER_AGENT },
+      timeout: { connect: 30_000, secureConnect: 30_000, socket: options.stallTimeoutMs },
+      https: { rejectUnauthorized: !options.insecure },
+      retry: {
+        limit: Math.max(0, options.attempts - 1),
+        // Metadata POSTs only read, so retrying them is safe.
+        methods: ['GET', 'POST'],
+        statusCodes: [408, 429, 500, 502, 503, 504],
+        calculateDelay: ({ computedValue }) => computedValue,
+      },
+      throwHttpErrors: false,
+    });
+  }
+
+  /** Metadata for every UID NBIA knows; unknown UIDs are simply absent from the map. */
+  async seriesMetadata(uids: string[], onProgress?: (done: number, total: number) => void): Promise<Map<string, SeriesMetadata>> {
+    const result = new Map<string, SeriesMetadata>();
+    const batches: string[][] = [];
+    for (let i = 0; i < uids.length; i += METADATA_BATCH) batches.push(uids.slice(i, i + METADATA_BATCH));
+    let done = 0;
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < batches.length) {
+        const batch = batches[next++]!;
+        for (const meta of await this.metadataBatch(batch)) result.set(meta.seriesUid, meta);
+        done += batch.length;
+        onProgress?.(done, uids.length);
+      }
+    };
+    await Promise.all([worker(), worker(), worker()]);
+    return result;
+  }
+
+  private async metadataBatch(uids: string[]): Promise<SeriesMetadata[]> {
+    if (this.version === 'v4') {
+      const response = await this.call(() => this.http.post('v4/getSeriesMetadata', { form: { list: uids.join(',') } }));
+      if (response.statusCode === 200) return parseV4Csv(response.body);
+      if (![404, 405, 501].includes(response.statusCode)) throw httpError('getSeriesMetadata', response);
+      this.options.logger.warn({ status: response.statusCode }, 'TCIA has no v4 API here; using v1');
+      this.version = 'v1';
+    }
+    const rows: SeriesMetadata[] = [];
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < uids.length) {
+        const uid = uids[next++]!;
+        const response = await this.call(() => this.http.get('v1/getSeriesMetaData', { searchParams: { SeriesInstanceUID: uid } }));
+        // v1 answers 204 for an unknown series (tcia-nbia-api.md §2.4).
+        if (response.statusCode === 204 || response.body.trim() === '') continue;
+        if (response.statusCode !== 200) throw httpError('getSeriesMetaData', response);
+        const parsed = JSON.parse(response.body) as Record<string, unknown>[];
+        for (const row of parsed) {
+          const meta = fromV1Row(row);
+          if (meta) rows.push(meta);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: 8 }, worker));
+    return rows;
+  }
+
+  /**
+   * Opens the series zip. v4 getImage takes only SeriesInstanceUID, NewFileNames and IncludeMD5 and answers 400
+   * to anything else, so nothing more is sent (tcia-nbia-api.md §2.2). Resolves once a zip is really coming.
+   */
+  async openSeries(uid: string, signal: AbortSignal): Promise<Readable> {
+    const path = this.version === 'v4' ? 'v4/getImage' : 'v1/getImageWithMD5Hash';
+    const searchParams: Record<string, string> = this.version === 'v4' ? { SeriesInstanceUID: uid, IncludeMD5: 'Yes' } : { SeriesInstanceUID: uid };
+    const stream = this.http.stream(path, { searchParams, retry: { limit: 0 }, signal });
+    const response = await new Promise<Response>((resolve, reject) => {
+      stream.once('response', resolve);
+      stream.once('error', (error: Error) => reject(translateNetworkError(error, 'TCIA', this.options.root)));
+    });
+    if (response.statusCode !== 200) {
+      const text = await readSnippet(stream);
+      stream.destroy();
+      const status = response.statusCode;
+      const retryable = status >= 500 || status === 429 || status === 408;
+      const what = status === 400 ? `TCIA has no public series ${uid}` : `TCIA answered ${status} for series ${uid}`;
+      const error = new TciaHttpError(status, `${what}${text ? `: ${text}` : ''}`, { seriesUid: uid, retryable });
+      Object.assign(error, { retryAfterMs: parseRetryAfter(header(response, 'retry-after')) });
+      throw error;
+    }
+    const type = header(response, 'content-type') ?? '';
+    if (/text\/|html/i.test(type)) {
+      const text = await readSnippet(stream);
+      stream.destroy();
+      throw new TciaHttpError(200, `TCIA sent a ${type.split(';')[0]} page instead of a zip for series ${uid}: ${text}`, { seriesUid: uid, retryable: true });
+    }
+    return stream;
+  }
+
+  private async call(send: () => Promise<Response<string>>): Promise<Response<string>> {
+    try {
+      return await send();
+    } catch (error) {
+      throw translateNetworkError(error, 'TCIA', this.options.root);
+    }
+  }
+}
+
+function header(response: Response, name: string): string | undefined {
+  const value = response.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function httpError(endpoint: string, response: Response<string>): TciaHttpError {
+  const status = response.statusCode;
+  return new TciaHttpError(status, `TCIA ${endpoint} answered ${status}: ${response.body.slice(0, 200).trim()}`, {
+    retryable: status >= 500 || status === 429,
+  });
+}
+
+async function readSnippet(stream: Readable): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of stream) {
+      chunks.push(chunk as Buffer);
+      size += (chunk as Buffer).length;
+      if (size > 2048) break;
+    }
+  } catch {
+    // the snippet is only for the message
+  }
+  return Buffer.concat(chunks).toString('utf8').replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim().slice(0, 200);
+}
+
+/** v4 metadata is CSV with every cell quoted; an empty result is an empty body (tcia-nbia-api.md §2.2, §2.4). */
+async function parseV4Csv(body: string): Promise<SeriesMetadata[]> {
+  if (body.trim() === '') return [];
+  const rows: SeriesMetadata[] = [];
+  await new Promise<void>((resolve, reject) => {
+    parseString(body, { headers: true, ignoreEmpty: true })
+      .on('error', reject)
+      .on('data', (row: Record<string, string>) => {
+        const meta = fromV4Row(row);
+        if (meta) rows.push(meta);
+      })
+      .on('end', () => resolve());
+  });
+  return rows;
+}

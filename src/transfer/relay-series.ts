@@ -1,0 +1,239 @@
+import { createHash } from 'node:crypto';
+import { once } from 'node:events';
+import { basename } from 'node:path';
+import { PassThrough, type Readable } from 'node:stream';
+import archiver, { type Archiver } from 'archiver';
+import unzip from 'unzip-stream';
+import { AbortedError, Md5MismatchError, SeriesContentError, XtdError } from '../errors.js';
+import { readDicomHeader, type DicomHeader } from './dicom-header.js';
+import { parseMd5List } from './md5-list.js';
+
+export interface SeriesExpectation {
+  seriesUid: string;
+  studyUid: string;
+  /** 0 when TCIA did not say. */
+  imageCount: number;
+}
+
+export interface RelayStats {
+  files: number;
+  bytes: number;
+  md5Verified: number;
+}
+
+/** Starts the XNAT import with the outgoing zip as its body; called once, when the first DICOM file has been checked. */
+export type StartUpload = (zip: Readable, first: DicomHeader, signal: AbortSignal) => Promise<string>;
+
+/**
+ * Files up to this size are held whole, so they go out as STORED entries with their sizes in the local header.
+ * Larger ones are streamed as DEFLATE level 0 instead: java.util.zip.ZipInputStream, which XNAT's DICOM-zip
+ * importer reads uploads with, rejects STORED entries that rely on a data descriptor ("only DEFLATED entries
+ * can have EXT descriptor"), and a streamed entry's sizes are only known at its end.
+ */
+const WHOLE_FILE_LIMIT = 16 * 1024 * 1024;
+
+/**
+ * Copies one series from TCIA's zip into the zip XNAT imports, with nothing staged on disk: each DICOM entry is
+ * hashed and its header checked on the way through, LICENSE and md5hashes.csv are dropped, and the outgoing zip is
+ * finished only after md5hashes.csv (the last entry) has confirmed every file. On any failure the upload is torn
+ * down mid-body, so XNAT sees a broken request rather than a short but well-formed zip.
+ */
+export async function relaySeries(download: Readable, expected: SeriesExpectation, startUpload: StartUpload, outer: AbortSignal): Promise<{ stats: RelayStats; uri: string }> {
+  const controller = new AbortController();
+  const signal = controller.signal;
+  const onOuterAbort = (): void => controller.abort(new AbortedError());
+  outer.addEventListener('abort', onOuterAbort, { once: true });
+
+  const archive = archiver('zip', { zlib: { level: 0 }, highWaterMark: 1024 * 1024 });
+  // Errors on the outgoing zip reach us through the upload; without an upload there is nobody else to tell.
+  archive.on('error', () => undefined);
+  /** The first thing that went wrong; later errors (aborts, premature closes) are its consequences. */
+  let firstError: unknown;
+  const remember = (error: unknown): unknown => (firstError ??= error);
+  const actual = new Map<string, string>();
+  let published: Map<string, string> | undefined;
+  let upload: Promise<string> | undefined;
+  const stats: RelayStats = { files: 0, bytes: 0, md5Verified: 0 };
+  const uid = expected.seriesUid;
+
+  const ensureUpload = (header: DicomHeader): void => {
+    if (upload) return;
+    upload = startUpload(archive, header, signal);
+    upload.catch((error: unknown) => controller.abort(remember(error)));
+  };
+
+  /** Appends one entry and waits until archiver has written it out, so at most one file is in flight. */
+  const append = async (source: Buffer | PassThrough, name: string, whole: boolean, feed?: () => Promise<void>): Promise<void> => {
+    const written = once(archive, 'entry', { signal });
+    archive.append(source, { name, store: whole });
+    if (feed) await feed();
+    await written;
+  };
+
+  const check = (name: string, bytes: Buffer): void => {
+    const header = readDicomHeader(bytes);
+    if (!header) throw new SeriesContentError(`${name} in the TCIA zip is not a DICOM file`, uid);
+    if (header.seriesUid !== uid) throw new SeriesContentError(`${name} belongs to series ${header.seriesUid}, not ${uid}`, uid);
+    if (expected.studyUid && header.studyUid !== expected.studyUid) {
+      throw new SeriesContentError(`${name} belongs to study ${header.studyUid}, not ${expected.studyUid}`, uid);
+    }
+    ensureUpload(header);
+  };
+
+  const relayDicom = async (entry: Readable, name: string): Promise<void> => {
+    const hash = createHash('md5');
+    const chunks = entry[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+    const held: Buffer[] = [];
+    let size = 0;
+    let complete = false;
+    while (size <= WHOLE_FILE_LIMIT) {
+      const next = await chunks.next();
+      if (next.done) {
+        complete = true;
+        break;
+      }
+      hash.update(next.value);
+      held.push(next.value);
+      size += next.value.length;
+    }
+    const head = Buffer.concat(held);
+    held.length = 0;
+    check(name, head);
+    if (complete) {
+      await append(head, name, true);
+    } else {
+      const pass = new PassThrough({ highWaterMark: 1024 * 1024 });
+      const write = async (data: Buffer): Promise<void> => {
+        if (!pass.write(data)) await once(pass, 'drain', { signal });
+      };
+      await append(pass, name, false, async () => {
+        await write(head);
+        for (let next = await chunks.next(); !next.done; next = await chunks.next()) {
+          hash.update(next.value);
+          size += next.value.length;
+          await write(next.value);
+        }
+        pass.end();
+      });
+    }
+    actual.set(name, hash.digest('hex'));
+    stats.files += 1;
+    stats.bytes += size;
+  };
+
+  const consume = async (entries: AsyncIterable<unknown>): Promise<void> => {
+    try {
+      await consumeEntries(entries);
+    } catch (error) {
+      throw remember(error);
+    }
+  };
+
+  const consumeEntries = async (entries: AsyncIterable<unknown>): Promise<void> => {
+    for await (const item of entries) {
+      const entry = item as ZipEntry;
+      const name = basename(entry.path);
+      if (entry.type === 'Directory' || name === 'LICENSE') {
+        entry.autodrain();
+      } else if (name === 'md5hashes.csv') {
+        const chunks: Buffer[] = [];
+        for await (const chunk of entry) chunks.push(chunk as Buffer);
+        published = await parseMd5List(Buffer.concat(chunks).toString('utf8'));
+      } else {
+        await relayDicom(entry, name);
+      }
+    }
+  };
+
+  try {
+    try {
+      await consume(readZipEntries(download, signal));
+    } catch (error) {
+      throw asContentError(firstError ?? error, uid);
+    }
+    verify(uid, expected, actual, published, stats);
+    if (!upload) throw new SeriesContentError('the TCIA zip holds no DICOM files', uid, { retryable: true });
+    archive.finalize().catch((error: unknown) => controller.abort(error));
+    const uri = await upload;
+    return { stats, uri };
+  } catch (error) {
+    const cause = firstError !== undefined && !(error instanceof XtdError) ? asContentError(firstError, uid) : error;
+    controller.abort(cause);
+    // Destroying (not ending) the body makes XNAT see a broken upload instead of a complete-looking zip.
+    archive.destroy(isError(cause) ? cause : new Error(String(cause)));
+    download.destroy();
+    if (upload) await upload.catch(() => undefined);
+    throw cause;
+  } finally {
+    outer.removeEventListener('abort', onOuterAbort);
+  }
+}
+
+type ZipEntry = Readable & { path: string; type: string; autodrain(): void };
+
+/**
+ * The entries of a streamed zip, one at a time; each must be read before the next arrives. unzip-stream's
+ * ParserStream emits 'close' from its flush before its readable side ends, which stream.finished (and so
+ * pipeline and async iteration) reports as a premature close, so its entries are handed on through a plain
+ * object stream instead. A source that fails mid-entry fails the entry being read too, so nothing waits forever.
+ */
+function readZipEntries(source: Readable, signal: AbortSignal): AsyncIterable<ZipEntry> {
+  const parser = unzip.Parse();
+  const entries = new PassThrough({ objectMode: true });
+  let current: ZipEntry | undefined;
+  let currentEnded = true;
+  const fail = (error: Error): void => {
+    if (current && !currentEnded) current.destroy(error);
+    entries.destroy(error);
+    source.destroy();
+  };
+  parser.on('entry', (entry: ZipEntry) => {
+    current = entry;
+    currentEnded = false;
+    // 'finish' (all data handed to the entry), not 'end' (all data read): the reader may still be behind.
+    entry.once('finish', () => (currentEnded = true));
+    entries.write(entry);
+  });
+  parser.on('error', fail);
+  source.on('error', fail);
+  // unzip-stream itself fails a zip that stops inside an entry ("Stream finished in an invalid state").
+  parser.on('close', () => entries.end());
+  const onAbort = (): void => fail(signal.reason instanceof Error ? signal.reason : new AbortedError());
+  if (signal.aborted) onAbort();
+  else signal.addEventListener('abort', onAbort, { once: true });
+  entries.once('close', () => signal.removeEventListener('abort', onAbort));
+  source.pipe(parser);
+  return entries;
+}
+
+/** instanceof fails across realms (Node's own AbortError in a test VM), so look at the shape. */
+function isError(value: unknown): value is Error {
+  return typeof value === 'object' && value !== null && 'message' in value;
+}
+
+function verify(uid: string, expected: SeriesExpectation, actual: Map<string, string>, published: Map<string, string> | undefined, stats: RelayStats): void {
+  if (!published) throw new SeriesContentError('the TCIA zip has no md5hashes.csv, so the files cannot be verified', uid, { retryable: true });
+  for (const [name, hash] of actual) {
+    const want = published.get(name);
+    if (want === undefined) throw new SeriesContentError(`${name} is not listed in md5hashes.csv`, uid, { retryable: true });
+    if (want !== hash) throw new Md5MismatchError(name, want, hash, uid);
+    stats.md5Verified += 1;
+  }
+  const missing = [...published.keys()].filter((name) => !actual.has(name));
+  if (missing.length > 0) throw new SeriesContentError(`${missing.length} file(s) listed in md5hashes.csv are missing from the zip (first: ${missing[0]})`, uid, { retryable: true });
+  if (expected.imageCount > 0 && actual.size !== expected.imageCount) {
+    throw new SeriesContentError(`TCIA lists ${expected.imageCount} images but the zip holds ${actual.size}`, uid, { retryable: true });
+  }
+}
+
+/** A broken or cut-off zip is a transient download fault; our own errors pass through. */
+function asContentError(error: unknown, uid: string): unknown {
+  if (error instanceof XtdError) return error;
+  if ((error as { name?: string }).name === 'AbortError') return error;
+  const code = (error as { code?: string }).code;
+  const message = (error as Error).message ?? String(error);
+  if (code === 'ETIMEDOUT') return new SeriesContentError(`TCIA download stalled: ${message}`, uid, { retryable: true, cause: error });
+  return new SeriesContentError(`TCIA download broke off: ${message}`, uid, { retryable: true, cause: error });
+}
+
+export type { Archiver };

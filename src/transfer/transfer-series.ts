@@ -1,0 +1,75 @@
+import { AbortedError, XtdError, describeError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { isRetryable, pause, retryDelay, type RetryPolicy } from '../retry.js';
+import type { NbiaClient } from '../tcia/nbia-client.js';
+import type { SeriesMetadata } from '../tcia/series-metadata.js';
+import { subjectLabel } from '../plan/labels.js';
+import type { XnatClient } from '../xnat/xnat-client.js';
+import { relaySeries, type RelayStats } from './relay-series.js';
+
+export const IMPORT_SOURCE = 'xnat-tcia-download';
+
+export interface SeriesJob {
+  meta: SeriesMetadata;
+  project: string;
+  /** undefined when the metadata had no PatientName (v1): taken from the first file instead. */
+  subject?: string;
+  session: string;
+}
+
+export interface SeriesTransfer extends RelayStats {
+  subject: string;
+  prearchiveUri: string;
+  attempts: number;
+}
+
+export interface TransferDeps {
+  nbia: NbiaClient;
+  xnat: XnatClient;
+  logger: Logger;
+  retry: RetryPolicy;
+  signal: AbortSignal;
+  onBytes?: (bytes: number) => void;
+}
+
+/** Thrown when a series could not be moved; `touchedXnat` says whether some of its files may sit in the prearchive. */
+export class SeriesFailure extends Error {
+  constructor(override readonly cause: unknown, readonly attempts: number, readonly touchedXnat: boolean) {
+    super(describeError(cause));
+  }
+}
+
+/**
+ * Moves one series from TCIA into the XNAT prearchive, retrying the whole series from a fresh request: once bytes
+ * have gone downstream a stream is never resumed. A retry re-sends every file; XNAT replaces an instance with the
+ * same SOPInstanceUID in place (xnat-rest-api.md §4 gradual-DICOM "Repeats"), so a retry leaves no duplicates.
+ */
+export async function transferSeries(job: SeriesJob, deps: TransferDeps): Promise<SeriesTransfer> {
+  const log = deps.logger.child({ series: job.meta.seriesUid });
+  let touchedXnat = false;
+  for (let attempt = 1; ; attempt += 1) {
+    if (deps.signal.aborted) throw new SeriesFailure(new AbortedError(), attempt - 1, touchedXnat);
+    let subject = job.subject;
+    try {
+      const download = await deps.nbia.openSeries(job.meta.seriesUid, deps.signal);
+      if (deps.onBytes) download.on('data', (chunk: Buffer) => deps.onBytes?.(chunk.length));
+      const { stats, uri } = await relaySeries(
+        download,
+        { seriesUid: job.meta.seriesUid, studyUid: job.meta.studyUid, imageCount: job.meta.imageCount },
+        (zip, first, signal) => {
+          touchedXnat = true;
+          subject ??= subjectLabel(first.patientName, first.patientId || job.meta.patientId);
+          return deps.xnat.importZip({ project: job.project, subject, session: job.session, source: IMPORT_SOURCE }, zip, signal);
+        },
+        deps.signal,
+      );
+      return { ...stats, subject: subject ?? '', prearchiveUri: uri, attempts: attempt };
+    } catch (error) {
+      if (error instanceof AbortedError || deps.signal.aborted) throw new SeriesFailure(new AbortedError(), attempt, touchedXnat);
+      const delay = isRetryable(error) ? retryDelay(attempt, deps.retry, (error as { retryAfterMs?: number }).retryAfterMs) : 0;
+      if (delay === 0) throw new SeriesFailure(error, attempt, touchedXnat);
+      log.warn({ attempt, of: deps.retry.attempts, code: (error as XtdError).code, delayMs: delay }, `series attempt ${attempt} failed, retrying: ${describeError(error)}`);
+      await pause(delay, deps.signal).catch(() => undefined);
+    }
+  }
+}

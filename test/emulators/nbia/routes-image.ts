@@ -1,0 +1,103 @@
+// getImage and getImageWithMD5Hash: a zip of the series streamed on the fly (reference §2.3).
+import { createHash } from 'node:crypto';
+import { makeInstance, type SeriesSpec } from '../dicom/synthetic-series.js';
+import { BodySink } from './body-sink.js';
+import { licenseText, newFileName, sequentialName, servedOrder, shuffled } from './catalog.js';
+import { tomcatErrorPage, type FaultParams } from './faults.js';
+import type { RouteContext } from './routes.js';
+import { zipStream, type ZipSource } from './zip-writer.js';
+
+/** What goes into one zip. */
+export interface ZipPlan {
+  license: boolean;
+  newFileNames: boolean;
+  md5: boolean;
+  corrupt?: FaultParams['corruptByte'];
+  nonDicom?: FaultParams['nonDicomEntry'];
+}
+
+const GET_IMAGE_PARAMS = ['SeriesInstanceUID', 'NewFileNames', 'IncludeMD5'];
+const MD5_PARAMS = ['SeriesInstanceUID'];
+
+/** The `md5hashes.csv` body: unquoted, LF, rows in HashMap (not entry) order, per FormatOutput.toCsv. */
+export function md5Csv(rows: [name: string, md5: string][], seriesUid: string): string {
+  const order = shuffled(rows.length, `md5:${seriesUid}`);
+  return 'Filename,MD5Hash\n' + order.map((i) => `${rows[i]?.[0]},${rows[i]?.[1]}\n`).join('');
+}
+
+/** The entries of one getImage zip, generated one at a time as the zip encoder asks for them. */
+export function* zipEntries(spec: SeriesSpec, plan: ZipPlan): Generator<ZipSource> {
+  if (plan.license) yield { name: 'LICENSE', data: Buffer.from(licenseText(spec), 'utf8') };
+  // NewFileNames=Yes sorts by instance number before naming (ImageDAO2Impl.setNewFileNames).
+  const order = plan.newFileNames ? Array.from({ length: spec.imageCount }, (_, i) => i) : servedOrder(spec);
+  const hashes: [string, string][] = [];
+  for (const [k, index] of order.entries()) {
+    const name = plan.newFileNames ? newFileName(index, spec.imageCount) : sequentialName(k);
+    const data = makeInstance(spec, index);
+    if (plan.md5) hashes.push([name, createHash('md5').update(data).digest('hex')]);
+    // The flipped byte is the last pixel byte: the file still parses, only its MD5 no longer matches.
+    if (plan.corrupt?.entryIndex === k) data[data.length - 1] = (data[data.length - 1] as number) ^ 0xff;
+    yield { name, data };
+    if (plan.nonDicom && k === 0) yield { name: plan.nonDicom.name, data: Buffer.from(plan.nonDicom.content, 'utf8') };
+  }
+  if (plan.md5) yield { name: 'md5hashes.csv', data: Buffer.from(md5Csv(hashes, spec.seriesUid), 'utf8') };
+}
+
+function isYes(value: string | undefined): boolean {
+  return value?.toLowerCase() === 'yes';
+}
+
+function notPublicMessage(version: string, uid: string): string {
+  return version === 'v1'
+    ? `Image with given SeriesInstanceUID,${uid}, is not in public domain.`
+    : `The user has not been granted the access to image with given SeriesInstanceUID,${uid}. Please contact System Admin.`;
+}
+
+/** Handles v1/v4 getImage (`withMd5` false) and getImageWithMD5Hash (`withMd5` true). */
+export async function handleImage(ctx: RouteContext, withMd5: boolean): Promise<void> {
+  const { ex, version, faults, catalog } = ctx;
+  const allowed = withMd5 ? MD5_PARAMS : GET_IMAGE_PARAMS;
+  // v4 rejects parameters outside the endpoint's set; v1 ignores them (reference §2.2).
+  const extra = version === 'v4' ? Object.keys(ex.query).find((k) => !allowed.includes(k)) : undefined;
+  if (extra !== undefined) {
+    ex.text(400, `Invalid query parameter: '${extra}'. Allowed parameters are: [${allowed.join(', ')}]`);
+    return;
+  }
+  const uid = ex.query.SeriesInstanceUID;
+  if (!uid) {
+    ex.text(400, 'A parameter, SeriesInstanceUID, is required for this API call.');
+    return;
+  }
+  const spec = catalog.spec(uid);
+  if (!spec) {
+    // Refused before any streaming, typed JSON although the body is plain text (V1_getImage / V4_getImage).
+    ex.text(400, notPublicMessage(version, uid), 'application/json');
+    return;
+  }
+  const target = { endpoint: `${version}/${ctx.name}`, seriesUids: [uid] };
+  const html = faults.take('htmlInsteadOfZip', target);
+  if (html) {
+    ex.text(html.status, tomcatErrorPage(html.status), 'text/html;charset=utf-8');
+    return;
+  }
+  const plan: ZipPlan = {
+    license: !withMd5,
+    newFileNames: !withMd5 && isYes(ex.query.NewFileNames),
+    // IncludeMD5 arrived with v4 (commit 6a85f7d1); v1 getImage has no such option.
+    md5: withMd5 || (version === 'v4' && isYes(ex.query.IncludeMD5)),
+    corrupt: faults.take('corruptByte', target),
+    nonDicom: faults.take('nonDicomEntry', target),
+  };
+  const sink = new BodySink(ex.res, {
+    bytesPerSecond: ctx.bytesPerSecond,
+    truncateAfter: faults.take('truncateAfterBytes', target)?.bytes,
+    stallAfter: faults.take('stallAfterBytes', target)?.bytes,
+  });
+  // ZipOutputStream output has no Content-Length, so Node sends it chunked, as NBIA does.
+  ex.head(200, { 'Content-Type': 'application/octet-stream', 'Content-Disposition': `attachment; filename="${uid}.zip"` });
+  if (!(await sink.begin())) return;
+  for await (const chunk of zipStream(zipEntries(spec, plan), ctx.deflateLevel)) {
+    if (!(await sink.write(chunk))) return;
+  }
+  await sink.end();
+}

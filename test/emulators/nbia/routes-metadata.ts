@@ -1,0 +1,215 @@
+// Metadata endpoints: v4 getSeriesMetadata (POST, quoted CSV), v1 getSeriesMetaData, getSeriesSize, getSOPInstanceUIDs.
+import { createHash } from 'node:crypto';
+import { seriesExtras, sopInstanceUid, type SeriesSpec } from '../dicom/synthetic-series.js';
+import { licenseUri, servedOrder } from './catalog.js';
+import type { RouteContext } from './routes.js';
+
+/** The 40 columns of v4 getSeriesMetadata, in order (reference §2.4). */
+export const V4_METADATA_COLUMNS = [
+  'PatientID', 'PatientName', 'PatientSex', 'EthnicGroup', 'Phantom', 'SpeciesCode', 'SpeciesDescription',
+  'StudyInstanceUID', 'StudyDate', 'StudyDesc', 'AdmittingDiagnosisDescription', 'StudyID', 'PatientAge',
+  'LongitudinalTemporalEventType', 'LongitudinalTemporalOffsetFromEvent', 'SeriesInstanceUID', 'Collection', 'Site',
+  'Modality', 'ProtocolName', 'SeriesDate', 'SeriesDescription', 'BodyPartExamined', 'SeriesNumber',
+  'AnnotationsFlag', 'Manufacturer', 'ManufacturerModelName', 'PixelSpacing(mm)-Row', 'SliceThickness(mm)',
+  'SoftwareVersions', 'ImageCount', 'MaxSubmissionTimestamp', 'LicenseName', 'LicenseURI', 'DataDescriptionURI',
+  'FileSize', 'ReleasedStatus', 'DateReleased', 'ThirdPartyAnalysis', 'Authorized',
+] as const;
+
+/** The columns of v1 getSeriesMetaData, in order; v1 has no PatientName (reference §2.4). */
+export const V1_METADATA_COLUMNS = [
+  'Series UID', 'Collection', '3rd Party Analysis', 'Data Description URI', 'Subject ID', 'Study UID',
+  'Study Description', 'Study Date', 'Series Description', 'Manufacturer', 'Modality', 'SOP Class UID',
+  'Number of Images', 'File Size', 'File Location', 'Series Number', 'License Name', 'License URL',
+  'Annotation Size', 'Date Released', 'Series Date', 'Protocol Name', 'Body Part Examined', 'Annotations Flag',
+  'Manufacturer Model Name', 'Software Versions', 'TimeStamp',
+] as const;
+
+type V4Row = Record<(typeof V4_METADATA_COLUMNS)[number], string>;
+// null marks a database NULL, which the JSON output drops (jettison put(k, null), reference §2.2).
+type V1Row = Record<(typeof V1_METADATA_COLUMNS)[number], string | null>;
+
+/** 'YYYYMMDD' to NBIA's 'MM-DD-YYYY'. */
+export function nbiaDate(yyyymmdd: string): string {
+  return `${yyyymmdd.slice(4, 6)}-${yyyymmdd.slice(6, 8)}-${yyyymmdd.slice(0, 4)}`;
+}
+
+// Release bookkeeping is not in the reference; a fixed per-collection date keeps it deterministic.
+function releaseDate(spec: SeriesSpec): string {
+  const n = createHash('sha256').update(`release:${spec.collection}`).digest().readUInt16LE(0);
+  return `20${20 + (n % 6)}${String(1 + (n % 12)).padStart(2, '0')}${String(1 + (n % 28)).padStart(2, '0')}`;
+}
+
+function dataDescriptionUri(spec: SeriesSpec): string {
+  return `https://doi.org/10.7937/synthetic.${spec.collection.toLowerCase()}`;
+}
+
+/** One v4 metadata row. */
+export function v4MetadataRow(spec: SeriesSpec, fileSize: number): V4Row {
+  const extras = seriesExtras(spec);
+  const released = releaseDate(spec);
+  return {
+    PatientID: spec.patientId,
+    PatientName: spec.patientName,
+    PatientSex: extras.patientSex,
+    EthnicGroup: '',
+    Phantom: 'NO',
+    SpeciesCode: '337915000',
+    SpeciesDescription: 'Homo sapiens',
+    StudyInstanceUID: spec.studyUid,
+    StudyDate: nbiaDate(spec.studyDate),
+    StudyDesc: spec.studyDescription,
+    AdmittingDiagnosisDescription: '',
+    StudyID: '',
+    PatientAge: '',
+    LongitudinalTemporalEventType: '',
+    LongitudinalTemporalOffsetFromEvent: '',
+    SeriesInstanceUID: spec.seriesUid,
+    Collection: spec.collection,
+    Site: '',
+    Modality: spec.modality,
+    ProtocolName: '',
+    SeriesDate: nbiaDate(spec.studyDate),
+    SeriesDescription: spec.seriesDescription,
+    BodyPartExamined: extras.bodyPartExamined,
+    SeriesNumber: String(spec.seriesNumber),
+    AnnotationsFlag: 'NO',
+    Manufacturer: extras.manufacturer,
+    ManufacturerModelName: extras.manufacturerModelName,
+    'PixelSpacing(mm)-Row': extras.pixelSpacing,
+    'SliceThickness(mm)': extras.sliceThickness,
+    SoftwareVersions: '',
+    ImageCount: String(spec.imageCount),
+    MaxSubmissionTimestamp: `${released.slice(0, 4)}-${released.slice(4, 6)}-${released.slice(6, 8)} 09:30:00.0`,
+    LicenseName: spec.license,
+    LicenseURI: licenseUri(spec.license),
+    DataDescriptionURI: dataDescriptionUri(spec),
+    FileSize: String(fileSize),
+    ReleasedStatus: 'Released',
+    DateReleased: nbiaDate(released),
+    ThirdPartyAnalysis: 'NO',
+    Authorized: 'Yes',
+  };
+}
+
+// v1 reduces descriptions to [A-Za-z0-9 .-] (reference §2.4).
+function cleanDescription(text: string): string {
+  return text.replace(/[^A-Za-z0-9 .-]/g, '');
+}
+
+/** One v1 metadata row. */
+export function v1MetadataRow(spec: SeriesSpec, fileSize: number): V1Row {
+  const extras = seriesExtras(spec);
+  const released = releaseDate(spec);
+  return {
+    'Series UID': spec.seriesUid,
+    Collection: spec.collection,
+    '3rd Party Analysis': null,
+    'Data Description URI': dataDescriptionUri(spec),
+    'Subject ID': spec.patientId,
+    'Study UID': spec.studyUid,
+    'Study Description': cleanDescription(spec.studyDescription),
+    'Study Date': nbiaDate(spec.studyDate),
+    'Series Description': cleanDescription(spec.seriesDescription),
+    Manufacturer: extras.manufacturer,
+    Modality: spec.modality,
+    'SOP Class UID': extras.sopClassUid,
+    'Number of Images': String(spec.imageCount),
+    'File Size': String(fileSize),
+    // The column is named File Location but carries the StudyID, which these series leave empty.
+    'File Location': null,
+    'Series Number': String(spec.seriesNumber),
+    'License Name': spec.license,
+    'License URL': licenseUri(spec.license),
+    'Annotation Size': null,
+    'Date Released': nbiaDate(released),
+    'Series Date': nbiaDate(spec.studyDate),
+    'Protocol Name': null,
+    'Body Part Examined': extras.bodyPartExamined,
+    'Annotations Flag': null,
+    'Manufacturer Model Name': extras.manufacturerModelName,
+    'Software Versions': null,
+    TimeStamp: `${released.slice(0, 4)}-${released.slice(4, 6)}-${released.slice(6, 8)} 09:30:00.0`,
+  };
+}
+
+/** Quoted CSV as FormatOutput.toCsvQuoted writes it: every cell in double quotes, LF line ends. */
+export function quotedCsv(columns: readonly string[], rows: Record<string, string | null>[]): string {
+  const line = (cells: (string | null)[]): string =>
+    cells.map((c) => `"${(c ?? '').replace(/"/g, '""')}"`).join(',') + '\n';
+  return line([...columns]) + rows.map((r) => line(columns.map((c) => r[c] ?? null))).join('');
+}
+
+function withoutNulls(row: Record<string, string | null>): Record<string, string> {
+  return Object.fromEntries(Object.entries(row).filter((e): e is [string, string] => e[1] !== null));
+}
+
+/** POST v4/getSeriesMetadata, form `list=uid1,uid2,…`. */
+export function handleSeriesMetadataV4(ctx: RouteContext): void {
+  const { ex, catalog } = ctx;
+  const list = ctx.form?.get('list');
+  if (list === null || list === undefined) {
+    ex.text(400, 'A parameter, list, is required for this API call.');
+    return;
+  }
+  const uids = [...new Set(list.split(',').map((u) => u.trim()).filter(Boolean))];
+  ex.annotate({ listSize: uids.length });
+  const rows: V4Row[] = [];
+  for (const uid of uids) {
+    const spec = catalog.spec(uid);
+    if (spec) rows.push(v4MetadataRow(spec, catalog.byteSize(spec)));
+  }
+  if (ctx.form?.get('format') === 'json') {
+    if (rows.length === 0) ex.empty();
+    else ex.json(200, rows);
+    return;
+  }
+  const headers = { 'Content-Disposition': 'attachment; filename="SeriesMetaData.csv"' };
+  if (rows.length === 0) ex.empty('text/csv', headers);
+  else ex.send(200, quotedCsv(V4_METADATA_COLUMNS, rows), 'text/csv', headers);
+}
+
+function requireUid(ctx: RouteContext, allowed: string[]): SeriesSpec | null | undefined {
+  const { ex, version } = ctx;
+  const extra = version === 'v4' ? Object.keys(ex.query).find((k) => !allowed.includes(k)) : undefined;
+  if (extra !== undefined) {
+    ex.text(400, `Invalid query parameter: '${extra}'. Allowed parameters are: [${allowed.join(', ')}]`);
+    return null;
+  }
+  const uid = ex.query.SeriesInstanceUID;
+  if (!uid) {
+    ex.text(400, 'A parameter, SeriesInstanceUID, is required for this API call.');
+    return null;
+  }
+  return ctx.catalog.spec(uid);
+}
+
+/** GET v1/getSeriesMetaData?SeriesInstanceUID=…[&format=csv]. */
+export function handleSeriesMetaDataV1(ctx: RouteContext): void {
+  const spec = requireUid(ctx, ['SeriesInstanceUID', 'format']);
+  if (spec === null) return;
+  if (spec === undefined) {
+    // Unlike the other metadata calls, an unknown series here is 204 (V1_getSeriesMetaData).
+    ctx.ex.head(204, {});
+    ctx.ex.res.end();
+    return;
+  }
+  const row = v1MetadataRow(spec, ctx.catalog.byteSize(spec));
+  if (ctx.ex.query.format === 'csv') ctx.ex.send(200, quotedCsv(V1_METADATA_COLUMNS, [row]), 'text/csv');
+  else ctx.ex.json(200, [withoutNulls(row)]);
+}
+
+/** GET getSeriesSize?SeriesInstanceUID=…; the code's field names, not the swagger's (reference §2.4). */
+export function handleSeriesSize(ctx: RouteContext): void {
+  const spec = requireUid(ctx, ['SeriesInstanceUID', 'format']);
+  if (spec === null) return;
+  if (spec === undefined) ctx.ex.empty();
+  else ctx.ex.json(200, [{ TotalSizeInBytes: ctx.catalog.byteSize(spec), ObjectCount: spec.imageCount }]);
+}
+
+/** GET getSOPInstanceUIDs?SeriesInstanceUID=…, in the same database order getImage uses. */
+export function handleSopInstanceUids(ctx: RouteContext): void {
+  const spec = requireUid(ctx, ['SeriesInstanceUID', 'format']);
+  if (spec === null) return;
+  if (spec === undefined) ctx.ex.empty();
+  else ctx.ex.json(200, servedOrder(spec).map((i) => ({ SOPInstanceUID: sopInstanceUid(spec, i) })));
+}

@@ -1,0 +1,47 @@
+// The NBIA route table: which endpoint names exist under /nbia-api/services/{v1,v4}/ and who answers them.
+import type { Catalog } from './catalog.js';
+import type { Exchange } from './exchange.js';
+import type { NbiaFaults } from './faults.js';
+import { handleImage } from './routes-image.js';
+import {
+  handleSeriesMetaDataV1,
+  handleSeriesMetadataV4,
+  handleSeriesSize,
+  handleSopInstanceUids,
+} from './routes-metadata.js';
+
+/** API version segment of the path. */
+export type NbiaVersion = 'v1' | 'v4';
+
+/** Everything a route handler needs for one request. */
+export interface RouteContext {
+  ex: Exchange;
+  version: NbiaVersion;
+  /** Endpoint name as in the path, e.g. 'getImage'. */
+  name: string;
+  catalog: Catalog;
+  faults: NbiaFaults;
+  bytesPerSecond?: number;
+  deflateLevel: number;
+  /** Parsed form body of POST routes. */
+  form?: URLSearchParams;
+}
+
+/** One endpoint. */
+export interface Route {
+  method: 'GET' | 'POST';
+  handle(ctx: RouteContext): void | Promise<void>;
+}
+
+const shared: Record<string, Route> = {
+  getImage: { method: 'GET', handle: (ctx) => handleImage(ctx, false) },
+  getImageWithMD5Hash: { method: 'GET', handle: (ctx) => handleImage(ctx, true) },
+  getSeriesSize: { method: 'GET', handle: handleSeriesSize },
+  getSOPInstanceUIDs: { method: 'GET', handle: handleSopInstanceUids },
+};
+
+/** Routes per version; names are case-sensitive, as in Jersey. */
+export const ROUTES: Record<NbiaVersion, Record<string, Route>> = {
+  v1: { ...shared, getSeriesMetaData: { method: 'GET', handle: handleSeriesMetaDataV1 } },
+  v4: { ...shared, getSeriesMetadata: { method: 'POST', handle: handleSeriesMetadataV4 } },
+};

@@ -1,0 +1,115 @@
+import { Readable } from 'node:stream';
+import got from 'got';
+import unzip from 'unzip-stream';
+import { Md5MismatchError, SeriesContentError } from '../../src/errors.js';
+import { relaySeries, type StartUpload } from '../../src/transfer/relay-series.js';
+import { startNbiaEmulator, type NbiaEmulator } from '../emulators/nbia/index.js';
+
+const UID = '1.3.6.1.4.1.14519.5.2.1.1.24683744861288402229232136260839169890';
+let nbia: NbiaEmulator;
+
+beforeEach(async () => {
+  nbia = await startNbiaEmulator({ shape: { imagesPerSeries: [6, 6], rows: 64, columns: 64 } });
+});
+afterEach(async () => nbia.close());
+
+function download(): Readable {
+  return got.stream(`${nbia.url}/nbia-api/services/v4/getImage`, { searchParams: { SeriesInstanceUID: UID, IncludeMD5: 'Yes' } });
+}
+
+interface Captured {
+  entries: { name: string; bytes: Buffer; flags: number; method: number }[];
+  ended: boolean;
+  error?: Error;
+}
+
+/** Stands in for XNAT's import: reads the outgoing zip as it arrives and records how the body ended. */
+function capture(): { start: StartUpload; result: Promise<Captured> } {
+  let resolveResult: (c: Captured) => void = () => undefined;
+  const result = new Promise<Captured>((r) => (resolveResult = r));
+  const start: StartUpload = (zip) => {
+    const captured: Captured = { entries: [], ended: false };
+    const raw: Buffer[] = [];
+    zip.on('data', (chunk: Buffer) => raw.push(chunk));
+    return new Promise<string>((resolve, reject) => {
+      zip.on('error', (error) => {
+        captured.error = error;
+        resolveResult(captured);
+        reject(error);
+      });
+      zip.on('end', async () => {
+        captured.ended = true;
+        const body = Buffer.concat(raw);
+        await new Promise<void>((done) => {
+          Readable.from([body]).pipe(unzip.Parse())
+            .on('entry', (entry: Readable & { path: string }) => {
+              const parts: Buffer[] = [];
+              entry.on('data', (c: Buffer) => parts.push(c)).on('end', () => captured.entries.push({ name: entry.path, bytes: Buffer.concat(parts), flags: 0, method: 0 }));
+            })
+            .on('close', () => done());
+        });
+        // General-purpose flags and method of each local header, read straight from the bytes.
+        let offset = 0;
+        let i = 0;
+        while ((offset = body.indexOf(Buffer.from([0x50, 0x4b, 3, 4]), offset)) >= 0 && i < captured.entries.length) {
+          captured.entries[i]!.flags = body.readUInt16LE(offset + 6);
+          captured.entries[i]!.method = body.readUInt16LE(offset + 8);
+          offset += 4 + body.readUInt32LE(offset + 18);
+          i += 1;
+        }
+        resolveResult(captured);
+        resolve('/data/prearchive/projects/P/20260101_000000000/S');
+      });
+    });
+  };
+  return { start, result };
+}
+
+describe('relaySeries: TCIA zip → verify → XNAT zip', () => {
+  it('passes every DICOM file through unchanged as STORED entries with sizes up front, and drops LICENSE and md5hashes.csv', async () => {
+    const { start, result } = capture();
+    const { stats, uri } = await relaySeries(download(), { seriesUid: UID, studyUid: nbia.spec(UID)!.studyUid, imageCount: 6 }, start, new AbortController().signal);
+    expect(uri).toMatch(/^\/data\/prearchive\//);
+    expect(stats).toMatchObject({ files: 6, md5Verified: 6 });
+    const captured = await result;
+    expect(captured.entries.map((e) => e.name).sort()).toEqual(['00000001.dcm', '00000002.dcm', '00000003.dcm', '00000004.dcm', '00000005.dcm', '00000006.dcm']);
+    const served = new Set(Array.from({ length: 6 }, (_, i) => nbia.instance(UID, i).toString('base64')));
+    for (const entry of captured.entries) {
+      expect(served.has(entry.bytes.toString('base64'))).toBe(true);
+      // STORED (0) without a data descriptor (bit 3): what java.util.zip.ZipInputStream accepts.
+      expect(entry.method).toBe(0);
+      expect(entry.flags & 0x08).toBe(0);
+    }
+  });
+
+  it('refuses a file whose MD5 differs and tears the upload down instead of finishing the zip', async () => {
+    nbia.faults.set({ corruptByte: { entryIndex: 2, count: 1 } });
+    const { start, result } = capture();
+    const relay = relaySeries(download(), { seriesUid: UID, studyUid: '', imageCount: 6 }, start, new AbortController().signal);
+    const failure = await relay.catch((e: unknown) => e);
+    expect((failure as Error).message).toMatch(/MD5 [0-9a-f]{32} does not match/);
+    expect(failure).toBeInstanceOf(Md5MismatchError);
+    const captured = await result;
+    expect(captured.ended).toBe(false);
+    expect(captured.error).toBeDefined();
+  });
+
+  it('refuses a zip holding a non-DICOM entry', async () => {
+    nbia.faults.set({ nonDicomEntry: true });
+    const { start } = capture();
+    await expect(relaySeries(download(), { seriesUid: UID, studyUid: '', imageCount: 6 }, start, new AbortController().signal)).rejects.toThrow(/not a DICOM file/);
+  });
+
+  it('calls a cut-off download a retryable content error', async () => {
+    nbia.faults.set({ truncateAfterBytes: 20_000 });
+    const { start } = capture();
+    const error = await relaySeries(download(), { seriesUid: UID, studyUid: '', imageCount: 6 }, start, new AbortController().signal).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SeriesContentError);
+    expect((error as SeriesContentError).retryable).toBe(true);
+  });
+
+  it('checks the series UID in every header against the plan', async () => {
+    const { start } = capture();
+    await expect(relaySeries(download(), { seriesUid: '1.2.3', studyUid: '', imageCount: 6 }, start, new AbortController().signal)).rejects.toThrow(/belongs to series/);
+  });
+});

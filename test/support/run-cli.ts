@@ -1,0 +1,58 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const CLI = resolve('dist', 'cli.js');
+
+export interface CliResult {
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Spawns the built CLI as a user would, with only the environment given (plus PATH/HOME). */
+export function runCli(args: string[], env: Record<string, string> = {}, options: { timeoutMs?: number; onStdout?: (text: string, kill: (signal: NodeJS.Signals) => void) => void } = {}): Promise<CliResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    const kill = (signal: NodeJS.Signals): void => {
+      child.kill(signal);
+    };
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      options.onStdout?.(stdout, kill);
+    });
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 90_000);
+    child.on('error', reject);
+    child.on('close', (exitCode, signal) => {
+      clearTimeout(timer);
+      resolvePromise({ exitCode, signal, stdout, stderr });
+    });
+  });
+}
+
+export async function tempDir(prefix = 'xtd-'): Promise<string> {
+  return mkdtemp(join(tmpdir(), prefix));
+}
+
+/** Writes a .tcia manifest listing the UIDs, in NBIA's own layout. */
+export async function writeTciaManifest(dir: string, name: string, uids: string[]): Promise<string> {
+  const path = join(dir, name);
+  const header = [
+    'downloadServerUrl=https://nbia.cancerimagingarchive.net/nbia-download/servlet/DownloadServlet',
+    'includeAnnotation=true',
+    'noOfrRetry=4',
+    `databasketId=${name}`,
+    'manifestVersion=3.0',
+    'ListOfSeriesToDownload=',
+  ];
+  await writeFile(path, `${[...header, ...uids].join('\n')}\n`);
+  return path;
+}

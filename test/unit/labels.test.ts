@@ -1,0 +1,41 @@
+import { assignSessionLabels, cleanLabel, subjectLabel } from '../../src/plan/labels.js';
+
+describe('cleanLabel', () => {
+  it('replaces everything outside [A-Za-z0-9_-] with _ as XNAT does', () => {
+    expect(cleanLabel('DOE^JOHN')).toBe('DOE_JOHN');
+    expect(cleanLabel("O'BRIEN ANN.")).toBe('O_BRIEN_ANN_');
+    expect(cleanLabel('MSB-05167')).toBe('MSB-05167');
+  });
+});
+
+describe('subjectLabel', () => {
+  it('uses the cleaned PatientName, or the PatientID when the name is empty', () => {
+    expect(subjectLabel('CRC^0007', 'MSB-1')).toBe('CRC_0007');
+    expect(subjectLabel('', 'MSB-1')).toBe('MSB-1');
+    expect(subjectLabel('^^', 'MSB-1')).toBe('MSB-1');
+    expect(subjectLabel(undefined, 'A B')).toBe('A_B');
+  });
+});
+
+describe('assignSessionLabels', () => {
+  const study = (studyUid: string, patientId: string, studyDate: string) => ({ studyUid, patientId, studyDate });
+
+  it('orders a patient\'s studies by date then UID, whatever the input order', () => {
+    const studies = [study('1.3', 'P1', '2003-01-01'), study('1.1', 'P1', '2001-01-01'), study('1.2', 'P1', '2001-01-01'), study('2.1', 'P2', '')];
+    const labels = assignSessionLabels(studies, new Map(), new Set());
+    expect(Object.fromEntries(labels)).toEqual({ '1.1': 'P1', '1.2': 'P1_01', '1.3': 'P1_02', '2.1': 'P2' });
+    const reversed = assignSessionLabels([...studies].reverse(), new Map(), new Set());
+    expect(reversed).toEqual(labels);
+  });
+
+  it('keeps labels XNAT already has and gives a new study the next free suffix', () => {
+    const existing = new Map([['1.1', 'P1'], ['1.3', 'P1_01']]);
+    const labels = assignSessionLabels([study('1.1', 'P1', '2001-01-01'), study('1.2', 'P1', '2002-01-01'), study('1.3', 'P1', '2003-01-01')], existing, new Set(['P1', 'P1_01']));
+    expect(Object.fromEntries(labels)).toEqual({ '1.1': 'P1', '1.3': 'P1_01', '1.2': 'P1_02' });
+  });
+
+  it('never reuses a label another session of the project holds', () => {
+    const labels = assignSessionLabels([study('9.9', 'P 1', '2001-01-01')], new Map(), new Set(['P_1', 'P_1_01']));
+    expect(labels.get('9.9')).toBe('P_1_02');
+  });
+});
