@@ -159,8 +159,7 @@ async function execute(raw: RawOptions, tuning: Partial<Tuning> = {}): Promise<n
   process.on('SIGTERM', onSignal);
 
   const result = await run(config, { logger, signal: controller.signal, logPath, progress, tuning, print: (text) => process.stdout.write(`${text}\n`) });
-  process.off('SIGINT', onSignal);
-  process.off('SIGTERM', onSignal);
+  // The handlers stay: a signal that arrives while the process winds down must not kill it half-way.
   await close();
   if (signalled) return signalled === 'SIGTERM' ? 143 : 130;
   return result.exitCode;

@@ -38,8 +38,8 @@ export function createRunLogger(options: LoggerOptions): RunLogger {
     colorize: options.color ?? false,
     translateTime: 'SYS:yyyy-mm-dd HH:MM:ss',
     ignore: 'pid,hostname,run',
-    singleLine: true,
-    // Fields stay in the JSON log; StdOut.log gets one sentence per event.
+    // Fields stay in the JSON log; StdOut.log gets one sentence per event. (singleLine together with hideObject
+    // drops the line ending, and with hideObject nothing spans lines anyway.)
     hideObject: true,
     sync: true,
   });

@@ -12,6 +12,9 @@ import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
 import { NbiaClient } from './tcia/nbia-client.js';
 import { resolveTciaRoot } from './tcia/server-url.js';
 import { transferStudies } from './transfer/transfer-studies.js';
+import { IMPORT_SOURCE } from './transfer/transfer-series.js';
+import { recoverLeftovers } from './plan/recover-leftovers.js';
+import { commitSession } from './finalize/commit-study.js';
 import { VERSION } from './version.js';
 import { XnatClient } from './xnat/xnat-client.js';
 import type { XnatHoldings } from './plan/build-plan.js';
@@ -66,7 +69,7 @@ export async function run(config: Readonly<Config>, context: RunContext): Promis
   };
   const xnat = new XnatClient({ ...config.xnat, logger });
   let manifest: Manifest | undefined;
-  let projectExists = false;
+  let projectExists: boolean | undefined;
   let transferSeconds = 0;
 
   try {
@@ -84,6 +87,10 @@ export async function run(config: Readonly<Config>, context: RunContext): Promis
 
     const nbia = new NbiaClient({ root: tciaRoot, logger, stallTimeoutMs: tuning.stallTimeoutMs, attempts, insecure: config.xnat.insecure });
     const metadata = await nbia.seriesMetadata(manifest.seriesUids, (done, total) => context.progress.plan(done, total));
+    if (projectExists && !config.dryRun) {
+      await recoverLeftovers(xnat, config.project, IMPORT_SOURCE, metadata, (uri, archivePath) =>
+        commitSession(uri, archivePath, { xnat, logger, signal: context.signal, source: IMPORT_SOURCE, settleTimeoutMs: tuning.settleTimeoutMs, pollIntervalMs: tuning.pollIntervalMs }), logger);
+    }
     const holdings: XnatHoldings = projectExists ? await readHoldings(xnat, config.project, new Set([...metadata.values()].map((m) => m.studyUid))) : { sessions: [], scans: new Map() };
     const plan = buildPlan(manifest.seriesUids, metadata, holdings);
     const t = plan.totals;
@@ -165,6 +172,10 @@ export async function run(config: Readonly<Config>, context: RunContext): Promis
 
     // Records go to XNAT whatever the outcome, but only into a project that exists: a failed run never creates
     // one. A dry run writes nothing to XNAT; its table is in the log and the local report.
+    if (projectExists === undefined && !config.dryRun) {
+      // The run failed before looking at XNAT (a bad manifest): the report still belongs with the project.
+      projectExists = await xnat.authenticate().then(() => xnat.projectExists(config.project)).catch(() => false);
+    }
     if (projectExists && !config.dryRun) {
       try {
         if (manifest && report.series.length > 0) await uploadManifestRecords(xnat, config.project, manifest, report);

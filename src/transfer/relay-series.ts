@@ -80,10 +80,24 @@ export async function relaySeries(download: Readable, expected: SeriesExpectatio
     ensureUpload(header);
   };
 
+  /**
+   * The newest whole file is held back until the next one arrives, and the last one until md5hashes.csv has
+   * confirmed them all. So a series that fails verification never reaches XNAT complete: a prearchive scan
+   * holding every file of its series proves the tool verified that series, which is what lets a later run
+   * commit what an interrupted run left behind.
+   */
+  let held: { bytes: Buffer; name: string } | undefined;
+  const releaseHeld = async (): Promise<void> => {
+    if (!held) return;
+    const { bytes, name } = held;
+    held = undefined;
+    await append(bytes, name, true);
+  };
+
   const relayDicom = async (entry: Readable, name: string): Promise<void> => {
     const hash = createHash('md5');
     const chunks = entry[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
-    const held: Buffer[] = [];
+    const parts: Buffer[] = [];
     let size = 0;
     let complete = false;
     while (size <= WHOLE_FILE_LIMIT) {
@@ -93,14 +107,15 @@ export async function relaySeries(download: Readable, expected: SeriesExpectatio
         break;
       }
       hash.update(next.value);
-      held.push(next.value);
+      parts.push(next.value);
       size += next.value.length;
     }
-    const head = Buffer.concat(held);
-    held.length = 0;
+    const head = Buffer.concat(parts);
+    parts.length = 0;
     check(name, head);
+    await releaseHeld();
     if (complete) {
-      await append(head, name, true);
+      held = { bytes: head, name };
     } else {
       const pass = new PassThrough({ highWaterMark: 1024 * 1024 });
       const write = async (data: Buffer): Promise<void> => {
@@ -153,6 +168,7 @@ export async function relaySeries(download: Readable, expected: SeriesExpectatio
     }
     verify(uid, expected, actual, published, stats);
     if (!upload) throw new SeriesContentError('the TCIA zip holds no DICOM files', uid, { retryable: true });
+    await releaseHeld();
     archive.finalize().catch((error: unknown) => controller.abort(error));
     const uri = await upload;
     return { stats, uri };
@@ -181,17 +197,16 @@ function readZipEntries(source: Readable, signal: AbortSignal): AsyncIterable<Zi
   const parser = unzip.Parse();
   const entries = new PassThrough({ objectMode: true });
   let current: ZipEntry | undefined;
-  let currentEnded = true;
   const fail = (error: Error): void => {
-    if (current && !currentEnded) current.destroy(error);
+    // The reader may be waiting inside the current entry; failing it too is what wakes the reader up.
+    if (current && !current.readableEnded) current.destroy(error);
     entries.destroy(error);
     source.destroy();
   };
   parser.on('entry', (entry: ZipEntry) => {
     current = entry;
-    currentEnded = false;
-    // 'finish' (all data handed to the entry), not 'end' (all data read): the reader may still be behind.
-    entry.once('finish', () => (currentEnded = true));
+    // A reader hears of a failure through its iterator; an entry nobody reads (LICENSE, drained) must not crash.
+    entry.on('error', () => undefined);
     entries.write(entry);
   });
   parser.on('error', fail);

@@ -228,6 +228,21 @@ export class XnatClient {
     return row ? { status: row.status ?? '' } : undefined;
   }
 
+  /** Scans of a prearchive session with their DICOM file counts (scan IDs are SeriesNumbers, §7). */
+  async prearchiveScans(prearchiveUri: string): Promise<{ id: string; fileCount: number }[]> {
+    const response = await this.request('GET', `${prearchiveUri}/scans`, { searchParams: { format: 'json' } });
+    if (response.statusCode === 404) return [];
+    if (response.statusCode !== 200) throw this.error(response, 'GET', `${prearchiveUri}/scans`);
+    const scans: { id: string; fileCount: number }[] = [];
+    for (const row of resultSet(response.body)) {
+      const id = row.ID ?? '';
+      const files = await this.request('GET', `${prearchiveUri}/scans/${encodeURIComponent(id)}/resources/DICOM/files`, { searchParams: { format: 'json' } });
+      if (files.statusCode !== 200) throw this.error(files, 'GET', `${prearchiveUri}/scans/${id}/resources/DICOM/files`);
+      scans.push({ id, fileCount: resultSet(files.body).length });
+    }
+    return scans;
+  }
+
   private async countScanFiles(sessionId: string, scanId: string): Promise<number> {
     const path = `/data/experiments/${encodeURIComponent(sessionId)}/scans/${encodeURIComponent(scanId)}/resources/DICOM/files`;
     const response = await this.request('GET', path, { searchParams: { format: 'json' } });
@@ -291,6 +306,11 @@ export class XnatClient {
       throw translateNetworkError(error, 'XNAT', this.options.host);
     }
     this.lastActivity = Date.now();
+    if (isSessionExpired(response)) {
+      // The body cannot be sent again from here; the series is retried whole after a fresh login.
+      this.login = undefined;
+      throw new XnatHttpError(401, 'POST', path, 'XNAT session expired during an import', { retryable: true });
+    }
     if (response.statusCode !== 200) throw this.error(response, 'POST', path);
     const uri = response.body.trim().split(/\r?\n/)[0] ?? '';
     if (!uri.startsWith('/data/prearchive/') && !uri.startsWith('/data/archive/')) {

@@ -1,46 +1,27 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { buildCollection, startNbiaEmulator, type NbiaEmulator, type SeriesSpec } from '../emulators/nbia/index.js';
-import { startXnatEmulator, type XnatEmulator } from '../emulators/xnat/index.js';
-import { runCli, tempDir, writeTciaManifest } from '../support/run-cli.js';
+import { buildCollection, type SeriesSpec } from '../emulators/nbia/index.js';
+import { runCli, writeTciaManifest } from '../support/run-cli.js';
+import { expectArchivedAsServed, PASSWORD, startWorld, type World } from '../support/world.js';
 
-const PASSWORD = 'S3cret-pass!word';
 const RESOURCES = join(process.cwd(), 'resources', 'TCIA');
 const TRIPLE = ['1.3.6.1.4.1.14519.5.2.1.1.24683744861288402229232136260839169890', '1.3.6.1.4.1.14519.5.2.1.1.13484708142339111895018689151517583958', '1.3.6.1.4.1.14519.5.2.1.1.81390328568974591413219980030193628195'];
 
-let xnat: XnatEmulator;
-let nbia: NbiaEmulator;
+let world: World;
+let xnat: World['xnat'];
+let nbia: World['nbia'];
 let out: string;
 
-function env(): Record<string, string> {
-  return { XNAT_HOST: xnat.url, XNAT_USER: 'admin', XNAT_PASS: PASSWORD, TCIA_URL: nbia.url };
-}
-
 async function start(collection?: SeriesSpec[], unknownUids: string[] = []): Promise<void> {
-  xnat = await startXnatEmulator({ users: [{ username: 'admin', password: PASSWORD, admin: true }] });
-  nbia = await startNbiaEmulator({ collection, unknownUids });
-  out = await tempDir('xtd-out-');
+  world = await startWorld({ nbia: { collection, unknownUids } });
+  ({ xnat, nbia, out } = world);
 }
 
-afterEach(async () => {
-  await xnat?.close();
-  await nbia?.close();
-});
+afterEach(async () => world?.close());
 
-const imports = (): number => xnat.requests.filter((r) => r.method === 'POST' && r.path === '/data/services/import').length;
-
-/** Every archived file must be byte-identical to what the NBIA emulator served for that series. */
-function expectArchivedAsServed(project: string, uids: string[]): void {
-  const scans = xnat.archive(project).flatMap((session) => session.scans);
-  for (const uid of uids) {
-    const scan = scans.find((s) => s.seriesInstanceUid === uid);
-    expect(scan).toBeDefined();
-    const spec = nbia.spec(uid)!;
-    expect(scan!.files).toHaveLength(spec.imageCount);
-    const served = new Map(Array.from({ length: spec.imageCount }, (_, i) => [nbia.instance(uid, i).toString('base64'), true]));
-    for (const file of scan!.files) expect(served.has(file.bytes.toString('base64'))).toBe(true);
-  }
-}
+const env = (): Record<string, string> => world.env;
+const imports = (): number => world.imports();
+const expectArchived = (project: string, uids: string[]): void => expectArchivedAsServed(world, project, uids);
 
 describe('import, end to end against the emulators', () => {
   it('imports a one-series manifest byte for byte, labels it, and records the run in the project', async () => {
@@ -57,8 +38,7 @@ describe('import, end to end against the emulators', () => {
     expect(sessions).toHaveLength(1);
     expect(sessions[0]!.label).toBe(spec.patientId.replace(/[^A-Za-z0-9_-]/g, '_'));
     expect(sessions[0]!.studyInstanceUid).toBe(spec.studyUid);
-    expectArchivedAsServed('CRC_SMALL', [uid]);
-    expect(xnat.prearchive('CRC_SMALL')).toHaveLength(0);
+    expectArchived('CRC_SMALL', [uid]);
 
     expect(result.stdout).toMatch(/summary: 1 imported into 1 session\(s\), 0 already in XNAT, 0 failed/);
     expect(result.stdout).toMatch(/MB\/s/);
@@ -107,7 +87,7 @@ describe('import, end to end against the emulators', () => {
     expect(byLabel['CRC-0042_02']!.studyInstanceUid).toBe('1.2.840.99.2');
     expect(byLabel['CRC-0042_01']!.scans.map((s) => s.seriesInstanceUid).sort()).toEqual([...TRIPLE].sort());
     expect(sessions.every((s) => s.subject === 'CRC_0042')).toBe(true);
-    expectArchivedAsServed('MULTI', uids);
+    expectArchived('MULTI', uids);
     // One commit per session, never one per series.
     expect(xnat.requests.filter((r) => r.method === 'POST' && r.query.action === 'commit')).toHaveLength(3);
   });
@@ -132,7 +112,7 @@ describe('import, end to end against the emulators', () => {
     const manifest = await writeTciaManifest(out, 'mixed.tcia', [TRIPLE[0]!, unknown, TRIPLE[1]!]);
     const result = await runCli(['import', manifest, '--project', 'MIXED', '--output-dir', out], env());
     expect(result.exitCode).toBe(1);
-    expectArchivedAsServed('MIXED', [TRIPLE[0]!, TRIPLE[1]!]);
+    expectArchived('MIXED', [TRIPLE[0]!, TRIPLE[1]!]);
     expect(result.stdout).toContain(`${unknown}: TCIA has no public series with this UID`);
     const report = JSON.parse(await readFile(join(out, 'report.json'), 'utf8'));
     expect(report.series.find((r: { seriesUid: string }) => r.seriesUid === unknown).status).toBe('unknown-at-tcia');

@@ -1,0 +1,135 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeTciaManifest } from '../support/run-cli.js';
+import { expectArchivedAsServed, FAST, startWorld, type World } from '../support/world.js';
+
+const UIDS = ['1.3.6.1.4.1.14519.5.2.1.7.1001', '1.3.6.1.4.1.14519.5.2.1.7.1002', '1.3.6.1.4.1.14519.5.2.1.7.1003'];
+let world: World;
+afterEach(async () => world?.close());
+
+async function importAll(project: string, extra: string[] = []): Promise<Awaited<ReturnType<World['run']>>> {
+  const manifest = await writeTciaManifest(world.out, 'faults.tcia', UIDS);
+  return world.run(['import', manifest, '--project', project, '--output-dir', world.out, ...FAST, ...extra]);
+}
+
+async function report(): Promise<{ series: { seriesUid: string; status: string; attempts: number; error: string }[] }> {
+  return JSON.parse(await readFile(join(world.out, 'report.json'), 'utf8'));
+}
+
+describe('TCIA faults: retried until the archive is byte-identical and complete', () => {
+  it.each([
+    ['500 outage on the first two downloads', { failFirst: { count: 2, endpoint: 'getImage' } }],
+    ['429 with Retry-After', { failFirst: { count: 1, status: 429, retryAfter: 1, endpoint: 'getImage' } }],
+    ['a zip cut off mid-stream', { truncateAfterBytes: { bytes: 30_000, count: 2 } }],
+    ['a download that stalls', { stallAfterBytes: { bytes: 20_000, count: 1 } }],
+    ['one corrupted byte (MD5 mismatch)', { corruptByte: { entryIndex: 1, count: 2 } }],
+    ['an HTML page with status 200', { htmlInsteadOfZip: { count: 1 } }],
+  ])('%s', async (_name, fault) => {
+    world = await startWorld();
+    world.nbia.faults.set(fault as Parameters<World['nbia']['faults']['set']>[0]);
+    const result = await importAll('TCIAFAULT');
+    expect(result.exitCode).toBe(0);
+    expect(world.nbia.faults.fired.length).toBeGreaterThan(0);
+    expectArchivedAsServed(world, 'TCIAFAULT', UIDS);
+    expect(result.stdout).toMatch(/retrying/);
+  });
+
+  it('a series that stays corrupt fails alone: the others are archived, no partial scan is left, exit 1', async () => {
+    world = await startWorld();
+    world.nbia.faults.set({ corruptByte: { entryIndex: 0, count: Infinity, seriesUid: UIDS[1] } });
+    const result = await importAll('CORRUPT', ['--retries', '2']);
+    expect(result.exitCode).toBe(1);
+    expectArchivedAsServed(world, 'CORRUPT', [UIDS[0]!, UIDS[2]!]);
+    expect(world.xnat.archive('CORRUPT').flatMap((s) => s.scans).some((s) => s.seriesInstanceUid === UIDS[1])).toBe(false);
+    const failed = (await report()).series.find((r) => r.seriesUid === UIDS[1])!;
+    expect(failed).toMatchObject({ status: 'failed', attempts: 2 });
+    expect(failed.error).toMatch(/MD5 [0-9a-f]{32} does not match TCIA's/);
+    expect(result.stdout).toMatch(new RegExp(`failed: ${UIDS[1]!.replace(/\./g, '\\.')}.*MD5`));
+  });
+
+  it('a zip holding a non-DICOM entry fails that series with a clear reason', async () => {
+    world = await startWorld();
+    world.nbia.faults.set({ nonDicomEntry: { seriesUid: UIDS[0], count: Infinity } });
+    const result = await importAll('NONDICOM');
+    expect(result.exitCode).toBe(1);
+    expectArchivedAsServed(world, 'NONDICOM', [UIDS[1]!, UIDS[2]!]);
+    expect((await report()).series[0]!.error).toMatch(/is not a DICOM file/);
+  });
+});
+
+describe('XNAT faults', () => {
+  it.each([
+    ['503 on the first import', { kind: 'status', status: 503, method: 'POST', path: /services\/import/ }],
+    ['a dropped connection during an import', { kind: 'drop', method: 'POST', path: /services\/import/, afterBytes: 10_000 }],
+    ['a locked session (423)', { kind: 'lock', times: 1 }],
+    ['502 on a metadata read', { kind: 'status', status: 502, method: 'GET', path: /experiments/ }],
+  ])('%s is retried', async (_name, fault) => {
+    world = await startWorld();
+    world.xnat.faults.set(fault as Parameters<World['xnat']['faults']['set']>[0]);
+    const result = await importAll('XFAULT');
+    expect(result.exitCode).toBe(0);
+    expectArchivedAsServed(world, 'XFAULT', UIDS);
+  });
+
+  it('a 504 on commit is not re-sent blindly: the tool waits until XNAT has archived', async () => {
+    world = await startWorld();
+    world.xnat.faults.set({ kind: 'late-504', times: 1, archiveDelayMs: 500 });
+    const result = await importAll('LATE504');
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toMatch(/commit answer lost/);
+    expectArchivedAsServed(world, 'LATE504', UIDS);
+    const commits = world.xnat.requests.filter((r) => r.query.action === 'commit');
+    expect(commits).toHaveLength(UIDS.length);
+  });
+
+  it('an expired session is renewed with one fresh login, and the cookie is reused otherwise', async () => {
+    world = await startWorld();
+    const manifest = await writeTciaManifest(world.out, 'faults.tcia', UIDS);
+    const run = world.run(['import', manifest, '--project', 'EXPIRE', '--output-dir', world.out, ...FAST, '--concurrency', '1']);
+    world.xnat.faults.set({ kind: 'expire-sessions', afterMs: 300 });
+    const result = await run;
+    expect(result.exitCode).toBe(0);
+    expectArchivedAsServed(world, 'EXPIRE', UIDS);
+    expect(world.xnat.stats.logins).toBeLessThanOrEqual(3);
+  });
+});
+
+describe('interruptions', () => {
+  it('SIGTERM stops cleanly: the report is written and uploaded, exit 143, and a rerun completes the rest', async () => {
+    world = await startWorld({ nbia: { bytesPerSecond: 400_000, shape: { imagesPerSeries: [20, 20], rows: 128, columns: 128 } } });
+    const manifest = await writeTciaManifest(world.out, 'stop.tcia', UIDS);
+    const args = ['import', manifest, '--project', 'STOP', '--output-dir', world.out, ...FAST, '--concurrency', '1'];
+    let sent = false;
+    const stopped = await world.run(args, {
+      onStdout: (text, kill) => {
+        if (sent || !/series .* → /.test(text)) return;
+        sent = true;
+        kill('SIGTERM');
+      },
+    });
+    expect(stopped.exitCode).toBe(143);
+    expect(stopped.stdout).toMatch(/SIGTERM received/);
+    const first = await report();
+    expect(first.series.some((r) => r.status !== 'imported')).toBe(true);
+    expect([...(world.xnat.projectResource('STOP', 'TCIA_IMPORT_LOGS')?.keys() ?? [])].some((k) => k.endsWith('report.json'))).toBe(true);
+
+    const rerun = await world.run(args);
+    expect(rerun.exitCode).toBe(0);
+    expectArchivedAsServed(world, 'STOP', UIDS);
+  });
+
+  it('after kill -9 at any moment, a rerun ends with every series archived once and an empty prearchive', async () => {
+    for (const at of [/→ /, /committed session/, /plan: /]) {
+      world = await startWorld({ nbia: { bytesPerSecond: 600_000, shape: { imagesPerSeries: [15, 15], rows: 128, columns: 128 } } });
+      const manifest = await writeTciaManifest(world.out, 'kill.tcia', UIDS);
+      const args = ['import', manifest, '--project', 'KILL', '--output-dir', world.out, ...FAST, '--concurrency', '2'];
+      const killed = await world.run(args, { onStdout: (text, kill) => (at.test(text) ? kill('SIGKILL') : undefined) });
+      // SIGKILL cannot be caught: whatever the run had done by then is all a rerun has to work with.
+      expect(killed.signal).toBe('SIGKILL');
+      const rerun = await world.run(args);
+      expect(rerun.exitCode).toBe(0);
+      expectArchivedAsServed(world, 'KILL', UIDS);
+      await world.close();
+    }
+  });
+});

@@ -1,0 +1,148 @@
+/** Archiving a prearchive entry: label rules, merge rules and conflicts (reference §4 "Archive conflicts"). */
+import { dicomDate, dicomTime } from './html.js';
+import { LABEL_RE, leadModality, omCleanValue, sessionXsiType } from './dicom.js';
+import { type Experiment, type PrearcSession, type StoredScan, type XnatState, UNASSIGNED, archiveUri, prearcKey } from './state.js';
+
+/** Merge control from `overwrite` (Importer.parseOverrideValue). */
+export type Overwrite = 'none' | 'append' | 'delete';
+
+export function parseOverwrite(v: string | undefined, fallback: Overwrite): Overwrite {
+  if (v === undefined || v === '') return fallback;
+  const s = v.toLowerCase();
+  if (s === 'none' || s === 'false') return 'none';
+  if (s === 'delete' || s === 'override') return 'delete';
+  return 'append'; // `append` and any other value merge
+}
+
+/** Why an archive attempt failed; each path maps the kind to its own status (reference §9.5). */
+export class ArchiveFailure extends Error {
+  constructor(
+    readonly kind: 'conflict' | 'invalid' | 'forbidden' | 'error',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface ArchiveRequest {
+  overwrite: Overwrite;
+  /** `overwrite_files=true`: matching file names may be replaced. */
+  overwriteFiles?: boolean;
+  subject?: string;
+  label?: string;
+  /** The caller can modify the project (PrearcUtils.canModify); false fails the archive. */
+  canModify: boolean;
+  user: string;
+}
+
+/** Archives synchronously; on success the prearchive row is removed and the archive URI returned. */
+export function archiveSession(state: XnatState, s: PrearcSession, req: ArchiveRequest): { uri: string; experiment: Experiment } {
+  try {
+    const result = doArchive(state, s, req);
+    state.removePrearc(s);
+    return result;
+  } catch (err) {
+    if (err instanceof ArchiveFailure) {
+      s.status = err.kind === 'conflict' ? 'CONFLICT' : 'ERROR';
+      s.lastMessage = err.message;
+      s.lastmod = new Date();
+    }
+    throw err;
+  } finally {
+    state.archiving.delete(prearcKey(s));
+  }
+}
+
+function doArchive(state: XnatState, s: PrearcSession, req: ArchiveRequest): { uri: string; experiment: Experiment } {
+  if (s.project === UNASSIGNED) throw new ArchiveFailure('invalid', 'Unable to identify project for the session; assign it to a project first.');
+  const project = state.projects.get(s.project);
+  if (!project) throw new ArchiveFailure('invalid', `Unable to identify project ${s.project}`);
+  if (!req.canModify) throw new ArchiveFailure('forbidden', `Invalid permissions for new session: ${req.user} cannot modify project ${s.project}.`);
+  // The label falls back to the folder name and is cleaned by OmUtils.cleanValue before validation.
+  const label = omCleanValue(req.label ?? (s.name || s.folderName));
+  const subjectLabel = omCleanValue(req.subject ?? s.subject);
+  if (!LABEL_RE.test(label) || !LABEL_RE.test(subjectLabel)) {
+    throw new ArchiveFailure('invalid', 'Identifiers cannot use special characters.');
+  }
+  if (s.scans.length === 0) throw new ArchiveFailure('error', 'Empty sessions cannot be archived.');
+  const modality = leadModality(s.scans.map((x) => x.modality));
+  const xsiType = sessionXsiType(modality);
+  const existing = state.findExperiment(project.id, label);
+  if (!existing) {
+    let subject = state.findSubject(project.id, subjectLabel);
+    if (!subject) {
+      // The importer creates missing subjects itself (reference §3 "Pre-create").
+      subject = { id: state.nextSubjectId(), project: project.id, label: subjectLabel, insertDate: new Date(), insertUser: req.user };
+      state.subjects.push(subject);
+    }
+    const experiment: Experiment = {
+      id: state.nextExperimentId(),
+      project: project.id,
+      subjectId: subject.id,
+      label,
+      studyInstanceUid: s.tag,
+      xsiType,
+      modality,
+      date: dicomDate(s.studyDate),
+      time: dicomTime(s.studyTime),
+      insertDate: new Date(),
+      insertUser: req.user,
+      scans: s.scans.map((x) => ({ ...x, files: new Map(x.files), catId: state.nextCatalogId() })),
+    };
+    state.experiments.push(experiment);
+    return { uri: archiveUri(project.id, subjectLabel, label), experiment };
+  }
+  merge(state, existing, s, subjectLabel, xsiType, req);
+  const subject = state.subjectById(existing.subjectId);
+  return { uri: archiveUri(project.id, subject?.label ?? subjectLabel, existing.label), experiment: existing };
+}
+
+/** MergeSessionsA plus PrearcSessionArchiver's pre-checks; all checks run before anything changes. */
+function merge(state: XnatState, target: Experiment, s: PrearcSession, subjectLabel: string, xsiType: string, req: ArchiveRequest): void {
+  if (req.overwrite === 'none') throw new ArchiveFailure('conflict', 'Session already exists, retry with overwrite enabled');
+  if (state.subjectById(target.subjectId)?.label !== subjectLabel) {
+    throw new ArchiveFailure('conflict', 'Invalid modification of session subject via archive process.');
+  }
+  // preventCrossModalityMerge defaults to true, and `delete` does not lift it.
+  if (target.xsiType !== xsiType) {
+    throw new ArchiveFailure('conflict', `Unable to merge a ${xsiType} into the existing ${target.xsiType}: cross-modality merges are not allowed.`);
+  }
+  const override = req.overwrite === 'delete';
+  if (target.studyInstanceUid !== s.tag && !override) {
+    throw new ArchiveFailure('conflict', 'Invalid modification of session UID via archive process.');
+  }
+  const overwriteFiles = override || req.overwriteFiles === true;
+  const plan: { into?: StoredScan; scan: StoredScan }[] = [];
+  const takenIds = new Set(target.scans.map((x) => x.id));
+  for (const scan of s.scans) {
+    const into = target.scans.find((x) => x.seriesInstanceUid === scan.seriesInstanceUid);
+    if (!into) {
+      // Same scan number with a different UID: the scan is renumbered on merge (testModifiedSeriesUIDs → `1-MR1`).
+      let id = scan.id;
+      for (let k = 1; takenIds.has(id); k++) id = `${scan.id}-${scan.modality}${k}`;
+      takenIds.add(id);
+      plan.push({ scan: { ...scan, id } });
+      continue;
+    }
+    if (into.id !== scan.id && !override) {
+      throw new ArchiveFailure('conflict', `Invalid modification of scan ID via archive process: series ${scan.seriesInstanceUid} is scan ${into.id}.`);
+    }
+    for (const f of scan.files.values()) {
+      const byName = [...into.files.values()].find((x) => x.name === f.name);
+      // 1.8.7+: the same file name with another SOP Instance UID fails even with overwrite=delete.
+      if (byName && (byName.sopInstanceUid !== f.sopInstanceUid || !overwriteFiles)) {
+        throw new ArchiveFailure('conflict', 'Session already exists with matching files.');
+      }
+    }
+    plan.push({ into, scan });
+  }
+  for (const { into, scan } of plan) {
+    if (!into) {
+      target.scans.push({ ...scan, files: new Map(scan.files), catId: state.nextCatalogId() });
+      continue;
+    }
+    // Re-sent SOP Instance UIDs replace the earlier files.
+    for (const f of scan.files.values()) into.files.set(f.sopInstanceUid, f);
+  }
+  // The session date is kept, not taken from the new DICOM (testDataProjectExperimentOldRes).
+}

@@ -1,0 +1,272 @@
+/** Subjects, experiments, scans and scan files of the archive (reference §3). */
+import { createHash } from 'node:crypto';
+import { HttpError, type Ctx, type Row, mediaType, millisTimestamp, sendTable } from './html.js';
+import { scanXsiType } from './dicom.js';
+import { canEdit, canRead, readableProject } from './projects.js';
+import { sendScanFile } from './prearchive.js';
+import type { Experiment, Project, StoredScan } from './state.js';
+
+/** Routes under `/projects/P/subjects...`, `/projects/P/experiments...` and `/experiments...`. */
+export function handleExperimentRoute(ctx: Ctx): boolean {
+  const s = ctx.seg;
+  if (s[0] === 'experiments') {
+    if (s.length === 1) {
+      if (ctx.method !== 'GET') throw new HttpError(405, 'Method Not Allowed');
+      const projects = [...ctx.state.projects.values()].filter((p) => canRead(ctx, p));
+      listExperiments(ctx, ctx.state.experiments.filter((e) => projects.some((p) => p.id === e.project)));
+      return true;
+    }
+    const e = ctx.state.experimentById(s[1] as string);
+    const p = e ? ctx.state.projects.get(e.project) : undefined;
+    if (!e || !p || !canRead(ctx, p)) throw new HttpError(404, `Unable to find experiment ${s[1]}.`);
+    return experimentRoute(ctx, p, e, s.slice(2));
+  }
+  if (s[0] !== 'projects' || s.length < 3) return false;
+  if (s[2] !== 'subjects' && s[2] !== 'experiments') return false;
+  const p = readableProject(ctx, s[1] as string, `Unable to identify project ${s[1]}`);
+  if (s[2] === 'experiments') {
+    if (s.length === 3) {
+      if (ctx.method !== 'GET') throw new HttpError(405, 'Method Not Allowed');
+      listExperiments(ctx, ctx.state.experiments.filter((e) => e.project === p.id));
+      return true;
+    }
+    const e = ctx.state.findExperiment(p.id, s[3] as string);
+    if (!e) throw new HttpError(404, `Unable to find experiment ${s[3]}.`);
+    return experimentRoute(ctx, p, e, s.slice(4));
+  }
+  if (s.length === 3) {
+    if (ctx.method !== 'GET') throw new HttpError(405, 'Method Not Allowed');
+    const rows = ctx.state.subjects
+      .filter((x) => x.project === p.id)
+      .map((x) => ({ ID: x.id, project: x.project, label: x.label, insert_date: millisTimestamp(x.insertDate), insert_user: x.insertUser, URI: `/data/subjects/${x.id}` }));
+    sendTable(ctx, filterRows(ctx, rows), 'Subjects');
+    return true;
+  }
+  const subjectRef = s[3] as string;
+  let subject = ctx.state.findSubject(p.id, subjectRef);
+  if (s.length === 4) {
+    if (ctx.method === 'PUT') {
+      if (!canEdit(ctx, p)) throw new HttpError(403, `Specified user account has insufficient create privileges for subjects in the ${p.id} project.`);
+      if (subject) ctx.reply(200, subject.id, 'text/plain');
+      else {
+        subject = { id: ctx.state.nextSubjectId(), project: p.id, label: subjectRef, insertDate: new Date(), insertUser: ctx.user?.username ?? '' };
+        ctx.state.subjects.push(subject);
+        ctx.reply(201, subject.id, 'text/plain');
+      }
+      return true;
+    }
+    if (!subject) throw new HttpError(404, `Unable to find subject ${subjectRef}.`);
+    if (ctx.method !== 'GET') throw new HttpError(405, 'Method Not Allowed');
+    const doc = { items: [{ children: [], meta: { isHistory: false, 'xsi:type': 'xnat:subjectData' }, data_fields: { ID: subject.id, label: subject.label, project: p.id } }] };
+    ctx.reply(200, JSON.stringify(doc), 'application/json');
+    return true;
+  }
+  if (!subject) throw new HttpError(404, `Unable to find subject ${subjectRef}.`);
+  if (s[4] !== 'experiments') return false;
+  const sid = subject.id;
+  if (s.length === 5) {
+    if (ctx.method !== 'GET') throw new HttpError(405, 'Method Not Allowed');
+    listExperiments(ctx, ctx.state.experiments.filter((e) => e.project === p.id && e.subjectId === sid));
+    return true;
+  }
+  const e = ctx.state.experiments.find((x) => x.project === p.id && x.subjectId === sid && (x.label === s[5] || x.id === s[5]));
+  if (!e) throw new HttpError(404, `Unable to find experiment ${s[5]}.`);
+  return experimentRoute(ctx, p, e, s.slice(6));
+}
+
+/** The ProjSubExptList row; `columns=` selects columns (plus ID and URI) and xpath names are lower-cased. */
+function listExperiments(ctx: Ctx, list: Experiment[]): void {
+  const rows = filterRows(ctx, list.map((e) => experimentRow(ctx, e)));
+  const columns = ctx.query.columns?.split(',').filter(Boolean);
+  if (!columns || columns[0] === 'DEFAULT') {
+    sendTable(ctx, rows.map(({ UID: _uid, ...rest }) => rest), 'Experiments');
+    return;
+  }
+  const selected = rows.map((r) => {
+    const out: Row = { ID: r.ID as string };
+    for (const c of columns) out[c.includes('/') ? c.toLowerCase() : c] = lookup(r, c);
+    out.URI = r.URI as string;
+    return out;
+  });
+  sendTable(ctx, selected, 'Experiments');
+}
+
+function experimentRow(ctx: Ctx, e: Experiment): Row {
+  const subject = ctx.state.subjectById(e.subjectId);
+  return {
+    ID: e.id,
+    project: e.project,
+    date: e.date,
+    xsiType: e.xsiType,
+    'xnat:subjectassessordata/id': e.id,
+    label: e.label,
+    insert_date: millisTimestamp(e.insertDate),
+    URI: `/data/experiments/${e.id}`,
+    subject_label: subject?.label ?? '',
+    subject_ID: e.subjectId,
+    UID: e.studyInstanceUid,
+  };
+}
+
+/** `UID`, `studyInstanceUID` and `xnat:imageSessionData/UID` all name xnat:imagesessiondata/uid (XMLPathShortcuts). */
+function lookup(r: Row, key: string): string {
+  const k = key.toLowerCase();
+  if (k === 'uid' || k === 'studyinstanceuid' || k.endsWith('/uid')) return r.UID ?? '';
+  if (k.endsWith('/id')) return r.ID ?? '';
+  if (k.endsWith('/label')) return r.label ?? '';
+  if (k.endsWith('/project')) return r.project ?? '';
+  if (k.endsWith('/date')) return r.date ?? '';
+  if (k === 'subject_label' || k.endsWith('subjectdata/label')) return r.subject_label ?? '';
+  const hit = Object.keys(r).find((x) => x.toLowerCase() === k);
+  return hit ? (r[hit] ?? '') : '';
+}
+
+/** Shortcut and xpath filters with `*` wildcards (QueryOrganizerResource). */
+function filterRows(ctx: Ctx, rows: Row[]): Row[] {
+  const skip = new Set(['format', 'columns', 'all', 'sortBy', 'sortOrder', 'limit', 'offset', 'xsiType', 'stats', 'file_stats']);
+  const filters = Object.entries(ctx.query).filter(([k]) => !skip.has(k));
+  const known = /^(uid|studyinstanceuid|label|id|project|date|subject_label|.*\/(uid|label|id|project|date))$/i;
+  let out = rows.filter((r) =>
+    filters.every(([k, v]) => {
+      if (!known.test(k)) return true;
+      const re = new RegExp(`^${v.split('*').map((x) => x.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+      return re.test(lookup(r, k));
+    }),
+  );
+  if (ctx.query.xsiType) out = out.filter((r) => (r.xsiType ?? '').toLowerCase() === (ctx.query.xsiType as string).toLowerCase());
+  return out;
+}
+
+function experimentRoute(ctx: Ctx, p: Project, e: Experiment, rest: string[]): boolean {
+  if (rest.length === 0) {
+    if (ctx.method === 'GET') sendSessionDocument(ctx, e);
+    else if (ctx.method === 'DELETE') {
+      if (!canEdit(ctx, p)) throw new HttpError(403, `Specified user account has insufficient delete privileges for experiments in the ${p.id} project.`);
+      ctx.state.removeExperiment(e);
+      ctx.reply(200, '', 'text/plain');
+    } else throw new HttpError(405, 'Method Not Allowed');
+    return true;
+  }
+  if (ctx.method !== 'GET') throw new HttpError(405, 'Method Not Allowed');
+  if (rest[0] !== 'scans') return false;
+  if (rest.length === 1) {
+    const rows = e.scans.map((x) => ({
+      xnat_imagescandata_id: String(x.catId),
+      ID: x.id,
+      type: x.seriesDescription,
+      series_description: x.seriesDescription,
+      quality: 'usable',
+      xsiType: scanXsiType(x.modality),
+      note: '',
+      URI: `/data/experiments/${e.id}/scans/${x.id}`,
+    }));
+    sendTable(ctx, rows, 'Scans');
+    return true;
+  }
+  const scan = e.scans.find((x) => x.id === rest[1]);
+  if (!scan) throw new HttpError(404, `Unable to find scan ${rest[1]}.`);
+  if (rest.length === 2) {
+    ctx.reply(200, JSON.stringify({ items: [scanItem(scan, e)] }), 'application/json');
+    return true;
+  }
+  let files: string[];
+  if (rest[2] === 'resources') {
+    if (rest.length === 3) {
+      sendTable(ctx, [resourceRow(scan)], 'Resources');
+      return true;
+    }
+    if (rest[3] !== 'DICOM' && rest[3] !== String(scan.catId)) throw new HttpError(404, `Unable to find resource ${rest[3]}.`);
+    files = rest.slice(4);
+  } else files = rest.slice(2);
+  if (files[0] !== 'files') return false;
+  if (files.length === 1) {
+    const rows = [...scan.files.values()].map((f) => ({
+      Name: f.name,
+      Size: String(f.bytes.length),
+      URI: `/data/experiments/${e.id}/scans/${scan.id}/resources/${scan.catId}/files/${f.name}`,
+      collection: 'DICOM',
+      file_tags: '',
+      file_format: 'DICOM',
+      file_content: 'RAW',
+      cat_ID: String(scan.catId),
+      digest: createHash('md5').update(f.bytes).digest('hex'),
+    }));
+    sendTable(ctx, rows, 'Files');
+    return true;
+  }
+  return sendScanFile(ctx, scan, files.slice(1).join('/'));
+}
+
+function resourceRow(scan: StoredScan): Row {
+  return {
+    xnat_abstractresource_id: String(scan.catId),
+    label: 'DICOM',
+    element_name: 'xnat:resourceCatalog',
+    category: 'scans',
+    cat_id: scan.id,
+    cat_desc: '',
+    file_count: String(scan.files.size),
+    file_size: String(sizeOf(scan)),
+    tags: '',
+    content: 'RAW',
+    format: 'DICOM',
+  };
+}
+
+function sizeOf(scan: StoredScan): number {
+  let n = 0;
+  for (const f of scan.files.values()) n += f.bytes.length;
+  return n;
+}
+
+function scanItem(scan: StoredScan, e: Experiment): Record<string, unknown> {
+  return {
+    children: [
+      {
+        field: 'file',
+        items: [
+          {
+            children: [],
+            meta: { isHistory: false, 'xsi:type': 'xnat:resourceCatalog' },
+            data_fields: { label: 'DICOM', format: 'DICOM', content: 'RAW', file_count: scan.files.size, file_size: sizeOf(scan), xnat_abstractresource_id: scan.catId },
+          },
+        ],
+      },
+    ],
+    meta: { isHistory: false, 'xsi:type': scanXsiType(scan.modality) },
+    data_fields: {
+      ID: scan.id,
+      UID: scan.seriesInstanceUid,
+      type: scan.seriesDescription,
+      series_description: scan.seriesDescription,
+      modality: scan.modality,
+      image_session_ID: e.id,
+      xnat_imagescandata_id: scan.catId,
+    },
+  };
+}
+
+/** The session document; `format=json` (or Accept JSON) gives the items form, otherwise a small XML. */
+function sendSessionDocument(ctx: Ctx, e: Experiment): void {
+  const fmt = mediaType(ctx, 'xml');
+  if (fmt === 'json') {
+    const children = e.scans.length ? [{ field: 'scans/scan', items: e.scans.map((x) => scanItem(x, e)) }] : [];
+    const doc = {
+      items: [
+        {
+          children,
+          meta: { isHistory: false, 'xsi:type': e.xsiType },
+          data_fields: { ID: e.id, label: e.label, project: e.project, subject_ID: e.subjectId, UID: e.studyInstanceUid, modality: e.modality, date: e.date, time: e.time },
+        },
+      ],
+    };
+    ctx.reply(200, JSON.stringify(doc), 'application/json');
+    return;
+  }
+  const scans = e.scans.map((x) => `<xnat:scan ID="${x.id}" UID="${x.seriesInstanceUid}" type="${x.seriesDescription}" xsi:type="${scanXsiType(x.modality)}"/>`).join('');
+  ctx.reply(
+    200,
+    `<?xml version="1.0" encoding="UTF-8"?><${e.xsiType} ID="${e.id}" label="${e.label}" project="${e.project}" UID="${e.studyInstanceUid}" xmlns:xnat="http://nrg.wustl.edu/xnat" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><xnat:date>${e.date}</xnat:date><xnat:modality>${e.modality}</xnat:modality><xnat:subject_ID>${e.subjectId}</xnat:subject_ID><xnat:scans>${scans}</xnat:scans></${e.xsiType}>`,
+    'text/xml',
+  );
+}

@@ -1,0 +1,260 @@
+/** In-memory model of one emulated XNAT: users, projects, prearchive, archive, resources. */
+import type { XnatEmulatorOptions, XnatUser } from './types.js';
+
+/** A DICOM file held in the prearchive or the archive, bytes as received. */
+export interface StoredFile {
+  name: string;
+  bytes: Buffer;
+  sopInstanceUid: string;
+  sopClassUid: string;
+  instanceNumber: string;
+}
+
+/** A scan: one SeriesInstanceUID with its DICOM resource. */
+export interface StoredScan {
+  id: string;
+  seriesInstanceUid: string;
+  seriesNumber: string;
+  modality: string;
+  seriesDescription: string;
+  /** Keyed by SOPInstanceUID, insertion order kept. */
+  files: Map<string, StoredFile>;
+  catId: number;
+}
+
+export type PrearcStatus = 'RECEIVING' | 'BUILDING' | 'READY' | 'CONFLICT' | 'ERROR' | 'ARCHIVING';
+
+/** A prearchive entry (PrearcDatabase row plus its files). */
+export interface PrearcSession {
+  project: string;
+  timestamp: string;
+  folderName: string;
+  name: string;
+  subject: string;
+  tag: string;
+  status: PrearcStatus;
+  uploaded: Date;
+  lastmod: Date;
+  studyDate: string;
+  studyTime: string;
+  /** Session-level code from the project code or an AA flag; undefined when neither applied. */
+  autoarchive?: 0 | 4 | 5;
+  preventAnon: boolean;
+  preventAutoCommit: boolean;
+  source: string;
+  visit: string;
+  protocol: string;
+  scans: StoredScan[];
+  lastMessage: string;
+}
+
+export interface Subject {
+  id: string;
+  project: string;
+  label: string;
+  insertDate: Date;
+  insertUser: string;
+}
+
+export interface Experiment {
+  id: string;
+  project: string;
+  subjectId: string;
+  label: string;
+  studyInstanceUid: string;
+  xsiType: string;
+  modality: string;
+  date: string;
+  time: string;
+  insertDate: Date;
+  insertUser: string;
+  scans: StoredScan[];
+}
+
+export interface ProjectResource {
+  id: number;
+  label: string;
+  format: string;
+  content: string;
+  description: string;
+  tags: string;
+  files: Map<string, Buffer>;
+}
+
+export interface Project {
+  id: string;
+  name: string;
+  secondaryId: string;
+  description: string;
+  alias: string[];
+  accessibility: string;
+  prearchiveCode: number;
+  owners: Set<string>;
+  members: Set<string>;
+  collaborators: Set<string>;
+  resources: Map<string, ProjectResource>;
+}
+
+export interface UserRecord extends Required<Pick<XnatUser, 'username' | 'password'>> {
+  admin: boolean;
+  canCreateProjects: boolean;
+  failedLogins: number;
+  lockedUntil: number;
+}
+
+export interface HttpSession {
+  id: string;
+  username: string;
+  created: number;
+  lastAccess: number;
+  csrf: string;
+  valid: boolean;
+}
+
+export interface AliasToken {
+  alias: string;
+  secret: string;
+  username: string;
+  created: number;
+  expires: number;
+  enabled: boolean;
+  id: number;
+}
+
+export const UNASSIGNED = 'Unassigned';
+
+/** Everything the routes read and write. */
+export class XnatState {
+  readonly version: '1.8' | '1.9';
+  readonly sessionTimeoutMs: number;
+  readonly defaultPrearchiveCode: 0 | 4 | 5;
+  readonly autoCommitIdleMs: number | undefined;
+  readonly users = new Map<string, UserRecord>();
+  readonly projects = new Map<string, Project>();
+  readonly deletedProjects = new Set<string>();
+  readonly prearchive: PrearcSession[] = [];
+  readonly subjects: Subject[] = [];
+  readonly experiments: Experiment[] = [];
+  readonly sessions = new Map<string, HttpSession>();
+  readonly tokens = new Map<string, AliasToken>();
+  /** `http-session-listener` ids → final status, for `/data/status/{id}`. */
+  readonly listeners = new Map<string, { status: string; message: string; username: string }>();
+  /** Prearchive entries being archived in the background (key `P/TS/F`). */
+  readonly archiving = new Set<string>();
+  readonly loginCounts = new Map<string, number>();
+  logins = 0;
+  failedLogins = 0;
+  private seq = { subject: 0, experiment: 0, catalog: 1000, token: 0 };
+
+  constructor(opts: XnatEmulatorOptions) {
+    this.version = opts.version ?? '1.9';
+    this.sessionTimeoutMs = opts.sessionTimeoutMs ?? 15 * 60_000;
+    this.defaultPrearchiveCode = opts.defaultPrearchiveCode ?? 4;
+    this.autoCommitIdleMs = opts.autoCommitIdleMs;
+    for (const u of opts.users ?? [{ username: 'admin', password: 'admin', admin: true }]) {
+      this.users.set(u.username, {
+        username: u.username,
+        password: u.password,
+        admin: u.admin ?? false,
+        canCreateProjects: u.canCreateProjects ?? true,
+        failedLogins: 0,
+        lockedUntil: 0,
+      });
+    }
+    for (const p of opts.projects ?? []) {
+      const project = this.createProject(p.id, p.prearchiveCode ?? this.defaultPrearchiveCode);
+      for (const o of p.owners ?? []) project.owners.add(o);
+      for (const m of p.members ?? []) project.members.add(m);
+      for (const c of p.collaborators ?? []) project.collaborators.add(c);
+    }
+  }
+
+  createProject(id: string, code: number, fields: Partial<Pick<Project, 'name' | 'secondaryId' | 'description' | 'alias' | 'accessibility'>> = {}): Project {
+    const project: Project = {
+      id,
+      name: fields.name ?? id,
+      secondaryId: fields.secondaryId ?? id,
+      description: fields.description ?? '',
+      alias: fields.alias ?? [],
+      accessibility: fields.accessibility ?? 'protected',
+      prearchiveCode: code,
+      owners: new Set(),
+      members: new Set(),
+      collaborators: new Set(),
+      resources: new Map(),
+    };
+    this.projects.set(id, project);
+    return project;
+  }
+
+  /** Finds a project by ID or alias (reference §2: "GET /data/projects/{ID or alias}"). */
+  findProject(idOrAlias: string): Project | undefined {
+    const direct = this.projects.get(idOrAlias);
+    if (direct) return direct;
+    for (const p of this.projects.values()) if (p.alias.includes(idOrAlias)) return p;
+    return undefined;
+  }
+
+  nextSubjectId(): string {
+    return `XNAT_S${String(++this.seq.subject).padStart(5, '0')}`;
+  }
+
+  nextExperimentId(): string {
+    return `XNAT_E${String(++this.seq.experiment).padStart(5, '0')}`;
+  }
+
+  nextCatalogId(): number {
+    return ++this.seq.catalog;
+  }
+
+  nextTokenId(): number {
+    return ++this.seq.token;
+  }
+
+  findPrearc(project: string, timestamp: string, folder: string): PrearcSession | undefined {
+    return this.prearchive.find((s) => s.project === project && s.timestamp === timestamp && s.folderName === folder);
+  }
+
+  removePrearc(session: PrearcSession): void {
+    const i = this.prearchive.indexOf(session);
+    if (i >= 0) this.prearchive.splice(i, 1);
+  }
+
+  subjectById(id: string): Subject | undefined {
+    return this.subjects.find((s) => s.id === id);
+  }
+
+  /** Subject by label or accession ID within a project. */
+  findSubject(project: string, labelOrId: string): Subject | undefined {
+    return this.subjects.find((s) => s.project === project && (s.label === labelOrId || s.id === labelOrId));
+  }
+
+  /** Experiment by label or accession ID within a project. */
+  findExperiment(project: string, labelOrId: string): Experiment | undefined {
+    return this.experiments.find((e) => e.project === project && (e.label === labelOrId || e.id === labelOrId));
+  }
+
+  experimentById(id: string): Experiment | undefined {
+    return this.experiments.find((e) => e.id === id);
+  }
+
+  removeExperiment(e: Experiment): void {
+    const i = this.experiments.indexOf(e);
+    if (i >= 0) this.experiments.splice(i, 1);
+  }
+}
+
+/** `P/TS/F` key of a prearchive entry. */
+export function prearcKey(s: Pick<PrearcSession, 'project' | 'timestamp' | 'folderName'>): string {
+  return `${s.project}/${s.timestamp}/${s.folderName}`;
+}
+
+/** `/data/prearchive/projects/P/TS/F`. */
+export function prearcUri(s: Pick<PrearcSession, 'project' | 'timestamp' | 'folderName'>): string {
+  return `/data/prearchive/projects/${s.project}/${s.timestamp}/${s.folderName}`;
+}
+
+/** `/data/archive/projects/P/subjects/S/experiments/E` (PrearcSessionArchiver.buildURI). */
+export function archiveUri(project: string, subjectLabel: string, label: string): string {
+  return `/data/archive/projects/${project}/subjects/${subjectLabel}/experiments/${label}`;
+}

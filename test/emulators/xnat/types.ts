@@ -1,0 +1,99 @@
+/** Public option and result types of the XNAT emulator (the product's tests import these). */
+
+/** A user account known to the emulator. */
+export interface XnatUser {
+  username: string;
+  password: string;
+  admin?: boolean;
+  /** Mirrors `uiAllowNonAdminProjectCreation`; default true. */
+  canCreateProjects?: boolean;
+}
+
+/** A project that exists when the emulator starts. */
+export interface XnatProjectSeed {
+  id: string;
+  prearchiveCode?: 0 | 4 | 5;
+  owners?: string[];
+  members?: string[];
+  collaborators?: string[];
+}
+
+/** Options for `startXnatEmulator`. */
+export interface XnatEmulatorOptions {
+  users?: XnatUser[];
+  projects?: XnatProjectSeed[];
+  /** Prearchive code given to projects created by PUT; default 4 (reference §2, `defaultPrearchiveCode`). */
+  defaultPrearchiveCode?: 0 | 4 | 5;
+  /** '1.9' (default) and '1.8' (= 1.8.0–1.8.9) differ in small details only. */
+  version?: '1.8' | '1.9';
+  /** Idle expiry of a JSESSIONID; default 15 minutes (reference §1). */
+  sessionTimeoutMs?: number;
+  /**
+   * When set, RECEIVING sessions idle for this long are auto-committed like SessionXMLRebuilder does
+   * (checked lazily on each request). Real XNAT uses 5 minutes; default: off.
+   */
+  autoCommitIdleMs?: number;
+}
+
+/** One archived DICOM file, bytes exactly as uploaded. */
+export interface ArchivedFile {
+  name: string;
+  bytes: Buffer;
+  sopInstanceUid: string;
+}
+
+/** One scan with its DICOM resource. */
+export interface ArchivedScan {
+  id: string;
+  seriesInstanceUid: string;
+  modality: string;
+  files: ArchivedFile[];
+}
+
+/** One archived image session. */
+export interface ArchivedSession {
+  id: string;
+  project: string;
+  subject: string;
+  label: string;
+  studyInstanceUid: string;
+  modality: string;
+  date: string;
+  scans: ArchivedScan[];
+}
+
+/** One prearchive entry as seen by tests. */
+export interface PrearchivedSession {
+  timestamp: string;
+  folderName: string;
+  name: string;
+  subject: string;
+  tag: string;
+  status: string;
+  source?: string;
+  scans: ArchivedScan[];
+}
+
+/** One recorded HTTP exchange. */
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  /** Final status; 0 when the connection was dropped before a response. */
+  status: number;
+  user?: string;
+  bodyBytes: number;
+  at: number;
+}
+
+/** Login and session counters. */
+export interface XnatStats {
+  /** Sessions created by a successful credential check (Basic, alias token or form login). */
+  readonly logins: number;
+  /** Credential checks that failed. */
+  readonly failedLogins: number;
+  /** Sessions currently valid (not expired, not invalidated). */
+  readonly activeSessions: number;
+  /** Successful logins of one user (token logins count for the token's user). */
+  loginsFor(username: string): number;
+}
