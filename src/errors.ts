@@ -38,8 +38,14 @@ export class ManifestError extends XtdError {
   }
 }
 
-/** A peer could not be reached at all (DNS, refused, TLS). */
-export class ConnectionError extends XtdError {}
+/** A peer could not be reached at all (DNS, refused, TLS) or dropped the connection. */
+export class ConnectionError extends XtdError {
+  readonly peer: 'TCIA' | 'XNAT';
+  constructor(peer: 'TCIA' | 'XNAT', code: string, message: string, options: XtdErrorOptions = {}) {
+    super(code, message, options);
+    this.peer = peer;
+  }
+}
 
 /** An HTTP answer from TCIA that is not what the API promises. */
 export class TciaHttpError extends XtdError {

@@ -14,22 +14,22 @@ export function translateNetworkError(error: unknown, peer: 'TCIA' | 'XNAT', bas
   const code = (error as { code?: string }).code ?? '';
   const host = safeHost(base);
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
-    return new ConnectionError(code, `cannot resolve ${peer} host ${host}`, { cause: error, retryable: code === 'EAI_AGAIN', hint: `check the ${peer === 'XNAT' ? 'XNAT_HOST' : 'TCIA_URL'} spelling and DNS` });
+    return new ConnectionError(peer, code, `cannot resolve ${peer} host ${host}`, { cause: error, retryable: code === 'EAI_AGAIN', hint: `check the ${peer === 'XNAT' ? 'XNAT_HOST' : 'TCIA_URL'} spelling and DNS` });
   }
   if (code === 'ECONNREFUSED' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH') {
-    return new ConnectionError(code, `cannot connect to ${peer} at ${host} (${code})`, { cause: error, retryable: true, hint: `is ${peer} running and reachable from here?` });
+    return new ConnectionError(peer, code, `cannot connect to ${peer} at ${host} (${code})`, { cause: error, retryable: true, hint: `is ${peer} running and reachable from here?` });
   }
   if (TLS_CODES.has(code)) {
-    return new ConnectionError(code, `TLS certificate of ${peer} at ${host} is not trusted (${code})`, {
+    return new ConnectionError(peer, code, `TLS certificate of ${peer} at ${host} is not trusted (${code})`, {
       cause: error,
       hint: 'for a self-signed or private CA, set NODE_EXTRA_CA_CERTS=/path/to/ca.pem, or pass --insecure to skip verification',
     });
   }
   if (code === 'ETIMEDOUT') {
-    return new ConnectionError(code, `${peer} at ${host} stopped answering (timed out)`, { cause: error, retryable: true });
+    return new ConnectionError(peer, code, `${peer} at ${host} stopped answering (timed out)`, { cause: error, retryable: true });
   }
   if (code === 'ECONNRESET' || code === 'EPIPE' || code === 'ERR_STREAM_PREMATURE_CLOSE') {
-    return new ConnectionError(code, `${peer} at ${host} closed the connection (${code})`, { cause: error, retryable: true });
+    return new ConnectionError(peer, code, `${peer} at ${host} closed the connection (${code})`, { cause: error, retryable: true });
   }
   return error instanceof Error ? error : new Error(String(error));
 }

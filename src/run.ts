@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Config } from './config.js';
-import { AbortedError, ManifestError, UsageError, XtdError, describeError } from './errors.js';
+import { ConnectionError, ManifestError, UsageError, XnatHttpError, XtdError, describeError } from './errors.js';
 import { uploadManifestRecords, uploadRunRecords } from './finalize/records.js';
 import { writeReportFiles, type RunReport, type SeriesReportRow } from './finalize/report.js';
 import type { Logger } from './log.js';
@@ -132,8 +132,7 @@ export async function run(config: Readonly<Config>, context: RunContext): Promis
     report.outcome = context.signal.aborted ? 'stopped by signal' : failed > 0 ? `${failed} series not imported` : 'every series is in XNAT';
     return await finish();
   } catch (error) {
-    const usage = error instanceof UsageError || error instanceof ManifestError || (error instanceof XtdError && !(error instanceof AbortedError) && report.series.length === 0);
-    report.exitCode = context.signal.aborted ? 130 : usage ? 2 : 1;
+    report.exitCode = context.signal.aborted ? 130 : isUnusableInput(error) ? 2 : 1;
     report.outcome = describeError(error);
     logger.error({ code: (error as XtdError).code }, describeError(error));
     if (!(error instanceof XtdError)) logger.debug({ stack: (error as Error).stack }, 'unexpected error');
@@ -188,6 +187,13 @@ export async function run(config: Readonly<Config>, context: RunContext): Promis
     }
     return { exitCode: report.exitCode, report };
   }
+}
+
+/** Exit 2: the input or the setup is wrong (manifest, options, credentials, rights, an XNAT that cannot be reached). */
+function isUnusableInput(error: unknown): boolean {
+  if (error instanceof UsageError || error instanceof ManifestError) return true;
+  if (error instanceof ConnectionError) return error.peer === 'XNAT';
+  return error instanceof XnatHttpError && [401, 403, 417].includes(error.status);
 }
 
 /** The manifest's noOfrRetry (NBIA's own retriever uses it as its attempt count), 4 by default. */

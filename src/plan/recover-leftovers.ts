@@ -26,7 +26,15 @@ export async function recoverLeftovers(
   const outcome: LeftoverOutcome = { committed: [], deleted: [], busy: [] };
   const byStudy = new Map<string, SeriesMetadata[]>();
   for (const meta of metadata.values()) byStudy.set(meta.studyUid, [...(byStudy.get(meta.studyUid) ?? []), meta]);
-  const rows = (await xnat.listPrearchive(project)).filter((row) => row.source === source && byStudy.has(row.tag));
+  let listed;
+  try {
+    listed = await xnat.listPrearchive(project);
+  } catch (error) {
+    // Listing the prearchive needs more than read access (xnat-rest-api.md §5); without it there is nothing to settle.
+    logger.warn(`cannot look for unfinished work in the prearchive: ${describeError(error)}`);
+    return outcome;
+  }
+  const rows = listed.filter((row) => row.source === source && byStudy.has(row.tag));
   for (const row of rows) {
     const status = row.status.toUpperCase();
     if (!['READY', 'RECEIVING', 'ERROR', 'CONFLICT'].includes(status)) {

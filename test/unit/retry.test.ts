@@ -25,7 +25,7 @@ describe('isRetryable', () => {
     expect(isRetryable(new TciaHttpError(400, 'x'))).toBe(false);
     expect(isRetryable(new XnatHttpError(423, 'POST', '/', 'locked'))).toBe(true);
     expect(isRetryable(new XnatHttpError(409, 'POST', '/', 'conflict'))).toBe(false);
-    expect(isRetryable(new ConnectionError('ECONNRESET', 'reset', { retryable: true }))).toBe(true);
+    expect(isRetryable(new ConnectionError('TCIA', 'ECONNRESET', 'reset', { retryable: true }))).toBe(true);
     expect(isRetryable(Object.assign(new Error('x'), { code: 'ECONNRESET' }))).toBe(true);
     expect(isRetryable(new Error('timeout 500 EOF'))).toBe(false);
   });

@@ -1,0 +1,176 @@
+import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { runCli, tempDir, writeTciaManifest } from '../support/run-cli.js';
+import { selfSignedCertificate, startTlsProxy } from '../support/tls-proxy.js';
+import { FAST, PASSWORD, startWorld, type World } from '../support/world.js';
+
+const GOOD = '1.3.6.1.4.1.14519.5.2.1.7.2001';
+let world: World;
+afterEach(async () => world?.close());
+
+/** Everything a run could leak the password into. */
+async function leakSurfaces(result: { stdout: string; stderr: string }, project: string): Promise<string[]> {
+  const texts = [result.stdout, result.stderr];
+  for (const name of ['run.log.jsonl', 'report.json', 'report.csv']) texts.push(await readFile(join(world.out, name), 'utf8').catch(() => ''));
+  for (const resource of ['MANIFEST_ORIGINAL', 'MANIFEST_MODIFIED', 'TCIA_IMPORT_LOGS']) {
+    for (const bytes of world.xnat.projectResource(project, resource)?.values() ?? []) texts.push(bytes.toString('latin1'));
+  }
+  return texts;
+}
+
+describe('unusable manifests: one clear line, exit 2, nothing imported', () => {
+  it.each([
+    ['empty.tcia', '', /manifest empty\.tcia is empty/],
+    ['nomarker.tcia', 'downloadServerUrl=https://nbia.cancerimagingarchive.net/x\nmanifestVersion=3.0\n', /no ListOfSeriesToDownload= line found/],
+    ['binary.tcia', Buffer.from([0, 1, 2, 3, 0xff, 0xfe, 0, 0]), /is a binary file, not text/],
+    ['nouid.csv', 'PatientID,StudyUID\nP1,1.2.3\n', /CSV has no series UID column.*SeriesInstanceUID/],
+    ['words.tcia', 'ListOfSeriesToDownload=\n1.2.3\nplease download these\n', /line 3: 'please download these' is not a SeriesInstanceUID/],
+  ])('%s', async (name, content, message) => {
+    world = await startWorld();
+    const path = join(world.out, name);
+    await writeFile(path, content);
+    const result = await world.run(['import', path, '--project', 'BADIN', '--output-dir', world.out]);
+    expect(result.exitCode).toBe(2);
+    expect(result.stdout).toMatch(message);
+    expect(world.imports()).toBe(0);
+  });
+
+  it('a missing manifest file', async () => {
+    world = await startWorld();
+    const result = await world.run(['import', join(world.out, 'nope.tcia'), '--project', 'BADIN', '--output-dir', world.out]);
+    expect(result.exitCode).toBe(2);
+    expect(result.stdout).toMatch(/cannot read manifest .*nope\.tcia: no such file/);
+  });
+
+  it('a bad manifest in an existing project still leaves its report in the project', async () => {
+    world = await startWorld({ xnat: { projects: [{ id: 'HASLOGS', owners: ['admin'] }] } });
+    const path = join(world.out, 'empty.tcia');
+    await writeFile(path, '');
+    const result = await world.run(['import', path, '--project', 'HASLOGS', '--output-dir', world.out]);
+    expect(result.exitCode).toBe(2);
+    const logs = [...(world.xnat.projectResource('HASLOGS', 'TCIA_IMPORT_LOGS')?.keys() ?? [])];
+    expect(logs.filter((k) => /report\.json$|run\.log\.jsonl$/.test(k))).toHaveLength(2);
+    expect(world.imports()).toBe(0);
+  });
+});
+
+describe('series TCIA does not know', () => {
+  it('all unknown: exit 1, nothing imported, each named in the report', async () => {
+    const unknown = ['1.2.3.404.1', '1.2.3.404.2'];
+    world = await startWorld({ nbia: { unknownUids: unknown } });
+    const manifest = await writeTciaManifest(world.out, 'unknown.tcia', unknown);
+    const result = await world.run(['import', manifest, '--project', 'UNKNOWN', '--output-dir', world.out]);
+    expect(result.exitCode).toBe(1);
+    expect(world.imports()).toBe(0);
+    const report = JSON.parse(await readFile(join(world.out, 'report.json'), 'utf8'));
+    expect(report.series.map((r: { status: string }) => r.status)).toEqual(['unknown-at-tcia', 'unknown-at-tcia']);
+    // Nothing to import means no project is created just to hold an empty result.
+    expect(world.xnat.projectExists('UNKNOWN')).toBe(false);
+  });
+});
+
+describe('XNAT problems', () => {
+  it('a wrong password: exit 2, says so, and the password is nowhere', async () => {
+    world = await startWorld();
+    const manifest = await writeTciaManifest(world.out, 'm.tcia', [GOOD]);
+    const wrong = `${PASSWORD}-wrong`;
+    const result = await world.run(['import', manifest, '--project', 'AUTH', '--output-dir', world.out], { env: { XNAT_PASS: wrong } });
+    expect(result.exitCode).toBe(2);
+    expect(result.stdout).toMatch(/XNAT rejected the credentials of user 'admin' \(401\).*XNAT_USER\/XNAT_PASS/);
+    for (const text of await leakSurfaces(result, 'AUTH')) expect(text).not.toContain(wrong);
+  });
+
+  it('an unreachable host and an unknown host name: exit 2 with the reason', async () => {
+    world = await startWorld();
+    const manifest = await writeTciaManifest(world.out, 'm.tcia', [GOOD]);
+    const refused = await world.run(['import', manifest, '--project', 'NET', '--output-dir', world.out], { env: { XNAT_HOST: 'http://127.0.0.1:1' } });
+    expect(refused.exitCode).toBe(2);
+    expect(refused.stdout).toMatch(/cannot connect to XNAT at 127\.0\.0\.1:1 \(ECONNREFUSED\)/);
+    const dns = await world.run(['import', manifest, '--project', 'NET', '--output-dir', world.out], { env: { XNAT_HOST: 'https://xnat.invalid' } });
+    expect(dns.exitCode).toBe(2);
+    expect(dns.stdout).toMatch(/cannot resolve XNAT host xnat\.invalid/);
+  });
+
+  it('a user who may not create projects: exit 2 with what to ask for', async () => {
+    world = await startWorld({ xnat: { users: [{ username: 'admin', password: PASSWORD, canCreateProjects: false }] } });
+    const manifest = await writeTciaManifest(world.out, 'm.tcia', [GOOD]);
+    const result = await world.run(['import', manifest, '--project', 'NOCREATE', '--output-dir', world.out]);
+    expect(result.exitCode).toBe(2);
+    expect(result.stdout).toMatch(/may not create project NOCREATE \(403\).*ask an XNAT administrator/);
+    expect(world.imports()).toBe(0);
+  });
+
+  it('a read-only member: the import is refused by XNAT, reported per series, exit 1, nothing archived', async () => {
+    world = await startWorld({
+      xnat: { users: [{ username: 'admin', password: PASSWORD, admin: true }, { username: 'reader', password: PASSWORD }], projects: [{ id: 'READONLY', owners: ['admin'], collaborators: ['reader'] }] },
+    });
+    const manifest = await writeTciaManifest(world.out, 'm.tcia', [GOOD]);
+    const result = await world.run(['import', manifest, '--project', 'READONLY', '--output-dir', world.out, ...FAST], { env: { XNAT_USER: 'reader' } });
+    expect(result.exitCode).toBe(1);
+    expect(result.stdout).toMatch(/failed: .*403/);
+    expect(world.xnat.archive('READONLY')).toEqual([]);
+  });
+
+  it('an invalid project ID is refused before anything is sent', async () => {
+    world = await startWorld();
+    const manifest = await writeTciaManifest(world.out, 'm.tcia', [GOOD]);
+    const result = await world.run(['import', manifest, '--project', 'bad id!', '--output-dir', world.out]);
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toMatch(/project ID 'bad id!' is not valid .*letters, digits, _ and -/);
+    expect(world.xnat.requests).toEqual([]);
+  });
+
+  it('a self-signed certificate: refused with the fix named; --insecure and NODE_EXTRA_CA_CERTS both work', async () => {
+    world = await startWorld();
+    const certs = selfSignedCertificate(await tempDir('xtd-tls-'));
+    const proxy = await startTlsProxy(world.xnat.url, certs);
+    try {
+      const manifest = await writeTciaManifest(world.out, 'm.tcia', [GOOD]);
+      const args = ['import', manifest, '--project', 'TLS', '--output-dir', world.out];
+      const refused = await world.run(args, { env: { XNAT_HOST: proxy.url } });
+      expect(refused.exitCode).toBe(2);
+      expect(refused.stdout).toMatch(/TLS certificate of XNAT .* is not trusted .*NODE_EXTRA_CA_CERTS.*--insecure/);
+      expect((await world.run([...args, '--insecure'], { env: { XNAT_HOST: proxy.url } })).exitCode).toBe(0);
+      expect((await world.run(args, { env: { XNAT_HOST: proxy.url, NODE_EXTRA_CA_CERTS: certs.certPath } })).exitCode).toBe(0);
+    } finally {
+      await proxy.close();
+    }
+  });
+});
+
+describe('local output problems', () => {
+  it('an output folder that cannot be created: exit 2 before anything is sent', async () => {
+    world = await startWorld();
+    const manifest = await writeTciaManifest(world.out, 'm.tcia', [GOOD]);
+    const result = await world.run(['import', manifest, '--project', 'OUT', '--output-dir', '/dev/null/reports']);
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toMatch(/output directory \/dev\/null\/reports is not writable/);
+    expect(world.xnat.requests).toEqual([]);
+  });
+
+  it('a full disk while writing the report: said plainly, exit 1, and the report still reaches XNAT', async () => {
+    world = await startWorld();
+    const manifest = await writeTciaManifest(world.out, 'm.tcia', [GOOD]);
+    const out = join(world.out, 'full');
+    await mkdir(out);
+    await symlink('/dev/full', join(out, 'report.json'));
+    const result = await world.run(['import', manifest, '--project', 'FULL', '--output-dir', out]);
+    expect(result.exitCode).toBe(1);
+    expect(result.stdout).toMatch(/could not write the report to .*ENOSPC/);
+    expect(world.xnat.archive('FULL')).toHaveLength(1);
+    expect([...(world.xnat.projectResource('FULL', 'TCIA_IMPORT_LOGS')?.keys() ?? [])].some((k) => k.endsWith('report.json'))).toBe(true);
+  });
+});
+
+describe('plain usage errors', () => {
+  it('no credentials: exit 2 naming the variables', async () => {
+    const result = await runCli(['import', 'x.tcia', '--project', 'P', '--xnat-host', 'https://x.org']);
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toMatch(/no XNAT credentials given \(set XNAT_USER and XNAT_PASS/);
+  });
+  it('an unknown option: exit 2 with usage', async () => {
+    const result = await runCli(['import', 'x.tcia', '--project', 'P', '--bogus']);
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toMatch(/Unknown argument: bogus/);
+  });
+});
