@@ -2,6 +2,7 @@
 import { mkdir, readdir, access } from 'node:fs/promises';
 import { constants, realpathSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
@@ -107,7 +108,8 @@ function importOptions(y: Argv): Argv {
     .option('stall-timeout', { type: 'number', hidden: true, describe: 'Seconds of silence before a download counts as stalled' })
     .option('retry-delay', { type: 'number', hidden: true, describe: 'Base retry delay in seconds' })
     .option('settle-timeout', { type: 'number', hidden: true, describe: 'Seconds to wait for XNAT to settle a commit whose answer was lost' })
-    .option('poll-interval', { type: 'number', hidden: true, describe: 'Seconds between polls while waiting for XNAT' });
+    .option('poll-interval', { type: 'number', hidden: true, describe: 'Seconds between polls while waiting for XNAT' })
+    .option('progress-interval', { type: 'number', hidden: true, describe: 'Seconds between progress lines when there is no terminal' });
 }
 
 function tuningFrom(args: Record<string, unknown>): Partial<Tuning> {
@@ -117,6 +119,7 @@ function tuningFrom(args: Record<string, unknown>): Partial<Tuning> {
   if (seconds('retry-delay') !== undefined) tuning.baseDelayMs = seconds('retry-delay');
   if (seconds('settle-timeout') !== undefined) tuning.settleTimeoutMs = seconds('settle-timeout');
   if (seconds('poll-interval') !== undefined) tuning.pollIntervalMs = seconds('poll-interval');
+  if (typeof args['progress-interval'] === 'number') tuning.progressIntervalSeconds = args['progress-interval'];
   return tuning;
 }
 
@@ -138,14 +141,16 @@ async function execute(raw: RawOptions, tuning: Partial<Tuning> = {}): Promise<n
 
   const logPath = join(config.outputDir, 'run.log.jsonl');
   const level = config.quiet ? 'warn' : config.logLevel;
-  const { logger, close } = createRunLogger({ level, jsonLogPath: logPath, secrets: [config.xnat.pass], color: false });
+  const tty = process.stderr.isTTY ? process.stderr : undefined;
+  const enabled = config.progress === 'on' || (config.progress === 'auto' && !config.quiet);
+  const bar = enabled ? tty : undefined;
+  // On a terminal each log line first wipes the live bar, which the next tick redraws below it.
+  const humanStream = bar && process.stdout.isTTY ? wipingFirst(bar) : undefined;
+  const { logger, close } = createRunLogger({ level, jsonLogPath: logPath, secrets: [config.xnat.pass], color: false, humanStream });
   logger.info(`xnat-tcia-download ${VERSION}`);
   for (const warning of config.warnings) logger.warn(warning);
   if (config.passwordFromArgv) logger.warn('the XNAT password was given on the command line, where other users can read it (ps, shell history); set XNAT_PASS instead');
-
-  const tty = process.stderr.isTTY ? process.stderr : undefined;
-  const enabled = config.progress === 'on' || (config.progress === 'auto' && !config.quiet);
-  const progress = new Progress({ logger, tty: config.progress === 'on' || (tty && enabled) ? tty : undefined, enabled });
+  const progress = new Progress({ logger, tty: bar, enabled, intervalSeconds: tuning.progressIntervalSeconds });
 
   const controller = new AbortController();
   let signalled: NodeJS.Signals | undefined;
@@ -163,6 +168,16 @@ async function execute(raw: RawOptions, tuning: Partial<Tuning> = {}): Promise<n
   await close();
   if (signalled) return signalled === 'SIGTERM' ? 143 : 130;
   return result.exitCode;
+}
+
+/** Stdout that wipes the progress bar's line before each write. */
+function wipingFirst(bar: NodeJS.WriteStream): Writable {
+  return new Writable({
+    write(chunk, _encoding, done) {
+      bar.write('\r\x1b[K');
+      process.stdout.write(chunk, done);
+    },
+  });
 }
 
 /** With no arguments the original tool listed the manifests it ships; so does this. */

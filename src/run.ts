@@ -37,6 +37,7 @@ export interface Tuning {
   settleTimeoutMs: number;
   pollIntervalMs: number;
   baseDelayMs: number;
+  progressIntervalSeconds?: number;
 }
 
 const DEFAULT_TUNING: Tuning = { stallTimeoutMs: 120_000, settleTimeoutMs: 30 * 60_000, pollIntervalMs: 5_000, baseDelayMs: DEFAULT_RETRY.baseDelayMs };
@@ -154,10 +155,10 @@ export async function run(config: Readonly<Config>, context: RunContext): Promis
     report.finishedAt = new Date().toISOString();
 
     const sessions = new Set(report.series.filter((r) => r.status === 'imported').map((r) => r.session)).size;
-    const level = report.exitCode === 0 ? 'info' : 'error';
-    logger[level](
-      `summary: ${totals.imported} imported into ${sessions} session(s), ${totals.alreadyInXnat} already in XNAT, ${totals.failed} failed, ${totals.unknown} unknown at TCIA; ${totals.files} files, ${formatMB(totals.bytes)} MB in ${totals.seconds} s (${totals.mbPerSecond} MB/s); exit ${report.exitCode}: ${report.outcome}`,
-    );
+    const summary = `summary: ${totals.imported} imported into ${sessions} session(s), ${totals.alreadyInXnat} already in XNAT, ${totals.failed} failed, ${totals.unknown} unknown at TCIA; ${totals.files} files, ${formatMB(totals.bytes)} MB in ${totals.seconds} s (${totals.mbPerSecond} MB/s); exit ${report.exitCode}: ${report.outcome}`;
+    logger[report.exitCode === 0 ? 'info' : 'error'](summary);
+    // --quiet hides info lines, but the summary is the one line a quiet run still owes its user.
+    if (config.quiet && report.exitCode === 0) context.print(summary);
     for (const r of report.series.filter((x) => x.error)) logger.error({ series: r.seriesUid }, `failed: ${r.seriesUid} (${r.session || 'no session'}): ${r.error}`);
 
     const dir = config.outputDir;
