@@ -44,7 +44,9 @@ describe('progress', () => {
       child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
       child.on('close', () => resolve(out));
     });
-    expect(text).toMatch(/\r\x1b\[K\[[#.]+\] \d\/4 series/);
+    const ESC = String.fromCharCode(27);
+    expect(text).toContain(`\r${ESC}[K[`);
+    expect(text).toMatch(/\[[#.]+\] \d\/4 series/);
     expect(text).toMatch(/summary: 4 imported/);
   });
 });
