@@ -137,6 +137,24 @@ function filterRows(ctx: Ctx, rows: Row[]): Row[] {
   return out;
 }
 
+/** DELETE of a scan (ScanResource, with removeFiles) or of one file of its DICOM resource (FileList). */
+function deleteFromScan(ctx: Ctx, p: Project, e: Experiment, rest: string[]): boolean {
+  if (!canEdit(ctx, p)) throw new HttpError(403, `Specified user account has insufficient delete privileges for experiments in the ${p.id} project.`);
+  const scan = e.scans.find((x) => x.id === rest[1]);
+  if (!scan) throw new HttpError(404, `Unable to find scan ${rest[1]}.`);
+  if (rest.length === 2) {
+    e.scans = e.scans.filter((x) => x !== scan);
+  } else if (rest[2] === 'resources' && rest[4] === 'files' && rest.length === 6) {
+    const entry = [...scan.files].find(([, f]) => f.name === rest[5]);
+    if (!entry) throw new HttpError(404, 'Unable to find file.');
+    scan.files.delete(entry[0]);
+  } else {
+    throw new HttpError(405, 'Method Not Allowed');
+  }
+  ctx.reply(200, '', 'text/plain');
+  return true;
+}
+
 function experimentRoute(ctx: Ctx, p: Project, e: Experiment, rest: string[]): boolean {
   if (rest.length === 0) {
     if (ctx.method === 'GET') sendSessionDocument(ctx, e);
@@ -147,6 +165,7 @@ function experimentRoute(ctx: Ctx, p: Project, e: Experiment, rest: string[]): b
     } else throw new HttpError(405, 'Method Not Allowed');
     return true;
   }
+  if (ctx.method === 'DELETE' && rest[0] === 'scans' && rest.length >= 2) return deleteFromScan(ctx, p, e, rest);
   if (ctx.method !== 'GET') throw new HttpError(405, 'Method Not Allowed');
   if (rest[0] !== 'scans') return false;
   if (rest.length === 1) {

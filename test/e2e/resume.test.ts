@@ -1,0 +1,93 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import archiver from 'archiver';
+import got from 'got';
+import { buildCollection } from '../emulators/nbia/index.js';
+import { writeTciaManifest } from '../support/run-cli.js';
+import { expectArchivedAsServed, FAST, PASSWORD, startWorld, type World } from '../support/world.js';
+
+const UIDS = ['1.3.6.1.4.1.14519.5.2.1.9.1', '1.3.6.1.4.1.14519.5.2.1.9.2', '1.3.6.1.4.1.14519.5.2.1.9.3', '1.3.6.1.4.1.14519.5.2.1.9.4'];
+let world: World;
+afterEach(async () => world?.close());
+
+/** What an interrupted run leaves behind: the first `files` instances of a series in the prearchive, uncommitted. */
+async function leaveInPrearchive(project: string, uid: string, files: number, subject: string, session: string): Promise<void> {
+  const zip = archiver('zip', { store: true });
+  for (let i = 0; i < files; i += 1) zip.append(world.nbia.instance(uid, i), { name: `${String(i + 1).padStart(8, '0')}.dcm` });
+  void zip.finalize();
+  await got.post(`${world.xnat.url}/data/services/import`, {
+    searchParams: { 'import-handler': 'DICOM-zip', PROJECT_ID: project, SUBJECT_ID: subject, EXPT_LABEL: session, overwrite: 'append', prevent_auto_commit: 'true', SOURCE: 'xnat-tcia-download' },
+    headers: { 'content-type': 'application/zip' },
+    username: 'admin',
+    password: PASSWORD,
+    body: zip,
+  });
+}
+
+describe('resuming from what XNAT holds', () => {
+  it('commits a whole leftover, redoes a partial one, and sends nothing twice', async () => {
+    // Two studies of two series each.
+    const collection = buildCollection(UIDS, { seriesPerStudy: 2, studiesPerPatient: 1, awkwardNames: false });
+    world = await startWorld({ nbia: { collection }, xnat: { projects: [{ id: 'RESUME', owners: ['admin'] }] } });
+    const manifest = await writeTciaManifest(world.out, 'resume.tcia', UIDS);
+    const plan = await world.run(['import', manifest, '--project', 'RESUME', '--dry-run', '--output-dir', world.out]);
+    expect(plan.exitCode).toBe(0);
+    const planned = JSON.parse(await readFile(join(world.out, 'report.json'), 'utf8')).series as { seriesUid: string; subject: string; session: string }[];
+    const where = (uid: string): { subject: string; session: string } => planned.find((r) => r.seriesUid === uid)!;
+    const count = (uid: string): number => world.nbia.spec(uid)!.imageCount;
+
+    // Study A: its first series arrived whole before the run died. Study B: its first series was cut short.
+    await leaveInPrearchive('RESUME', UIDS[0]!, count(UIDS[0]!), where(UIDS[0]!).subject, where(UIDS[0]!).session);
+    await leaveInPrearchive('RESUME', UIDS[2]!, count(UIDS[2]!) - 2, where(UIDS[2]!).subject, where(UIDS[2]!).session);
+    expect(world.xnat.prearchive('RESUME')).toHaveLength(2);
+    const importsBefore = world.imports();
+
+    const result = await world.run(['import', manifest, '--project', 'RESUME', '--output-dir', world.out, ...FAST]);
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toMatch(/committed .* left in the prearchive by an interrupted run/);
+    expect(result.stdout).toMatch(/deleted incomplete prearchive session/);
+    expectArchivedAsServed(world, 'RESUME', UIDS);
+    // The whole leftover was committed, not sent again: three series travelled, not four.
+    expect(world.imports() - importsBefore).toBe(3);
+  });
+
+  it('replaces a scan XNAT archived with fewer files than TCIA lists', async () => {
+    world = await startWorld();
+    const manifest = await writeTciaManifest(world.out, 'partial.tcia', UIDS.slice(0, 2));
+    expect((await world.run(['import', manifest, '--project', 'PARTIAL', '--output-dir', world.out])).exitCode).toBe(0);
+    // Drop two files from one archived scan, as a half-finished archive would have left it.
+    const session = world.xnat.archive('PARTIAL').find((s) => s.scans.some((x) => x.seriesInstanceUid === UIDS[0]))!;
+    const scan = session.scans.find((x) => x.seriesInstanceUid === UIDS[0])!;
+    for (const file of scan.files.slice(0, 2)) {
+      await got.delete(`${world.xnat.url}/data/experiments/${session.id}/scans/${scan.id}/resources/DICOM/files/${file.name}`, { username: 'admin', password: PASSWORD });
+    }
+    expect(world.xnat.archive('PARTIAL').flatMap((s) => s.scans).find((x) => x.seriesInstanceUid === UIDS[0])!.files.length).toBe(scan.files.length - 2);
+
+    const again = await world.run(['import', manifest, '--project', 'PARTIAL', '--output-dir', world.out, ...FAST]);
+    expect(again.exitCode).toBe(0);
+    expect(again.stdout).toMatch(/holds \d+ of \d+ files; replacing it/);
+    expectArchivedAsServed(world, 'PARTIAL', UIDS.slice(0, 2));
+  });
+
+  it('archives into a Manual (prearchive code 0) project too', async () => {
+    world = await startWorld({ xnat: { projects: [{ id: 'MANUAL', owners: ['admin'], prearchiveCode: 0 }] } });
+    const manifest = await writeTciaManifest(world.out, 'manual.tcia', UIDS.slice(0, 2));
+    const result = await world.run(['import', manifest, '--project', 'MANUAL', '--output-dir', world.out]);
+    expect(result.exitCode).toBe(0);
+    expectArchivedAsServed(world, 'MANUAL', UIDS.slice(0, 2));
+  });
+
+  it('works with an NBIA server that only has the v1 API, taking PatientName from the first file', async () => {
+    world = await startWorld({ nbia: { v4: false } });
+    const manifest = await writeTciaManifest(world.out, 'v1.tcia', UIDS.slice(0, 2));
+    const result = await world.run(['import', manifest, '--project', 'V1ONLY', '--output-dir', world.out]);
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toMatch(/no v4 API here; using v1/);
+    expectArchivedAsServed(world, 'V1ONLY', UIDS.slice(0, 2));
+    for (const session of world.xnat.archive('V1ONLY')) {
+      const spec = world.nbia.spec(session.scans[0]!.seriesInstanceUid)!;
+      const expected = spec.patientName.replace(/[^A-Za-z0-9_-]/g, '_');
+      expect(session.subject).toBe(/[A-Za-z0-9]/.test(expected) ? expected : spec.patientId.replace(/[^A-Za-z0-9_-]/g, '_'));
+    }
+  });
+});
