@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { basename } from 'node:path';
-import { PassThrough, type Readable } from 'node:stream';
+import { PassThrough, Transform, type Readable, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import archiver, { type Archiver } from 'archiver';
 import unzip from 'unzip-stream';
 import { AbortedError, Md5MismatchError, SeriesContentError, XtdError } from '../errors.js';
@@ -31,6 +32,39 @@ export type StartUpload = (zip: Readable, first: DicomHeader, signal: AbortSigna
  * can have EXT descriptor"), and a streamed entry's sizes are only known at its end.
  */
 const WHOLE_FILE_LIMIT = 16 * 1024 * 1024;
+/** Bytes allowed between the zip writer and the upload before the next file waits. */
+const IN_FLIGHT = 4 * 1024 * 1024;
+
+/** A pass-through that counts the bytes read from it, so a writer can wait for a slow reader. */
+class ByteGauge extends Transform {
+  passed = 0;
+  private waiters: (() => void)[] = [];
+
+  constructor() {
+    super({ highWaterMark: 1024 * 1024 });
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
+    this.passed += chunk.length;
+    done(null, chunk);
+    for (const wake of this.waiters.splice(0)) wake();
+  }
+
+  /** Resolves once at least `bytes` have passed (at once when that is already true). */
+  async reached(bytes: number, signal: AbortSignal): Promise<void> {
+    while (this.passed < bytes) {
+      if (signal.aborted) throw signal.reason;
+      await new Promise<void>((resolve) => {
+        const onAbort = (): void => resolve();
+        signal.addEventListener('abort', onAbort, { once: true });
+        this.waiters.push(() => {
+          signal.removeEventListener('abort', onAbort);
+          resolve();
+        });
+      });
+    }
+  }
+}
 
 /**
  * Copies one series from TCIA's zip into the zip XNAT imports, with nothing staged on disk: each DICOM entry is
@@ -47,6 +81,11 @@ export async function relaySeries(download: Readable, expected: SeriesExpectatio
   const archive = archiver('zip', { zlib: { level: 0 }, highWaterMark: 1024 * 1024 });
   // Errors on the outgoing zip reach us through the upload; without an upload there is nobody else to tell.
   archive.on('error', () => undefined);
+  // What the upload has actually taken; archiver itself accepts whole-buffer entries without backpressure.
+  const body = new ByteGauge();
+  body.on('error', () => undefined);
+  pipeline(archive, body).catch(() => undefined);
+  let appended = 0;
   /** The first thing that went wrong; later errors (aborts, premature closes) are its consequences. */
   let firstError: unknown;
   const remember = (error: unknown): unknown => (firstError ??= error);
@@ -58,12 +97,17 @@ export async function relaySeries(download: Readable, expected: SeriesExpectatio
 
   const ensureUpload = (header: DicomHeader): void => {
     if (upload) return;
-    upload = startUpload(archive, header, signal);
+    upload = startUpload(body, header, signal);
     upload.catch((error: unknown) => controller.abort(remember(error)));
   };
 
   /** Appends one entry and waits until archiver has written it out, so at most one file is in flight. */
   const append = async (source: Buffer | PassThrough, name: string, whole: boolean, feed?: () => Promise<void>): Promise<void> => {
+    if (Buffer.isBuffer(source)) {
+      // Keep at most IN_FLIGHT bytes between what was handed to archiver and what XNAT has taken.
+      await body.reached(appended - IN_FLIGHT, signal);
+      appended += source.length;
+    }
     const written = once(archive, 'entry', { signal });
     archive.append(source, { name, store: whole });
     if (feed) await feed();
@@ -177,6 +221,7 @@ export async function relaySeries(download: Readable, expected: SeriesExpectatio
     controller.abort(cause);
     // Destroying (not ending) the body makes XNAT see a broken upload instead of a complete-looking zip.
     archive.destroy(isError(cause) ? cause : new Error(String(cause)));
+    body.destroy(isError(cause) ? cause : new Error(String(cause)));
     download.destroy();
     if (upload) await upload.catch(() => undefined);
     throw cause;

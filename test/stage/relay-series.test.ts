@@ -66,6 +66,34 @@ function capture(): { start: StartUpload; result: Promise<Captured> } {
 }
 
 describe('relaySeries: TCIA zip → verify → XNAT zip', () => {
+  it('holds the download back while XNAT is slow, instead of buffering the series', async () => {
+    await nbia.close();
+    nbia = await startNbiaEmulator({ shape: { imagesPerSeries: [60, 60], rows: 512, columns: 512 }, deflateLevel: 0 });
+    let downloaded = 0;
+    const source = download();
+    source.on('data', (chunk: Buffer) => (downloaded += chunk.length));
+    source.pause();
+    let release: () => void = () => undefined;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const relay = relaySeries(source, { seriesUid: UID, studyUid: '', imageCount: 60 }, async (zip) => {
+      // XNAT takes nothing for a while, then everything.
+      await released;
+      zip.resume();
+      await new Promise((resolve) => zip.on('end', resolve));
+      return '/data/prearchive/projects/P/20260101_000000000/S';
+    }, new AbortController().signal);
+    // Wait until the download has settled where backpressure holds it.
+    for (let last = -1; last !== downloaded; ) {
+      last = downloaded;
+      await new Promise((resolve) => setTimeout(resolve, 700));
+    }
+    // 60 files of 512 KB are 31 MB; only a few files plus stream buffers may be in flight.
+    expect(downloaded).toBeLessThan(12 * 1024 * 1024);
+    release();
+    const { stats } = await relay;
+    expect(stats.files).toBe(60);
+  });
+
   it('passes every DICOM file through unchanged as STORED entries with sizes up front, and drops LICENSE and md5hashes.csv', async () => {
     const { start, result } = capture();
     const { stats, uri } = await relaySeries(download(), { seriesUid: UID, studyUid: nbia.spec(UID)!.studyUid, imageCount: 6 }, start, new AbortController().signal);

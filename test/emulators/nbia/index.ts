@@ -28,5 +28,5 @@ export {
   v4MetadataRow,
 } from './routes-metadata.js';
 export type { NbiaVersion, RouteContext } from './routes.js';
-export { crc32, zipStream, type ZipSource } from './zip-writer.js';
+export { zipStream, type ZipSource } from './zip-writer.js';
 export * from '../dicom/synthetic-series.js';
