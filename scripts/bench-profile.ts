@@ -1,0 +1,118 @@
+/** Reads a V8 `.cpuprofile` (from `node --cpu-prof`) and sums self time per function and per package. */
+import { readFile } from 'node:fs/promises';
+
+interface CallFrame {
+  functionName: string;
+  url: string;
+  lineNumber: number;
+}
+
+interface ProfileNode {
+  id: number;
+  callFrame: CallFrame;
+}
+
+interface CpuProfile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+/** One row of a self-time summary. */
+export interface SelfTime {
+  name: string;
+  /** Where the code lives: `src/…`, a package name, `node:…`, or V8's own bucket such as `(garbage collector)`. */
+  where: string;
+  selfMs: number;
+  /** Share of the busy (non-idle) samples. */
+  percent: number;
+}
+
+/** What a profile says about where the CPU went. */
+export interface ProfileSummary {
+  /** Milliseconds with the main thread busy, i.e. every sample but `(idle)`. */
+  busyMs: number;
+  idleMs: number;
+  functions: SelfTime[];
+  packages: SelfTime[];
+}
+
+/** A short, stable label for a script URL: the package under node_modules, the project path, or the node: module. */
+export function codeLocation(url: string, functionName: string): string {
+  if (!url) return functionName.startsWith('(') ? functionName : '(native)';
+  const modules = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
+  if (modules) return modules[1] as string;
+  if (url.startsWith('node:')) return url;
+  const project = /\/(src|dist|scripts|test)\/(.*)$/.exec(url);
+  return project ? `${project[1]}/${project[2]}` : url.replace(/^file:\/\//, '');
+}
+
+/** Sums self time from the samples (each sample's time delta belongs to the node it hit). */
+export async function summariseCpuProfile(path: string, top = 15): Promise<ProfileSummary> {
+  const profile = JSON.parse(await readFile(path, 'utf8')) as CpuProfile;
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const perFunction = new Map<string, { name: string; where: string; us: number }>();
+  const perPackage = new Map<string, number>();
+  let idleUs = 0;
+  let busyUs = 0;
+  // timeDeltas[i] is the gap before sample i, so it is attributed to sample i (what DevTools does too).
+  for (let i = 0; i < profile.samples.length; i++) {
+    const node = byId.get(profile.samples[i] as number);
+    const us = Math.max(0, profile.timeDeltas[i] ?? 0);
+    if (!node) continue;
+    const { functionName, url, lineNumber } = node.callFrame;
+    if (functionName === '(idle)') {
+      idleUs += us;
+      continue;
+    }
+    busyUs += us;
+    const where = codeLocation(url, functionName);
+    const name = functionName || '(anonymous)';
+    const key = `${name}\u0000${url}\u0000${lineNumber}`;
+    const entry = perFunction.get(key) ?? { name: url ? `${name}:${lineNumber + 1}` : name, where, us: 0 };
+    entry.us += us;
+    perFunction.set(key, entry);
+    perPackage.set(where, (perPackage.get(where) ?? 0) + us);
+  }
+  const share = (us: number): number => (busyUs > 0 ? (100 * us) / busyUs : 0);
+  const functions = [...perFunction.values()]
+    .sort((a, b) => b.us - a.us)
+    .slice(0, top)
+    .map((f) => ({ name: f.name, where: f.where, selfMs: f.us / 1000, percent: share(f.us) }));
+  const packages = [...perPackage.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, top)
+    .map(([where, us]) => ({ name: where, where, selfMs: us / 1000, percent: share(us) }));
+  return { busyMs: busyUs / 1000, idleMs: idleUs / 1000, functions, packages };
+}
+
+/** Markdown table of the top functions. */
+export function profileTable(summary: ProfileSummary, rows = 12): string {
+  const lines = ['| self % | self ms | function | where |', '|---:|---:|---|---|'];
+  for (const f of summary.functions.slice(0, rows)) {
+    lines.push(`| ${f.percent.toFixed(1)} | ${f.selfMs.toFixed(0)} | \`${f.name}\` | ${f.where} |`);
+  }
+  return lines.join('\n');
+}
+
+/** Markdown table of self time per package (or project folder, or V8 bucket). */
+export function packageTable(summary: ProfileSummary, rows = 10): string {
+  const lines = ['| self % | self ms | code |', '|---:|---:|---|'];
+  for (const p of summary.packages.slice(0, rows)) lines.push(`| ${p.percent.toFixed(1)} | ${p.selfMs.toFixed(0)} | ${p.where} |`);
+  return lines.join('\n');
+}
+
+// `tsx scripts/bench-profile.ts <file.cpuprofile> [top]` prints both tables.
+if (process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/^.*\//, '/'))) {
+  const file = process.argv[2];
+  if (!file) {
+    console.error('usage: tsx scripts/bench-profile.ts <file.cpuprofile> [top]');
+    process.exitCode = 2;
+  } else {
+    const summary = await summariseCpuProfile(file, Number(process.argv[3] ?? 20));
+    console.log(`busy ${summary.busyMs.toFixed(0)} ms, idle ${summary.idleMs.toFixed(0)} ms\n`);
+    console.log(profileTable(summary, Number(process.argv[3] ?? 20)));
+    console.log('');
+    console.log(packageTable(summary));
+  }
+}

@@ -1,0 +1,256 @@
+/** Tables, target checks and the docs/benchmarks.md writer for `npm run bench`. */
+import { readFile, writeFile } from 'node:fs/promises';
+import type { ProcessCost } from './bench-measure.js';
+import { packageTable, profileTable, type ProfileSummary } from './bench-profile.js';
+import type { RunResult } from './bench-runs.js';
+import type { VerifyResult } from './bench-verify.js';
+
+const MB = 1e6;
+
+/** Everything one `npm run bench` measured. */
+export interface BenchResults {
+  preset: string;
+  command: string;
+  startedAt: string;
+  minutes: number;
+  machine: { cpu: string; cores: number; memoryGB: number; node: string; kernel: string };
+  loadBefore: number;
+  loadAfter: number;
+  dataset: { series: number; images: number; rows: number; bytes: number };
+  deflateLevel: number;
+  levelNote: string;
+  runs: RunResult[];
+  profiles: { title: string; summary: ProfileSummary }[];
+  /** The profiled tool run (its memory breakdown is reported with the profile). */
+  profiled?: RunResult;
+  single?: RunResult;
+  planning?: { cost: ProcessCost; series: number; problem: string; manifest: string };
+  /** The verify micro-benchmark at zip level 0 (the target) and level 1 (real DEFLATE to undo, as from TCIA). */
+  verify: (VerifyResult & { profile?: ProfileSummary })[];
+}
+
+/** One target: what it asks, what was measured, and whether that meets it. */
+export interface TargetCheck {
+  target: string;
+  measured: string;
+  met: boolean | undefined;
+}
+
+export function rate(run: RunResult): number {
+  return run.bytes / MB / run.cost.wallSeconds;
+}
+
+/** MB/s over the tool's transfer phase only (the baseline's wall time is all transfer). */
+export function transferRate(run: RunResult): number {
+  return run.bytes / MB / run.transferSeconds;
+}
+
+function fixed(value: number, digits = 1): string {
+  return Number.isFinite(value) ? value.toFixed(digits) : '–';
+}
+
+/** Every run, one row each. */
+export function runTable(runs: RunResult[], cores: number): string {
+  const head = '| pass | side | c | wall s | MB/s | transfer MB/s | series/s | peak RSS MB | CPU s | CPU s per GB | NBIA emu CPU s | XNAT emu CPU s | other CPU s | machine busy | check |';
+  const rows = runs.map((r) => {
+    const own = r.cost.cpuSeconds + r.nbiaCpuSeconds + r.xnatCpuSeconds;
+    const busy = (100 * r.machineCpuSeconds) / (r.cost.wallSeconds * cores);
+    return `| ${r.pass} | ${r.who} | ${r.concurrency} | ${fixed(r.cost.wallSeconds)} | ${fixed(rate(r))} | ${fixed(transferRate(r))} | ${fixed(r.series / r.cost.wallSeconds, 2)} | ${fixed(r.cost.peakRssMB, 0)} | ${fixed(r.cost.cpuSeconds)} | ${fixed(r.cost.cpuSeconds / (r.bytes / 1e9))} | ${fixed(r.nbiaCpuSeconds)} | ${fixed(r.xnatCpuSeconds)} | ${fixed(Math.max(0, r.machineCpuSeconds - own))} | ${fixed(busy, 0)} % | ${r.problem || 'ok'} |`;
+  });
+  return [head, `|${'---|'.repeat(15)}`, ...rows].join('\n');
+}
+
+function find(runs: RunResult[], pass: string, who: 'tool' | 'baseline', c: number): RunResult | undefined {
+  return runs.find((r) => r.pass === pass && r.who === who && r.concurrency === c && !r.problem);
+}
+
+/** The passes in the order they ran, each with its concurrency levels. */
+function passes(runs: RunResult[]): { pass: string; capped: boolean; levels: number[] }[] {
+  return [...new Set(runs.map((r) => r.pass))].map((pass) => {
+    const mine = runs.filter((r) => r.pass === pass);
+    return { pass, capped: (mine[0]?.capMBps ?? 0) > 0, levels: [...new Set(mine.map((r) => r.concurrency))].sort((a, b) => a - b) };
+  });
+}
+
+/** Tool against baseline at equal concurrency, and each against its own concurrency 1. */
+export function ratioTable(runs: RunResult[]): string {
+  const lines = [
+    '| pass | c | tool MB/s | baseline MB/s | tool / baseline | tool / baseline, transfer phase | tool speed-up over c=1 | baseline speed-up over c=1 |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const { pass, levels } of passes(runs)) {
+    const tool1 = find(runs, pass, 'tool', levels[0] ?? 1);
+    const base1 = find(runs, pass, 'baseline', levels[0] ?? 1);
+    for (const c of levels) {
+      const tool = find(runs, pass, 'tool', c);
+      const base = find(runs, pass, 'baseline', c);
+      const ratio = tool && base ? rate(tool) / rate(base) : NaN;
+      const phase = tool && base ? transferRate(tool) / rate(base) : NaN;
+      const toolUp = tool && tool1 ? rate(tool) / rate(tool1) : NaN;
+      const baseUp = base && base1 ? rate(base) / rate(base1) : NaN;
+      lines.push(`| ${pass} | ${c} | ${tool ? fixed(rate(tool)) : '–'} | ${base ? fixed(rate(base)) : '–'} | ${fixed(ratio, 2)} | ${fixed(phase, 2)} | ${fixed(toolUp, 2)}× | ${fixed(baseUp, 2)}× |`);
+    }
+  }
+  return lines.join('\n');
+}
+
+/** Median MB/s of the verify rounds (DICOM bytes per wall second, one core). */
+export function verifyRate(verify: VerifyResult): { wall: number; perCpu: number } {
+  const median = (values: number[]): number => {
+    const sorted = [...values].sort((a, b) => a - b);
+    return sorted[Math.floor(sorted.length / 2)] ?? NaN;
+  };
+  return {
+    wall: median(verify.rounds.map((r) => r.bytes / MB / r.seconds)),
+    perCpu: median(verify.rounds.map((r) => r.bytes / MB / r.cpuSeconds)),
+  };
+}
+
+/** Checks every target of issue 5 against what was measured. */
+export function checkTargets(results: BenchResults): TargetCheck[] {
+  const checks: TargetCheck[] = [];
+  for (const { pass, capped, levels } of passes(results.runs)) {
+    if (!capped) continue;
+    for (const c of levels) {
+      const tool = find(results.runs, pass, 'tool', c);
+      const base = find(results.runs, pass, 'baseline', c);
+      const ratio = tool && base ? rate(tool) / rate(base) : NaN;
+      checks.push({ target: `${pass}, c=${c}: tool ≥ 0.9 × baseline`, measured: `${fixed(ratio, 2)} × (${tool ? fixed(rate(tool)) : '–'} vs ${base ? fixed(rate(base)) : '–'} MB/s)`, met: Number.isFinite(ratio) ? ratio >= 0.9 : undefined });
+    }
+    const low = levels[0];
+    const high = levels[levels.length - 1];
+    if (low !== undefined && high !== undefined && high > low) {
+      const one = find(results.runs, pass, 'tool', low);
+      const many = find(results.runs, pass, 'tool', high);
+      const up = one && many ? rate(many) / rate(one) : NaN;
+      // Issue 5 asks 6× for 8 against 1, i.e. 75 % of linear; other levels get the same share.
+      const need = 0.75 * (high / low);
+      checks.push({ target: `${pass}: tool c=${high} ≥ ${fixed(need, 1)} × c=${low}`, measured: `${fixed(up, 2)} ×`, met: Number.isFinite(up) ? up >= need : undefined });
+    }
+  }
+  const toolRuns = results.runs.filter((r) => r.who === 'tool');
+  if (results.single) toolRuns.push(results.single);
+  if (toolRuns.length > 0) {
+    const worst = toolRuns.reduce((a, b) => (b.cost.peakRssMB > a.cost.peakRssMB ? b : a));
+    checks.push({ target: 'tool peak RSS ≤ 200 MB in every run', measured: `max ${fixed(worst.cost.peakRssMB, 0)} MB (${worst.pass}, c=${worst.concurrency})`, met: worst.cost.peakRssMB <= 200 });
+  }
+  if (results.single) {
+    const s = results.single;
+    checks.push({ target: `single ${fixed(s.bytes / 1e9, 2)} GB series: peak RSS ≤ 200 MB`, measured: s.problem ? s.problem : `${fixed(s.cost.peakRssMB, 0)} MB`, met: s.problem ? false : s.cost.peakRssMB <= 200 });
+  }
+  const verify = results.verify.find((v) => v.level === 0);
+  if (verify) {
+    const v = verifyRate(verify);
+    checks.push({ target: 'verification (MD5 + header parse + re-zip) ≥ 200 MB/s on one core', measured: `${fixed(v.wall, 0)} MB/s (${fixed(v.perCpu, 0)} MB per CPU-second)`, met: v.wall >= 200 });
+  }
+  if (results.planning) {
+    const p = results.planning;
+    checks.push({ target: `planning ${p.series} series (--dry-run) ≤ 30 s`, measured: p.problem || `${fixed(p.cost.wallSeconds)} s`, met: !p.problem && p.cost.wallSeconds <= 30 });
+    checks.push({ target: 'planning peak RSS ≤ 300 MB', measured: `${fixed(p.cost.peakRssMB, 0)} MB`, met: !p.problem && p.cost.peakRssMB <= 300 });
+  }
+  return checks;
+}
+
+export function targetTable(checks: TargetCheck[]): string {
+  const lines = ['| target | measured | met |', '|---|---|---|'];
+  for (const c of checks) lines.push(`| ${c.target} | ${c.measured} | ${c.met === undefined ? 'not measured' : c.met ? 'yes' : '**no**'} |`);
+  return lines.join('\n');
+}
+
+const ANALYSIS_START = '<!-- analysis:start -->';
+const ANALYSIS_END = '<!-- analysis:end -->';
+
+/** The measured part of docs/benchmarks.md; a hand-written analysis between the markers survives regeneration. */
+export async function writeBenchmarksDoc(path: string, results: BenchResults): Promise<void> {
+  let analysis = `${ANALYSIS_START}\n## Analysis\n\n(Write the explanation of missed targets here; \`npm run bench\` keeps this section.)\n${ANALYSIS_END}`;
+  try {
+    const old = await readFile(path, 'utf8');
+    const start = old.indexOf(ANALYSIS_START);
+    const end = old.indexOf(ANALYSIS_END);
+    if (start >= 0 && end > start) analysis = old.slice(start, end + ANALYSIS_END.length);
+  } catch {
+    // first run: the placeholder
+  }
+  await writeFile(path, `${renderMarkdown(results, analysis)}\n`);
+}
+
+/** How big the emulator's zip is against the DICOM it holds, from the verify micro-benchmark's series. */
+function ratioNote(results: BenchResults): string {
+  const v = results.verify.find((x) => x.level === results.deflateLevel);
+  return v && v.dicomBytes > 0 ? ` (at zip level ${v.level} the zip is ${fixed((100 * v.zipBytes) / v.dicomBytes, 0)} % of the DICOM bytes, so a 20 MB/s cap carries ${fixed((20 * v.dicomBytes) / v.zipBytes, 1)} MB/s of DICOM)` : '';
+}
+
+export function renderMarkdown(results: BenchResults, analysis = ''): string {
+  const m = results.machine;
+  const d = results.dataset;
+  const parts: string[] = [
+    '# Benchmarks',
+    '',
+    `Measured by \`${results.command}\` (preset: ${results.preset}) on ${results.startedAt}, ${fixed(results.minutes)} minutes in all.`,
+    '',
+    `**Machine:** ${m.cpu}, ${m.cores} cores, ${m.memoryGB} GB memory, Node ${m.node}, Linux ${m.kernel}. Load average ${fixed(results.loadBefore, 2)} at the start, ${fixed(results.loadAfter, 2)} at the end (other work on the machine shows as "other CPU s" below).`,
+    '',
+    `**Collection:** ${d.series} series × ${d.images} images of ${d.rows}×${d.rows} 16-bit CT (${fixed(d.bytes / d.series / d.images / 1024, 0)} KB per file), ${fixed(d.bytes / 1e9, 2)} GB of DICOM; one series per study, so \`--concurrency\` N moves N series at once. ${results.levelNote}`,
+    '',
+    `**How:** each emulator runs in its own Node process, restarted for every run so XNAT starts empty. The tool is \`node dist/cli.js import\` spawned under GNU \`time\` (wall, user+sys CPU of all its threads, and peak RSS from wait4). The raw baseline pipes each getImage response straight into \`/data/services/import\` with got streams inside the bench process (CPU from \`process.cpuUsage\`, peak RSS from VmHWM after resetting it through \`/proc/self/clear_refs\`). MB/s counts DICOM bytes (10^6) over the whole wall time; for the tool that includes start-up, planning, commits and the run records ("transfer MB/s" is over the tool's transfer phase from its report.json). The bandwidth caps count bytes on the wire, i.e. of the zip${ratioNote(results)}. Every run is checked: XNAT must hold every file, byte for byte in count. "machine busy" is the whole machine's CPU use during the run as a share of all cores.`,
+    '',
+    '## Tool against the raw baseline',
+    '',
+    ratioTable(results.runs),
+    '',
+    '### Every run',
+    '',
+    runTable(results.runs, m.cores),
+    '',
+    '## Targets',
+    '',
+    targetTable(checkTargets(results)),
+  ];
+  if (results.single) {
+    const s = results.single;
+    parts.push('', '## One large series', '', `One series of ${s.files} files, ${fixed(s.bytes / 1e9, 2)} GB, moved by the tool at c=${s.concurrency}, ${s.pass}:`, '', runTable([s], m.cores));
+  }
+  if (results.planning) {
+    const p = results.planning;
+    parts.push('', '## Planning a large manifest', '', `\`--dry-run\` of \`${p.manifest}\` (${p.series} series) against the emulators: v4 getSeriesMetadata in batches plus the XNAT project lookup (the project exists and is empty).`, '', '| wall s | peak RSS MB | CPU s | check |', '|---:|---:|---:|---|', `| ${fixed(p.cost.wallSeconds)} | ${fixed(p.cost.peakRssMB, 0)} | ${fixed(p.cost.cpuSeconds)} | ${p.problem || 'ok'} |`);
+  }
+  if (results.verify.length > 0) {
+    parts.push(
+      '',
+      '## Verification on one core',
+      '',
+      `\`relaySeries\` on one series held in memory as NBIA's zip, uploaded into a sink that discards${results.verify[0]?.pinned ? ', the process pinned to one core with taskset (so the libuv pool\'s zlib work counts too)' : ''}; median of the rounds after one warm-up round. Zip level 0 is the verify path itself (MD5, header parse, re-zip); level 1 adds undoing real DEFLATE, which TCIA's own zips need.`,
+      '',
+      '| zip level | files | MB | MB/s (median) | MB per CPU-second | rounds MB/s |',
+      '|---:|---:|---:|---:|---:|---|',
+    );
+    for (const v of results.verify) {
+      const r = verifyRate(v);
+      parts.push(`| ${v.level} | ${v.images} | ${fixed(v.dicomBytes / 1e6, 0)} | **${fixed(r.wall, 0)}** | ${fixed(r.perCpu, 0)} | ${v.rounds.map((x) => fixed(x.bytes / MB / x.seconds, 0)).join(', ')} |`);
+    }
+    for (const v of results.verify) {
+      if (v.profile) parts.push('', `Where the verify path's CPU goes at zip level ${v.level} (self time over the measured rounds only, V8 profiler):`, '', profileTable(v.profile, 12), '', packageTable(v.profile, 8));
+    }
+  }
+  const mem = results.profiled?.memory;
+  if (mem && results.profiled) {
+    const peak = mem.atPeakRss;
+    parts.push(
+      '',
+      '## Where the tool\'s memory goes',
+      '',
+      `In the profiled run (${results.profiled.pass}, c=${results.profiled.concurrency}) \`process.memoryUsage()\` was sampled every 50 ms; at the moment of peak RSS (${fixed(peak.rss, 0)} MB by that sampler, ${fixed(results.profiled.cost.peakRssMB, 0)} MB by the kernel's high-water mark):`,
+      '',
+      '| RSS | V8 heap reserved | V8 heap used | external (Buffers etc.) | of which ArrayBuffers | rest: code, native heap, stacks |',
+      '|---:|---:|---:|---:|---:|---:|',
+      `| ${fixed(peak.rss, 0)} | ${fixed(peak.heapTotal, 0)} | ${fixed(peak.heapUsed, 0)} | ${fixed(peak.external, 0)} | ${fixed(peak.arrayBuffers, 0)} | ${fixed(peak.rss - peak.heapTotal - peak.external, 0)} |`,
+      '',
+      `Maxima over the run: heap used ${fixed(mem.max.heapUsed, 0)} MB, heap reserved ${fixed(mem.max.heapTotal, 0)} MB, ArrayBuffers ${fixed(mem.max.arrayBuffers, 0)} MB.`,
+    );
+  }
+  for (const p of results.profiles) {
+    parts.push('', `## Profile: ${p.title}`, '', `Busy ${fixed(p.summary.busyMs / 1000)} s of main-thread time, idle ${fixed(p.summary.idleMs / 1000)} s.`, '', profileTable(p.summary, 12), '', packageTable(p.summary, 8));
+  }
+  parts.push('', analysis);
+  return parts.join('\n');
+}
