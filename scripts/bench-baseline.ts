@@ -33,6 +33,8 @@ async function moveSeries(job: BaselineJob, target: BaselineTarget, cookie: stri
   const download = got.stream(`${target.nbiaUrl}/nbia-api/services/v4/getImage`, {
     searchParams: { SeriesInstanceUID: job.seriesUid, IncludeMD5: 'Yes' },
     retry: { limit: 0 },
+    // A stalled emulator must fail the run, not hang the bench.
+    timeout: { socket: 120_000 },
   });
   const upload = got.stream.post(`${target.xnatUrl}/data/services/import`, {
     searchParams: {
@@ -51,6 +53,7 @@ async function moveSeries(job: BaselineJob, target: BaselineTarget, cookie: stri
     // XNAT names the upload from Content-Type; application/zip makes it upload.zip, anything else is refused.
     headers: { 'content-type': 'application/zip', cookie },
     retry: { limit: 0 },
+    timeout: { socket: 120_000 },
   });
   let reply = '';
   await pipeline(download, upload, async (source: AsyncIterable<Buffer>) => {

@@ -20,26 +20,55 @@ const GNU_TIME = '/usr/bin/time';
 // Linux reports utime/stime in clock ticks; USER_HZ is 100 on every mainstream kernel build.
 const TICKS_PER_SECOND = 100;
 
+/** A run that takes longer than this is killed (and reported by its exit code) rather than hanging the bench. */
+const DEFAULT_TIMEOUT_MS = 30 * 60_000;
+
 /**
  * Runs a command to completion and measures it. With GNU time the numbers come from wait4(2), so they are exact
  * and include the last instant before exit; without it /proc/<pid> is polled every 50 ms.
  */
-export async function runMeasured(command: string, args: string[], options: { env: NodeJS.ProcessEnv; logFile: string }): Promise<ProcessCost> {
+export async function runMeasured(command: string, args: string[], options: { env: NodeJS.ProcessEnv; logFile: string; timeoutMs?: number }): Promise<ProcessCost> {
   const out = openSync(options.logFile, 'w');
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   try {
-    if (existsSync(GNU_TIME)) return await viaGnuTime(command, args, options.env, out, `${options.logFile}.time`);
-    return await viaProcPoll(command, args, options.env, out);
+    if (existsSync(GNU_TIME)) return await viaGnuTime(command, args, options.env, out, `${options.logFile}.time`, timeoutMs);
+    return await viaProcPoll(command, args, options.env, out, timeoutMs);
   } finally {
     closeSync(out);
   }
 }
 
-async function viaGnuTime(command: string, args: string[], env: NodeJS.ProcessEnv, out: number, timeFile: string): Promise<ProcessCost> {
+/** Kills a process and its direct children (GNU time's child is the real work). */
+function killTree(pid: number | undefined): void {
+  if (pid === undefined) return;
+  let children: number[] = [];
+  try {
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    // already gone, or no /proc: the parent alone
+  }
+  for (const target of [...children, pid]) {
+    try {
+      process.kill(target, 'SIGKILL');
+    } catch {
+      // exited meanwhile
+    }
+  }
+}
+
+async function viaGnuTime(command: string, args: string[], env: NodeJS.ProcessEnv, out: number, timeFile: string, timeoutMs: number): Promise<ProcessCost> {
   const started = process.hrtime.bigint();
   const exitCode = await new Promise<number | null>((resolve, reject) => {
     const child = spawn(GNU_TIME, ['-f', '%e %U %S %M', '-o', timeFile, command, ...args], { env, stdio: ['ignore', out, out] });
-    child.on('error', reject);
-    child.on('close', (code) => resolve(code));
+    const timer = setTimeout(() => killTree(child.pid), timeoutMs);
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve(code);
+    });
   });
   const wall = Number(process.hrtime.bigint() - started) / 1e9;
   const fields = (await readFile(timeFile, 'utf8')).trim().split('\n').pop()?.split(/\s+/).map(Number) ?? [];
@@ -47,7 +76,7 @@ async function viaGnuTime(command: string, args: string[], env: NodeJS.ProcessEn
   return { wallSeconds: wall, cpuSeconds: user + system, peakRssMB: maxKb / 1024, exitCode, method: 'wait4' };
 }
 
-async function viaProcPoll(command: string, args: string[], env: NodeJS.ProcessEnv, out: number): Promise<ProcessCost> {
+async function viaProcPoll(command: string, args: string[], env: NodeJS.ProcessEnv, out: number, timeoutMs: number): Promise<ProcessCost> {
   const started = process.hrtime.bigint();
   let peakKb = 0;
   let cpu = 0;
@@ -59,12 +88,15 @@ async function viaProcPoll(command: string, args: string[], env: NodeJS.ProcessE
       cpu = Math.max(cpu, cpuSecondsOf(child.pid));
     };
     const timer = setInterval(sample, 50);
+    const deadline = setTimeout(() => killTree(child.pid), timeoutMs);
     child.on('error', (error) => {
       clearInterval(timer);
+      clearTimeout(deadline);
       reject(error);
     });
     child.on('exit', (code) => {
       clearInterval(timer);
+      clearTimeout(deadline);
       resolve(code);
     });
   });

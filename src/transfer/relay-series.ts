@@ -109,6 +109,7 @@ export async function relaySeries(download: Readable, expected: SeriesExpectatio
       appended += source.length;
     }
     const written = once(archive, 'entry', { signal });
+    // Explicit either way: at zlib level 0 zip-stream would default every entry to STORED.
     archive.append(source, { name, store: whole });
     if (feed) await feed();
     await written;

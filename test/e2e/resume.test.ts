@@ -69,6 +69,16 @@ describe('resuming from what XNAT holds', () => {
     expectArchivedAsServed(world, 'PARTIAL', UIDS.slice(0, 2));
   });
 
+  it('streams files too large to hold (over 16 MB each) in a form XNAT\'s zip reader accepts', async () => {
+    // 3072×3072 16-bit frames: 18.9 MB per file, above the size the relay holds in memory.
+    world = await startWorld({ nbia: { shape: { imagesPerSeries: [2, 2], rows: 3072, columns: 3072 } } });
+    const manifest = await writeTciaManifest(world.out, 'large.tcia', UIDS.slice(0, 1));
+    const result = await world.run(['import', manifest, '--project', 'LARGE', '--output-dir', world.out]);
+    expect(result.exitCode).toBe(0);
+    expectArchivedAsServed(world, 'LARGE', UIDS.slice(0, 1));
+    expect(world.xnat.archive('LARGE')[0]!.scans[0]!.files[0]!.bytes.length).toBeGreaterThan(16 * 1024 * 1024);
+  });
+
   it('archives into a Manual (prearchive code 0) project too', async () => {
     world = await startWorld({ xnat: { projects: [{ id: 'MANUAL', owners: ['admin'], prearchiveCode: 0 }] } });
     const manifest = await writeTciaManifest(world.out, 'manual.tcia', UIDS.slice(0, 2));

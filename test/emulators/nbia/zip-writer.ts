@@ -25,7 +25,8 @@ export function zipStream(entries: Iterable<ZipSource>, level = 1): Readable {
   void (async () => {
     for (const entry of entries) {
       const written = once(archive, 'entry', { signal: stop.signal });
-      archive.append(Readable.from([entry.data]), { name: entry.name, date: ENTRY_DATE });
+      // store: false even at level 0, where zip-stream would otherwise pick STORED, which Java never streams.
+      archive.append(Readable.from([entry.data]), { name: entry.name, date: ENTRY_DATE, store: false });
       await written;
     }
     await archive.finalize();
