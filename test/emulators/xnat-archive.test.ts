@@ -1,5 +1,5 @@
 import { startXnatEmulator, type XnatEmulator } from './xnat/index.js';
-import { ZIP, client, cookieClient, h3, seriesFiles, spec, zipOf } from './xnat/test-helpers.js';
+import { TEST_USERS, ZIP, client, cookieClient, h3, seriesFiles, spec, zipOf } from './xnat/test-helpers.js';
 
 const a = spec('1.3.6.1.4.1.14519.5.2.1.1000', { patientName: 'DOE^JOHN', patientId: 'PID-1', seriesNumber: 1, modality: 'CT', studyDate: '20200315' });
 const b = spec('1.3.6.1.4.1.14519.5.2.1.2000', { studyUid: a.studyUid, patientName: 'DOE^JOHN', patientId: 'PID-1', seriesNumber: 2, modality: 'CT', studyDate: '20200315' });
@@ -11,10 +11,7 @@ let emu: XnatEmulator;
 beforeEach(async () => {
   await emu?.close();
   emu = await startXnatEmulator({
-    users: [
-      { username: 'admin', password: 'admin', admin: true },
-      { username: 'alice', password: 'pw' },
-    ],
+    users: TEST_USERS,
     projects: [
       { id: 'AUTO', prearchiveCode: 4, owners: ['alice'] },
       { id: 'MAN', prearchiveCode: 0, owners: ['alice'] },

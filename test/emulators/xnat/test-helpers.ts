@@ -11,6 +11,12 @@ export interface NamedFile {
 }
 
 /** A got client that never throws on status, never retries and never follows redirects. */
+/** The users most emulator tests start with: an admin and a plain user who owns the test projects. */
+export const TEST_USERS = [
+  { username: 'admin', password: 'admin', admin: true },
+  { username: 'alice', password: 'pw' },
+];
+
 export function client(emu: XnatEmulator, username = 'admin', password = 'admin', userAgent = 'xtd-test/1.0'): Got {
   return got.extend({
     prefixUrl: emu.url,
