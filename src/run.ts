@@ -16,6 +16,7 @@ import { IMPORT_SOURCE } from './transfer/transfer-series.js';
 import { recoverLeftovers } from './plan/recover-leftovers.js';
 import { commitSession } from './finalize/commit-study.js';
 import { VERSION } from './version.js';
+import { forEachLimit } from './concurrency.js';
 import { XnatClient } from './xnat/xnat-client.js';
 import type { XnatHoldings } from './plan/build-plan.js';
 import type { ArchivedScan } from './xnat/xnat-client.js';
@@ -126,7 +127,8 @@ export async function run(config: Readonly<Config>, context: RunContext): Promis
       if (s.action === 'skip') return row(s, 'already-in-xnat', { files: s.existingScan?.fileCount ?? 0 });
       const r = results.get(s.uid);
       if (!r) return row(s, 'not-started', { error: context.signal.aborted ? 'run stopped before this series started' : 'not started' });
-      return row({ ...s, subject: r.subject ?? s.subject }, r.status, r);
+      const { files, bytes, md5Verified, attempts, error } = r;
+      return row({ ...s, subject: r.subject ?? s.subject }, r.status, { files, bytes, md5Verified, attempts, error });
     });
     const failed = report.series.filter((r) => r.status !== 'imported' && r.status !== 'already-in-xnat').length;
     report.exitCode = context.signal.aborted ? 130 : failed > 0 ? 1 : 0;
@@ -207,14 +209,9 @@ async function readHoldings(xnat: XnatClient, project: string, studyUids: Set<st
   const sessions = await xnat.listSessions(project);
   const scans = new Map<string, ArchivedScan[]>();
   const relevant = sessions.filter((s) => studyUids.has(s.studyUid));
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < relevant.length) {
-      const session = relevant[next++]!;
-      scans.set(session.id, (await xnat.sessionScans(session.id))?.scans ?? []);
-    }
-  };
-  await Promise.all(Array.from({ length: 4 }, worker));
+  await forEachLimit(relevant, 4, async (session) => {
+    scans.set(session.id, (await xnat.sessionScans(session.id))?.scans ?? []);
+  });
   return { sessions, scans };
 }
 
@@ -233,15 +230,6 @@ function row(s: Plan['series'][number], status: SeriesReportRow['status'], extra
     md5Verified: 0,
     attempts: 0,
     error: '',
-    ...pickDefined(extra),
+    ...extra,
   };
 }
-
-function pickDefined(extra: Partial<SeriesReportRow>): Partial<SeriesReportRow> {
-  return Object.fromEntries(Object.entries(extra).filter(([key, value]) => value !== undefined && key in EMPTY_ROW)) as Partial<SeriesReportRow>;
-}
-
-const EMPTY_ROW: Record<keyof SeriesReportRow, true> = {
-  seriesUid: true, studyUid: true, patientId: true, subject: true, session: true, modality: true, status: true,
-  imagesExpected: true, files: true, bytes: true, md5Verified: true, attempts: true, error: true,
-};

@@ -7,6 +7,7 @@ import { parseRetryAfter } from '../retry.js';
 import { USER_AGENT } from '../version.js';
 import { fromV1Row, fromV4Row, type SeriesMetadata } from './series-metadata.js';
 import { translateNetworkError } from '../http-errors.js';
+import { forEachLimit } from '../concurrency.js';
 
 export interface NbiaClientOptions {
   /** Server root, scheme://host[:port]; the API lives under /nbia-api/services/ (tcia-nbia-api.md §2.1). */
@@ -55,16 +56,11 @@ export class NbiaClient {
     const batches: string[][] = [];
     for (let i = 0; i < uids.length; i += METADATA_BATCH) batches.push(uids.slice(i, i + METADATA_BATCH));
     let done = 0;
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < batches.length) {
-        const batch = batches[next++]!;
-        for (const meta of await this.metadataBatch(batch)) result.set(meta.seriesUid, meta);
-        done += batch.length;
-        onProgress?.(done, uids.length);
-      }
-    };
-    await Promise.all([worker(), worker(), worker()]);
+    await forEachLimit(batches, 3, async (batch) => {
+      for (const meta of await this.metadataBatch(batch)) result.set(meta.seriesUid, meta);
+      done += batch.length;
+      onProgress?.(done, uids.length);
+    });
     return result;
   }
 
@@ -77,22 +73,17 @@ export class NbiaClient {
       this.version = 'v1';
     }
     const rows: SeriesMetadata[] = [];
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < uids.length) {
-        const uid = uids[next++]!;
-        const response = await this.call(() => this.http.get('v1/getSeriesMetaData', { searchParams: { SeriesInstanceUID: uid } }));
-        // v1 answers 204 for an unknown series (tcia-nbia-api.md §2.4).
-        if (response.statusCode === 204 || response.body.trim() === '') continue;
-        if (response.statusCode !== 200) throw httpError('getSeriesMetaData', response);
-        const parsed = JSON.parse(response.body) as Record<string, unknown>[];
-        for (const row of parsed) {
-          const meta = fromV1Row(row);
-          if (meta) rows.push(meta);
-        }
+    await forEachLimit(uids, 8, async (uid) => {
+      const response = await this.call(() => this.http.get('v1/getSeriesMetaData', { searchParams: { SeriesInstanceUID: uid } }));
+      // v1 answers 204 for an unknown series (tcia-nbia-api.md §2.4).
+      if (response.statusCode === 204 || response.body.trim() === '') return;
+      if (response.statusCode !== 200) throw httpError('getSeriesMetaData', response);
+      const parsed = JSON.parse(response.body) as Record<string, unknown>[];
+      for (const row of parsed) {
+        const meta = fromV1Row(row);
+        if (meta) rows.push(meta);
       }
-    };
-    await Promise.all(Array.from({ length: 8 }, worker));
+    });
     return rows;
   }
 

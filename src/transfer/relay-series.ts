@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { basename } from 'node:path';
 import { PassThrough, Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import archiver, { type Archiver } from 'archiver';
+import archiver from 'archiver';
 import unzip from 'unzip-stream';
 import { AbortedError, Md5MismatchError, SeriesContentError, XtdError } from '../errors.js';
 import { readDicomHeader, type DicomHeader } from './dicom-header.js';
@@ -297,4 +297,3 @@ function asContentError(error: unknown, uid: string): unknown {
   return new SeriesContentError(`TCIA download broke off: ${message}`, uid, { retryable: true, cause: error });
 }
 
-export type { Archiver };

@@ -7,6 +7,7 @@ import type { Progress } from '../progress.js';
 import type { RetryPolicy } from '../retry.js';
 import type { NbiaClient } from '../tcia/nbia-client.js';
 import type { XnatClient } from '../xnat/xnat-client.js';
+import { forEachLimit } from '../concurrency.js';
 import { IMPORT_SOURCE, SeriesFailure, transferSeries, type SeriesTransfer } from './transfer-series.js';
 
 export interface SeriesResult {
@@ -39,11 +40,7 @@ export interface StudiesDeps {
  */
 export async function transferStudies(plan: Plan, deps: StudiesDeps): Promise<Map<string, SeriesResult>> {
   const results = new Map<string, SeriesResult>();
-  const queue = [...plan.studies];
-  const worker = async (): Promise<void> => {
-    while (queue.length > 0 && !deps.signal.aborted) await moveStudy(queue.shift()!, deps, results);
-  };
-  await Promise.all(Array.from({ length: Math.min(deps.concurrency, queue.length) }, worker));
+  await forEachLimit(plan.studies, deps.concurrency, (study) => moveStudy(study, deps, results), () => deps.signal.aborted);
   return results;
 }
 
