@@ -3,8 +3,8 @@
  * its own process, so on a small machine the NBIA zip generator, XNAT's upload parser and the tool can each use a
  * core, and the CPU each one burns can be read from /proc separately.
  */
-import { startNbiaEmulator, type NbiaEmulator, type NbiaEmulatorOptions } from '../test/emulators/nbia/index.js';
-import { startXnatEmulator, type XnatEmulator, type XnatEmulatorOptions } from '../test/emulators/xnat/index.js';
+import { startNbiaEmulator, type NbiaEmulator, type NbiaEmulatorOptions } from '../emulators/nbia/index.js';
+import { startXnatEmulator, type XnatEmulator, type XnatEmulatorOptions } from '../emulators/xnat/index.js';
 
 /** Messages from the parent. */
 export type HostRequest =

@@ -3,8 +3,8 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { NbiaEmulatorOptions } from '../test/emulators/nbia/index.js';
-import type { XnatEmulatorOptions } from '../test/emulators/xnat/index.js';
+import type { NbiaEmulatorOptions } from '../emulators/nbia/index.js';
+import type { XnatEmulatorOptions } from '../emulators/xnat/index.js';
 import type { Holdings, HostReply, HostRequest } from './bench-emulator-host.js';
 import { cpuSecondsOf } from './bench-measure.js';
 

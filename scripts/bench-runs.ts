@@ -4,7 +4,7 @@ import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import got from 'got';
-import { buildCollection, type SeriesSpec } from '../test/emulators/nbia/index.js';
+import { buildCollection, type SeriesSpec } from '../emulators/nbia/index.js';
 import { runBaseline } from './bench-baseline.js';
 import { EmulatorProcess } from './bench-emulators.js';
 import { machineBusySeconds, measureSelf, runMeasured, type ProcessCost } from './bench-measure.js';

@@ -12,7 +12,7 @@ import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { seriesSpecFromUid, zipEntries, zipStream } from '../test/emulators/nbia/index.js';
+import { seriesSpecFromUid, zipEntries, zipStream } from '../emulators/nbia/index.js';
 import { relaySeries } from '../src/transfer/relay-series.js';
 
 /** One round of the micro-benchmark. */

@@ -21,7 +21,7 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { buildCollection, seriesByteSize, uidFromSeed } from '../test/emulators/nbia/index.js';
+import { buildCollection, seriesByteSize, uidFromSeed } from '../emulators/nbia/index.js';
 import { describeMachine, loadAverage } from './bench-measure.js';
 import { summariseCpuProfile } from './bench-profile.js';
 import { checkTargets, ratioTable, runTable, targetTable, verifyRate, writeBenchmarksDoc, type BenchResults } from './bench-report.js';

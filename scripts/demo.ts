@@ -5,8 +5,8 @@
 import { spawn } from 'node:child_process';
 import { readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { buildCollection, startNbiaEmulator } from '../test/emulators/nbia/index.js';
-import { startXnatEmulator } from '../test/emulators/xnat/index.js';
+import { buildCollection, startNbiaEmulator } from '../emulators/nbia/index.js';
+import { startXnatEmulator } from '../emulators/xnat/index.js';
 import { readManifest } from '../src/manifest/read-manifest.js';
 
 const manifestPath = resolve(process.argv[2] ?? join('resources', 'TCIA', 'CMB-AML_v04_20240828.tcia'));

@@ -1,6 +1,6 @@
 /** `npm run emulators`: starts both emulators for manual use and prints how to point the CLI at them. */
-import { startNbiaEmulator } from '../test/emulators/nbia/index.js';
-import { startXnatEmulator } from '../test/emulators/xnat/index.js';
+import { startNbiaEmulator } from '../emulators/nbia/index.js';
+import { startXnatEmulator } from '../emulators/xnat/index.js';
 
 const nbia = await startNbiaEmulator({ shape: { imagesPerSeries: [10, 40], rows: 256, columns: 256 } });
 const xnat = await startXnatEmulator({ users: [{ username: 'admin', password: 'admin', admin: true }] });

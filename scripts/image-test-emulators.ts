@@ -8,8 +8,8 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { startNbiaEmulator } from '../test/emulators/nbia/index.js';
-import { startXnatEmulator } from '../test/emulators/xnat/index.js';
+import { startNbiaEmulator } from '../emulators/nbia/index.js';
+import { startXnatEmulator } from '../emulators/xnat/index.js';
 
 const projects: string[] = [];
 const args = process.argv.slice(2);

@@ -8,7 +8,7 @@
  *   npx tsx scripts/resolve-launch.ts --input-dir DIR [--wrapper NAME] [--label TCIA] name=value...
  * DIR is the emulated project resource (label TCIA by default) of the project named by project=ID.
  */
-import { containerArgv, readCommand, resolveLaunch, type LaunchValues } from '../test/container/container-service.js';
+import { containerArgv, readCommand, resolveLaunch, type LaunchValues } from '../emulators/container-service/launch.js';
 
 const values: LaunchValues = {};
 let inputDir: string | undefined;

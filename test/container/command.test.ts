@@ -7,8 +7,8 @@ import {
   unescapeDockerfileWord,
   withCommandLabel,
 } from '../../scripts/generate-command-label.js';
-import { dockerfileEntrypoint, readCommand, REPO_ROOT } from './container-service.js';
-import { COMMAND_LINE_LIMIT, replacementKey, validateCommand } from './validate-command.js';
+import { dockerfileEntrypoint, readCommand, REPO_ROOT } from '../../emulators/container-service/launch.js';
+import { COMMAND_LINE_LIMIT, replacementKey, validateCommand } from '../../emulators/container-service/validate-command.js';
 
 const command = readCommand();
 const dockerfile = readFileSync(join(REPO_ROOT, 'Dockerfile'), 'utf8');

@@ -14,7 +14,7 @@ import {
   shellSplit,
   type EmulatedProject,
   type LaunchValues,
-} from './container-service.js';
+} from '../../emulators/container-service/launch.js';
 
 const command = readCommand();
 const WRAPPER = 'xnat-tcia-download-project';

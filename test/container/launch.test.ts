@@ -5,8 +5,8 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startNbiaEmulator, type NbiaEmulator } from '../emulators/nbia/index.js';
-import { startXnatEmulator, type XnatEmulator } from '../emulators/xnat/index.js';
+import { startNbiaEmulator, type NbiaEmulator } from '../../emulators/nbia/index.js';
+import { startXnatEmulator, type XnatEmulator } from '../../emulators/xnat/index.js';
 import {
   disposeLaunch,
   launchLocally,
@@ -16,7 +16,7 @@ import {
   resolveLaunch,
   type LaunchResult,
   type LaunchValues,
-} from './container-service.js';
+} from '../../emulators/container-service/launch.js';
 
 const command = readCommand();
 const WRAPPER = 'xnat-tcia-download-project';

@@ -9,7 +9,7 @@ import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readCommand, REPO_ROOT } from './container-service.js';
+import { readCommand, REPO_ROOT } from '../../emulators/container-service/launch.js';
 
 const SCRIPTS = readdirSync(join(REPO_ROOT, 'scripts')).filter((name) => name.endsWith('.sh')).map((name) => join(REPO_ROOT, 'scripts', name));
 

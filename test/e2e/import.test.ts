@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { buildCollection, type SeriesSpec } from '../emulators/nbia/index.js';
+import { buildCollection, type SeriesSpec } from '../../emulators/nbia/index.js';
 import { runCli, writeTciaManifest } from '../support/run-cli.js';
 import { expectArchivedAsServed, PASSWORD, startWorld, type World } from '../support/world.js';
 

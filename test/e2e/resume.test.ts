@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import archiver from 'archiver';
 import got from 'got';
-import { buildCollection } from '../emulators/nbia/index.js';
+import { buildCollection } from '../../emulators/nbia/index.js';
 import { writeTciaManifest } from '../support/run-cli.js';
 import { expectArchivedAsServed, FAST, PASSWORD, startWorld, type World } from '../support/world.js';
 

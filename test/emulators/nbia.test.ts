@@ -15,7 +15,7 @@ import {
   type NbiaEmulator,
   type NbiaEmulatorOptions,
   zipStream,
-} from './nbia/index.js';
+} from '../../emulators/nbia/index.js';
 
 const UID = '1.3.6.1.4.1.14519.5.2.1.200342509692530171737702339931600829926';
 const V4 = '/nbia-api/services/v4';

@@ -10,7 +10,7 @@ import {
   sopInstanceUid,
   uidFromSeed,
   type SeriesSpec,
-} from './dicom/synthetic-series.js';
+} from '../../emulators/dicom/synthetic-series.js';
 
 const UID = '1.3.6.1.4.1.14519.5.2.1.200342509692530171737702339931600829926';
 

@@ -1,5 +1,5 @@
-import { startXnatEmulator, type XnatEmulator } from './xnat/index.js';
-import { TEST_USERS, ZIP, client, cookieClient, h3, seriesFiles, spec, zipOf } from './xnat/test-helpers.js';
+import { startXnatEmulator, type XnatEmulator } from '../../emulators/xnat/index.js';
+import { TEST_USERS, ZIP, client, cookieClient, h3, seriesFiles, spec, zipOf } from '../support/xnat-emulator-helpers.js';
 
 const a = spec('1.3.6.1.4.1.14519.5.2.1.1000', { patientName: 'DOE^JOHN', patientId: 'PID-1', seriesNumber: 1, modality: 'CT', studyDate: '20200315' });
 const b = spec('1.3.6.1.4.1.14519.5.2.1.2000', { studyUid: a.studyUid, patientName: 'DOE^JOHN', patientId: 'PID-1', seriesNumber: 2, modality: 'CT', studyDate: '20200315' });

@@ -1,6 +1,6 @@
 import got from 'got';
-import { startXnatEmulator, type XnatEmulator, type XnatEmulatorOptions } from './xnat/index.js';
-import { client, cookieClient, h3 } from './xnat/test-helpers.js';
+import { startXnatEmulator, type XnatEmulator, type XnatEmulatorOptions } from '../../emulators/xnat/index.js';
+import { client, cookieClient, h3 } from '../support/xnat-emulator-helpers.js';
 
 const BROWSER = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/120 Safari/537.36';
 let emu: XnatEmulator;

@@ -1,6 +1,6 @@
 import got from 'got';
-import { startXnatEmulator, type XnatEmulator } from './xnat/index.js';
-import { TEST_USERS, ZIP, client, eventually, h3, seriesFiles, spec, zipOf } from './xnat/test-helpers.js';
+import { startXnatEmulator, type XnatEmulator } from '../../emulators/xnat/index.js';
+import { TEST_USERS, ZIP, client, eventually, h3, seriesFiles, spec, zipOf } from '../support/xnat-emulator-helpers.js';
 
 const a = spec('1.3.6.1.4.1.14519.5.2.1.7000', { patientName: 'ROE^RICH', patientId: 'PID-7', seriesNumber: 4, modality: 'MR' });
 let emu: XnatEmulator;

@@ -2,8 +2,8 @@ import { request } from 'node:http';
 import { Readable } from 'node:stream';
 import archiver from 'archiver';
 import { createRequire } from 'node:module';
-import { startXnatEmulator, type XnatEmulator, type XnatEmulatorOptions } from './xnat/index.js';
-import { ZIP, client, eventually, h3, localHeaders, seriesFiles, sopInstanceUid, spec, zipOf } from './xnat/test-helpers.js';
+import { startXnatEmulator, type XnatEmulator, type XnatEmulatorOptions } from '../../emulators/xnat/index.js';
+import { ZIP, client, eventually, h3, localHeaders, seriesFiles, sopInstanceUid, spec, zipOf } from '../support/xnat-emulator-helpers.js';
 
 const dcmjs = createRequire(import.meta.url)('dcmjs') as typeof import('dcmjs');
 const UID_A = '1.3.6.1.4.1.14519.5.2.1.1000';

@@ -11,7 +11,7 @@ import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import got from 'got';
 import { relaySeries } from '../../src/transfer/relay-series.js';
-import { seriesSpecFromUid } from '../emulators/nbia/index.js';
+import { seriesSpecFromUid } from '../../emulators/nbia/index.js';
 import { EmulatorProcess } from '../../scripts/bench-emulators.js';
 
 const UID = '1.3.6.1.4.1.14519.5.2.1.99.5.600';

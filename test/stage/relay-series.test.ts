@@ -3,7 +3,7 @@ import got from 'got';
 import unzip from 'unzip-stream';
 import { Md5MismatchError, SeriesContentError } from '../../src/errors.js';
 import { relaySeries, type StartUpload } from '../../src/transfer/relay-series.js';
-import { startNbiaEmulator, type NbiaEmulator } from '../emulators/nbia/index.js';
+import { startNbiaEmulator, type NbiaEmulator } from '../../emulators/nbia/index.js';
 
 const UID = '1.3.6.1.4.1.14519.5.2.1.1.24683744861288402229232136260839169890';
 let nbia: NbiaEmulator;

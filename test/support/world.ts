@@ -1,5 +1,5 @@
-import { startNbiaEmulator, type NbiaEmulator, type NbiaEmulatorOptions } from '../emulators/nbia/index.js';
-import { startXnatEmulator, type XnatEmulator, type XnatEmulatorOptions } from '../emulators/xnat/index.js';
+import { startNbiaEmulator, type NbiaEmulator, type NbiaEmulatorOptions } from '../../emulators/nbia/index.js';
+import { startXnatEmulator, type XnatEmulator, type XnatEmulatorOptions } from '../../emulators/xnat/index.js';
 import { runCli, tempDir, type CliResult } from './run-cli.js';
 
 export const PASSWORD = 'S3cret-pass!word';

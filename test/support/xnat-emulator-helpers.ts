@@ -2,8 +2,8 @@
 import { Readable } from 'node:stream';
 import archiver from 'archiver';
 import got, { type Got } from 'got';
-import { type SeriesSpec, makeInstance, seriesSpecFromUid, sopInstanceUid } from '../dicom/synthetic-series.js';
-import type { XnatEmulator } from './index.js';
+import { type SeriesSpec, makeInstance, seriesSpecFromUid, sopInstanceUid } from '../../emulators/dicom/synthetic-series.js';
+import type { XnatEmulator } from '../../emulators/xnat/index.js';
 
 export interface NamedFile {
   name: string;
