@@ -53,7 +53,8 @@ export function parseSeriesAwsUrl(url: string): { bucket: string; seriesUuid: st
  */
 export async function lookupIdcSeries(source: string, uids: Iterable<string>, options: IndexFileOptions = {}): Promise<IdcIndexLookup> {
   const index = await openIndexFile(source, options);
-  const metadata = await parquetMetadataAsync(index.file);
+  // The footer of a million-row index is a few KB; hyparquet's default first read (512 KB) would be mostly data.
+  const metadata = await parquetMetadataAsync(index.file, { initialFetchSize: 64 * 1024 });
   const series = await findSeries(index.file, metadata, new Set(uids));
   return { series, etag: index.etag, rows: Number(metadata.num_rows), bytesFetched: index.bytesFetched() };
 }
@@ -70,22 +71,22 @@ export async function findSeries(file: AsyncBuffer, metadata: FileMetaData, want
     const rowStart = groupStart;
     const rowEnd = groupStart + Number(group.num_rows);
     groupStart = rowEnd;
-    const hits: number[] = [];
+    const hits: [row: number, uid: string][] = [];
     await read(file, metadata, [UID_COLUMN], rowStart, rowEnd, (rows) => {
       rows.forEach((row, i) => {
-        if (wanted.has(row[0] as string)) hits.push(i);
+        if (wanted.has(row[0] as string)) hits.push([i, row[0] as string]);
       });
     });
     if (hits.length === 0) continue;
-    await read(file, metadata, [UID_COLUMN, ...OTHER_COLUMNS], rowStart, rowEnd, (rows) => {
-      for (const i of hits) addRow(found, rows[i] as unknown[]);
+    await read(file, metadata, [...OTHER_COLUMNS], rowStart, rowEnd, (rows) => {
+      for (const [i, uid] of hits) addRow(found, uid, rows[i] as unknown[]);
     });
   }
   return found;
 }
 
-function addRow(found: Map<string, IdcSeriesLocation>, row: unknown[]): void {
-  const [uid, collection, patientId, studyUid, sizeMB, awsUrl] = row as [string, string, string, string, number | bigint | null, string];
+function addRow(found: Map<string, IdcSeriesLocation>, uid: string, row: unknown[]): void {
+  const [collection, patientId, studyUid, sizeMB, awsUrl] = row as [string, string, string, number | bigint | null, string];
   const where = parseSeriesAwsUrl(String(awsUrl ?? ''));
   if (!where) throw new IdcIndexError(`the IDC index's series_aws_url for ${uid} is not s3://<bucket>/<uuid>/*: ${String(awsUrl)}`);
   // A UID listed twice keeps its first row; IDC's index has one row per series.

@@ -27,8 +27,8 @@ export function objectCheck(ref: S3ObjectRef): ObjectCheck {
   return md5FromEtag(ref.etag) ? 'md5' : 'size';
 }
 
-/** Opens the body from byte `from` on (a Range request when from > 0, pinned to the listed ETag). */
-export type OpenBody = (from: number, signal: AbortSignal) => Promise<Readable>;
+/** Opens the body from byte `from` on (a Range request when from > 0, pinned to the listed ETag), with its length. */
+export type OpenBody = (from: number, signal: AbortSignal) => Promise<{ body: Readable; length?: number }>;
 
 /**
  * The object's bytes as one stream that survives resets, truncation and stalls: a failed read resumes with a Range
@@ -47,7 +47,8 @@ export function resumableObject(ref: S3ObjectRef, open: OpenBody, policy: RetryP
   let received = 0;
 
   async function copy(): Promise<void> {
-    const body = await open(received, controller.signal);
+    const from = received;
+    const { body, length } = await open(from, controller.signal);
     try {
       for await (const chunk of body as AsyncIterable<Buffer>) {
         received += chunk.length;
@@ -55,8 +56,15 @@ export function resumableObject(ref: S3ObjectRef, open: OpenBody, policy: RetryP
         hash?.update(chunk);
         if (!out.write(chunk)) await once(out, 'drain', { signal: controller.signal });
       }
+    } catch (error) {
+      if (controller.signal.aborted || error instanceof IdcVerifyError) throw error;
+      // Whatever broke the body mid-way (reset, abort, stall), the bytes so far are good: resume after them.
+      throw Object.assign(new Error(`${ref.key}: body broke at byte ${received}`, { cause: error }), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
     } finally {
       body.destroy();
+    }
+    if (received < ref.size && length !== undefined && received - from >= length) {
+      throw new IdcVerifyError(`${ref.key}: the object has ${received} bytes, its listing says ${ref.size}`);
     }
     if (received < ref.size) {
       throw Object.assign(new Error(`${ref.key}: body ended at ${received} of ${ref.size} bytes`), { code: 'ERR_STREAM_PREMATURE_CLOSE' });

@@ -116,7 +116,7 @@ export class IdcS3Client {
     });
   }
 
-  private async openBody(ref: S3ObjectRef, from: number, signal: AbortSignal): Promise<Readable> {
+  private async openBody(ref: S3ObjectRef, from: number, signal: AbortSignal): Promise<{ body: Readable; length?: number }> {
     // If-Match pins every request of a resumed read to the listed version of the object.
     const headers: Record<string, string> = ref.etag ? { 'if-match': ref.etag } : {};
     if (from > 0) headers.range = `bytes=${from}-`;
@@ -126,7 +126,8 @@ export class IdcS3Client {
       stream.once('error', reject);
     });
     const ok = from > 0 ? response.statusCode === 206 && header(response, 'content-range')?.startsWith(`bytes ${from}-`) : response.statusCode === 200;
-    if (ok) return stream;
+    const length = Number(header(response, 'content-length'));
+    if (ok) return { body: stream, length: Number.isFinite(length) ? length : undefined };
     throw errorOf(response, `object ${ref.bucket}/${ref.key}`, await snippet(stream));
   }
 }
