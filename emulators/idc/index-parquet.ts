@@ -85,7 +85,7 @@ export async function writeIndexParquet(batches: Iterable<readonly IdcIndexRow[]
   }
   if (!parquet) throw new Error('an IDC index needs at least one row');
   await parquet.finish();
-  return writer instanceof ByteWriter ? Buffer.from(writer.getBuffer()) : undefined;
+  return path ? undefined : Buffer.from(writer.getBuffer());
 }
 
 /** The index of a collection, in memory. */
