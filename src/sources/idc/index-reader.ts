@@ -71,29 +71,46 @@ export async function findSeries(file: AsyncBuffer, metadata: FileMetaData, want
     const rowStart = groupStart;
     const rowEnd = groupStart + Number(group.num_rows);
     groupStart = rowEnd;
-    const hits: [row: number, uid: string][] = [];
-    await read(file, metadata, [UID_COLUMN], rowStart, rowEnd, (rows) => {
-      rows.forEach((row, i) => {
-        if (wanted.has(row[0] as string)) hits.push([i, row[0] as string]);
-      });
+    // Column chunks, not rows: no per-row objects for the 100k+ rows of a group that are not wanted.
+    const hits = new Map<number, Partial<Record<string, unknown>>>();
+    await read(file, metadata, [UID_COLUMN], rowStart, rowEnd, (_column, first, values) => {
+      for (let k = 0; k < values.length; k++) {
+        const uid = values[k];
+        if (typeof uid === 'string' && wanted.has(uid)) hits.set(first + k, { [UID_COLUMN]: uid });
+      }
     });
-    if (hits.length === 0) continue;
-    await read(file, metadata, [...OTHER_COLUMNS], rowStart, rowEnd, (rows) => {
-      for (const [i, uid] of hits) addRow(found, uid, rows[i] as unknown[]);
+    if (hits.size === 0) continue;
+    await read(file, metadata, [...OTHER_COLUMNS], rowStart, rowEnd, (column, first, values) => {
+      for (const [row, fields] of hits) {
+        if (row >= first && row < first + values.length) fields[column] = values[row - first];
+      }
     });
+    for (const fields of hits.values()) addRow(found, fields);
   }
   return found;
 }
 
-function addRow(found: Map<string, IdcSeriesLocation>, uid: string, row: unknown[]): void {
-  const [collection, patientId, studyUid, sizeMB, awsUrl] = row as [string, string, string, number | bigint | null, string];
-  const where = parseSeriesAwsUrl(String(awsUrl ?? ''));
-  if (!where) throw new IdcIndexError(`the IDC index's series_aws_url for ${uid} is not s3://<bucket>/<uuid>/*: ${String(awsUrl)}`);
+function addRow(found: Map<string, IdcSeriesLocation>, fields: Partial<Record<string, unknown>>): void {
+  const uid = String(fields[UID_COLUMN]);
+  const awsUrl = String(fields.series_aws_url ?? '');
+  const where = parseSeriesAwsUrl(awsUrl);
+  if (!where) throw new IdcIndexError(`the IDC index's series_aws_url for ${uid} is not s3://<bucket>/<uuid>/*: ${awsUrl}`);
   // A UID listed twice keeps its first row; IDC's index has one row per series.
   if (found.has(uid)) return;
-  found.set(uid, { ...where, sizeMB: Number(sizeMB ?? 0), studyUid: String(studyUid ?? ''), patientId: String(patientId ?? ''), collection: String(collection ?? '') });
+  found.set(uid, {
+    ...where,
+    sizeMB: Number(fields.series_size_MB ?? 0),
+    studyUid: String(fields.StudyInstanceUID ?? ''),
+    patientId: String(fields.PatientID ?? ''),
+    collection: String(fields.collection_id ?? ''),
+  });
 }
 
-function read(file: AsyncBuffer, metadata: FileMetaData, columns: string[], rowStart: number, rowEnd: number, onRows: (rows: unknown[][]) => void): Promise<void> {
-  return parquetRead({ file, metadata, columns, rowStart, rowEnd, compressors, onComplete: (rows: unknown[][]) => onRows(rows) });
+type OnValues = (column: string, firstRow: number, values: ArrayLike<unknown>) => void;
+
+function read(file: AsyncBuffer, metadata: FileMetaData, columns: string[], rowStart: number, rowEnd: number, onValues: OnValues): Promise<void> {
+  return parquetRead({
+    file, metadata, columns, rowStart, rowEnd, compressors,
+    onChunk: ({ columnName, columnData, rowStart: first }) => onValues(columnName, first, columnData as ArrayLike<unknown>),
+  });
 }
