@@ -7,6 +7,8 @@ export interface DicomHeader {
   patientId: string;
   patientName: string;
   modality: string;
+  /** 'YYYYMMDD' or ''. */
+  studyDate: string;
 }
 
 /** The parse stops at PixelData (7FE0,0010): only the header is read, whatever the image size. */
@@ -31,6 +33,7 @@ export function readDicomHeader(bytes: Buffer): DicomHeader | undefined {
     patientId: text(natural.PatientID),
     patientName: personName(natural.PatientName),
     modality: text(natural.Modality),
+    studyDate: text(natural.StudyDate),
   };
 }
 
