@@ -114,7 +114,7 @@ export function resolveXnatAccess(raw: Pick<RawOptions, 'xnatHost' | 'xnatUser' 
   const user = raw.xnatUser ?? env.XNAT_USER ?? '';
   const pass = raw.xnatPass ?? env.XNAT_PASS ?? '';
   if (!hostRaw) throw new UsageError('no XNAT host given', 'pass --xnat-host https://your-xnat or set XNAT_HOST');
-  if (!user) throw new UsageError('no XNAT user given: XNAT_USER is not set', 'set XNAT_USER to your user name or an alias token (or pass --xnat-user)');
+  if (!user) throw new UsageError('no XNAT user given: XNAT_USER is not set', 'set XNAT_USER to your user name or an alias token, or pass --xnat-user');
   if (!pass) {
     throw new UsageError(`no XNAT password given for user '${user}': XNAT_PASS is not set`, 'set XNAT_PASS to the password or the alias token secret, or run on a terminal to be asked for it');
   }

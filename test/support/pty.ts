@@ -18,7 +18,7 @@ export function runInTerminal(args: string[], options: { columns?: number; env?:
     });
     let out = '';
     let answered = false;
-    child.stdout.on('data', (chunk: Buffer) => {
+    child.stdout!.on('data', (chunk: Buffer) => {
       out += chunk.toString();
       if (options.answer && !answered && options.answer.after.test(out)) {
         answered = true;
