@@ -9,7 +9,8 @@ export const WRAPPER_NAME = 'xnat-tcia-download-project';
 
 /**
  * Warnings, not failures: the command line imports without the Container Service. Inside a container the
- * question is moot (the Container Service launched it; XNAT_WORKFLOW_ID is one of the variables it injects).
+ * question is moot (the Container Service launched it; XNAT_WORKFLOW_ID is one of the variables it injects:
+ * docs/reference/container-service.md#environment).
  */
 export async function checkContainerService(xnat: XnatClient, project: string, projectExists: boolean, env: NodeJS.ProcessEnv): Promise<CheckLine[]> {
   if (env.XNAT_WORKFLOW_ID !== undefined) return [skip('Container Service', 'running inside a container it launched')];

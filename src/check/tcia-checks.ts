@@ -5,7 +5,7 @@ import { translateNetworkError } from '../http-errors.js';
 import { USER_AGENT } from '../version.js';
 import { fail, ok, warn, type CheckLine } from './checklist.js';
 
-/** `GET …/nbia-api/services/{v4,v1}/getCollectionValues`: a JSON list of collections (tcia-nbia-api.md §2.4). */
+/** `GET …/nbia-api/services/{v4,v1}/getCollectionValues`: a JSON list of collections (docs/reference/readiness-check.md#nbia). */
 async function collections(root: string, version: 'v4' | 'v1', insecure: boolean): Promise<{ count: number } | { error: string }> {
   try {
     const response = await got(`${root}/nbia-api/services/${version}/getCollectionValues`, {

@@ -66,6 +66,7 @@ async function newProject(xnat: XnatClient, project: string, admin: boolean): Pr
   return [rights, skip('prearchive', 'a new project gets the site default; the tool commits each session itself either way')];
 }
 
+/** Scripts rewrite files on import unless the upload sends prevent_anon (docs/reference/readiness-check.md#anonymization). */
 async function anonymization(xnat: XnatClient, project: string | undefined): Promise<CheckLine> {
   const site = await anonymizationEnabled(xnat);
   const own = project ? await anonymizationEnabled(xnat, project) : false;
