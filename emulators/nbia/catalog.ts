@@ -47,6 +47,12 @@ export class Catalog {
     return seriesSpecFromUid(uid, this.shape);
   }
 
+  /** Collection names, as getCollectionValues lists them. */
+  collections(): string[] {
+    const specs = this.fixed ? [...this.fixed.values()] : [seriesSpecFromUid('1.2.3.4', this.shape)];
+    return [...new Set(specs.map((s) => s.collection))].sort();
+  }
+
   /** Total bytes of the series' DICOM files. */
   byteSize(spec: SeriesSpec): number {
     let size = this.sizes.get(spec.seriesUid);

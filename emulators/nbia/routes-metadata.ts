@@ -213,3 +213,10 @@ export function handleSopInstanceUids(ctx: RouteContext): void {
   if (spec === undefined) ctx.ex.empty();
   else ctx.ex.json(200, servedOrder(spec).map((i) => ({ SOPInstanceUID: sopInstanceUid(spec, i) })));
 }
+
+/** GET getCollectionValues: every collection, `[{"Collection": name}]`; v4 allows only `format` (reference §2.2). */
+export function handleCollectionValues(ctx: RouteContext): void {
+  const extra = ctx.version === 'v4' ? Object.keys(ctx.ex.query).find((k) => k !== 'format') : undefined;
+  if (extra !== undefined) ctx.ex.text(400, `Invalid query parameter: '${extra}'. Allowed parameters are: [format]`);
+  else ctx.ex.json(200, ctx.catalog.collections().map((Collection) => ({ Collection })));
+}

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import got, { type Got, type Method, type OptionsOfTextResponseBody, type Response } from 'got';
-import { XnatHttpError } from '../errors.js';
+import { ConnectionError, XnatHttpError } from '../errors.js';
 import { translateNetworkError } from '../http-errors.js';
 import type { Logger } from '../log.js';
 import { USER_AGENT } from '../version.js';
@@ -116,6 +116,10 @@ export class XnatClient {
       throw new XnatHttpError(response.statusCode, 'GET', '/data/JSESSION', `XNAT rejected the credentials of user '${this.options.user}' (${response.statusCode})`, {
         hint: 'check XNAT_USER/XNAT_PASS; an alias token may have expired (they last 2 days by default)',
       });
+    }
+    // A 404, a redirect or a page without a session cookie: something answers, but not XNAT's REST API.
+    if (response.statusCode === 404 || (response.statusCode >= 300 && response.statusCode < 400) || (response.statusCode === 200 && !this.jar.hasSession)) {
+      throw new ConnectionError('XNAT', 'ERR_NOT_XNAT', `no XNAT answers at ${this.options.host}; check the base URL (it is the address of the XNAT home page)`);
     }
     if (response.statusCode !== 200 || !this.jar.hasSession) {
       throw new XnatHttpError(response.statusCode, 'GET', '/data/JSESSION', `XNAT login failed (${response.statusCode}): ${xnatErrorMessage(response.body) || 'no session cookie'}`, {
