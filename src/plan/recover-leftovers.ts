@@ -134,14 +134,22 @@ function isBusy(row: PrearchiveRow, options: SettleOptions): boolean {
   return age < (options.autoCommitWindowMs ?? AUTO_COMMIT_WINDOW_MS);
 }
 
-/** Every scan maps (by SeriesNumber, XNAT's scan ID) to exactly one series of the study and holds all its files. */
+/**
+ * Every scan maps (by SeriesNumber, XNAT's scan ID) to exactly one series of the study and holds all its files.
+ * A leftover holding only part of a study whose series differ in modality is not committed: the rest would
+ * follow as a session of another type, which XNAT refuses to merge (docs/reference/xnat-prearchive.md#conflicts).
+ */
 async function isWhole(xnat: XnatClient, uri: string, series: SeriesMetadata[]): Promise<boolean> {
   const scans = await xnat.prearchiveScans(uri);
   if (scans.length === 0) return false;
-  return scans.every((scan) => {
+  const held = new Set<SeriesMetadata>();
+  const whole = scans.every((scan) => {
     const matches = series.filter((s) => s.seriesNumber !== '' && String(Number(s.seriesNumber)) === scan.id);
-    return matches.length === 1 && matches[0]!.imageCount > 0 && scan.fileCount === matches[0]!.imageCount;
+    if (matches.length !== 1 || matches[0]!.imageCount === 0 || scan.fileCount !== matches[0]!.imageCount) return false;
+    held.add(matches[0]!);
+    return true;
   });
+  return whole && (held.size === series.length || new Set(series.map((s) => s.modality)).size === 1);
 }
 
 /** Whether the archived session of this study under the entry's label holds every scan the entry carries, complete. */

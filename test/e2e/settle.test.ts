@@ -40,8 +40,8 @@ async function archiveBehindTheTool(project: string, subject: string, label: str
 describe('an archive an interrupted run left running in XNAT', () => {
   it('is waited for before planning, so the study is neither sent again nor left in CONFLICT', async () => {
     const manifest = await start();
-    // The commit answers 504 while XNAT keeps archiving for 3 s; the run is killed right then.
-    world.xnat.faults.set({ kind: 'late-504', times: 1, archiveDelayMs: 3000 });
+    // The commit answers 504 while XNAT keeps archiving for 15 s; the run is killed right then.
+    world.xnat.faults.set({ kind: 'late-504', times: 1, archiveDelayMs: 15000 });
     const first = await world.run(['import', manifest, '--project', 'SETTLE', '--output-dir', world.out, ...FAST], {
       onStdout: (text, kill) => /commit answer lost/.test(text) && kill('SIGKILL'),
     });
@@ -66,7 +66,7 @@ describe('a commit XNAT refuses as a conflict', () => {
     const manifest = await start();
     world.xnat.faults.set({ kind: 'status', status: 503, method: 'POST', path: /action=commit/ });
     let raced: Promise<void> | undefined;
-    const result = await world.run(['import', manifest, '--project', 'RACE', '--output-dir', world.out, ...FAST, '--poll-interval', '1'], {
+    const result = await world.run(['import', manifest, '--project', 'RACE', '--output-dir', world.out, ...FAST, '--poll-interval', '3'], {
       onStdout: (text) => {
         if (raced || !/commit answer lost/.test(text)) return;
         const mine = world.xnat.prearchive('RACE')[0]!;
@@ -99,5 +99,28 @@ describe('a commit XNAT refuses as a conflict', () => {
     expect(rows.map((r) => r.status)).toEqual(['failed', 'failed']);
     expect(rows[0]!.error).toMatch(/commit of session \S+ failed: .*Invalid modification of session UID via archive process/);
     expect(world.xnat.archive('RACE').map((s) => s.studyInstanceUid)).toEqual([world.nbia.spec(OTHER_STUDY)!.studyUid]);
+  });
+});
+
+describe('a whole leftover that holds only part of a study of several modalities', () => {
+  it('is sent again with the rest of the study rather than committed alone, which XNAT could not merge later', async () => {
+    const collection = buildCollection(UIDS, { seriesPerStudy: 2, studiesPerPatient: 1, awkwardNames: false, modalities: ['CT'] }, { [UIDS[1]!]: { modality: 'RTSTRUCT', imageCount: 1 } });
+    world = await startWorld({ nbia: { collection }, xnat: { projects: [{ id: 'MIXED', owners: ['admin'] }] } });
+    const manifest = await writeTciaManifest(world.out, 'mixed.tcia', UIDS);
+    await world.run(['import', manifest, '--project', 'MIXED', '--dry-run', '--output-dir', world.out]);
+    const planned = (await report()).series[0] as unknown as { subject: string; session: string };
+    // The CT series arrived whole before the run died; the RTSTRUCT never left.
+    const ct = world.nbia.spec(UIDS[0]!)!;
+    const zip = archiver('zip', { store: true });
+    for (let i = 0; i < ct.imageCount; i += 1) zip.append(world.nbia.instance(UIDS[0]!, i), { name: `${i + 1}.dcm` });
+    void zip.finalize();
+    await got.post(`${world.xnat.url}/data/services/import`, {
+      username: 'admin', password: PASSWORD, headers: { 'content-type': 'application/zip' }, body: zip,
+      searchParams: { 'import-handler': 'DICOM-zip', PROJECT_ID: 'MIXED', SUBJECT_ID: planned.subject, EXPT_LABEL: planned.session, prevent_auto_commit: 'true', SOURCE: 'xnat-tcia-download' },
+    });
+    const result = await world.run(['import', manifest, '--project', 'MIXED', '--output-dir', world.out, ...FAST]);
+    expect(result.stdout).toMatch(/deleted incomplete prearchive session/);
+    expect(result.exitCode).toBe(0);
+    expectArchivedAsServed(world, 'MIXED', UIDS);
   });
 });
