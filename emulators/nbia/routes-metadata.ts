@@ -71,7 +71,7 @@ export function v4MetadataRow(spec: SeriesSpec, fileSize: number): V4Row {
     SeriesDate: nbiaDate(spec.studyDate),
     SeriesDescription: spec.seriesDescription,
     BodyPartExamined: extras.bodyPartExamined,
-    SeriesNumber: String(spec.seriesNumber),
+    SeriesNumber: String(spec.seriesNumber ?? ''),
     AnnotationsFlag: 'NO',
     Manufacturer: extras.manufacturer,
     ManufacturerModelName: extras.manufacturerModelName,
@@ -117,7 +117,7 @@ export function v1MetadataRow(spec: SeriesSpec, fileSize: number): V1Row {
     'File Size': String(fileSize),
     // The column is named File Location but carries the StudyID, which these series leave empty.
     'File Location': null,
-    'Series Number': String(spec.seriesNumber),
+    'Series Number': String(spec.seriesNumber ?? ''),
     'License Name': spec.license,
     'License URL': licenseUri(spec.license),
     'Annotation Size': null,

@@ -22,7 +22,7 @@ export interface StoredScan {
   catId: number;
 }
 
-export type PrearcStatus = 'RECEIVING' | 'BUILDING' | 'READY' | 'CONFLICT' | 'ERROR' | 'ARCHIVING';
+export type PrearcStatus = 'RECEIVING' | 'BUILDING' | 'READY' | 'CONFLICT' | 'ERROR' | 'QUEUED_ARCHIVING' | 'ARCHIVING';
 
 /** A prearchive entry (PrearcDatabase row plus its files). */
 export interface PrearcSession {

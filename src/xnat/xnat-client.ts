@@ -40,6 +40,10 @@ export interface PrearchiveRow {
   /** `/data/prearchive/projects/P/TS/F` (XNAT lists it without /data; this adds it back). */
   uri: string;
   source: string;
+  /** Last change, as XNAT prints it (`yyyy-MM-dd HH:mm:ss.S`, server time); '' when not listed. */
+  lastmod: string;
+  /** XNAT's idle auto-commit skips entries uploaded with prevent_auto_commit=true (xnat-rest-api.md §4). */
+  preventAutoCommit: boolean;
 }
 
 export interface ImportParams {
@@ -277,6 +281,8 @@ export class XnatClient {
       // The listing's url has no /data prefix (xnat-rest-api.md §5).
       uri: withDataPrefix(row.url ?? `/prearchive/projects/${row.project}/${row.timestamp}/${row.folderName}`),
       source: row.SOURCE ?? '',
+      lastmod: row.lastmod ?? '',
+      preventAutoCommit: (row.prevent_auto_commit ?? '').toLowerCase() === 'true',
     }));
   }
 
