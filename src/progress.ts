@@ -1,4 +1,5 @@
 import type { Logger } from './log.js';
+import { formatSize } from './units.js';
 
 export interface ProgressOptions {
   logger: Logger;
@@ -105,13 +106,18 @@ export class Progress {
     return ((this.transferEnded || Date.now()) - this.transferStarted) / 1000;
   }
 
-  /** Text of the current state, e.g. "12/24 series, 2400 files, 1.20/2.40 GB, 85.0 MB/s, ETA 0:14". */
+  /** Text of the current state, e.g. "12/24 series, 2400 files, 1.20 GB/2.40 GB (50%), 85.0 MB/s, ETA 0:14". */
   line(): string {
     if (this.phase === 'planning') return `planning: metadata for ${this.seriesDone}/${this.seriesTotal} series`;
     const seconds = Math.max(0.001, this.transferSeconds());
     const failed = this.seriesFailed ? ` (${this.seriesFailed} failed)` : '';
-    const bytes = Math.min(this.bytes, this.bytesTotal);
-    return `${this.seriesDone}/${this.seriesTotal} series${failed}, ${this.files} files, ${gb(bytes)}/${gb(this.bytesTotal)} GB, ${megabytesPerSecond(this.bytes, seconds)} MB/s, ETA ${this.eta()}`;
+    const percent = Math.floor(this.fraction() * 100);
+    return `${this.seriesDone}/${this.seriesTotal} series${failed}, ${this.files} files, ${formatSize(this.bytes)}/${formatSize(this.bytesTotal)} (${percent}%), ${megabytesPerSecond(this.bytes, seconds)} MB/s, ETA ${this.eta()}`;
+  }
+
+  private fraction(): number {
+    if (this.bytesTotal > 0) return Math.min(1, Math.max(0, this.bytes / this.bytesTotal));
+    return this.seriesTotal ? this.seriesDone / this.seriesTotal : 1;
   }
 
   private eta(): string {
@@ -126,9 +132,8 @@ export class Progress {
 
   private bar(): string {
     const width = Math.max(10, Math.min(30, (this.options.tty?.columns ?? 80) - 90));
-    const fraction = this.bytesTotal > 0 ? Math.min(1, this.bytes / this.bytesTotal) : this.seriesTotal ? this.seriesDone / this.seriesTotal : 1;
-    const filled = Math.round(fraction * width);
-    return `\r\x1b[K[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${Math.floor(fraction * 100)}% ${this.line()}`;
+    const filled = Math.round(this.fraction() * width);
+    return `\r\x1b[K[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${this.line()}`;
   }
 
   private tick(): void {
@@ -147,10 +152,6 @@ export class Progress {
 /** Average MB/s over the transfer; the summary uses the same function, so the two always agree. */
 export function megabytesPerSecond(bytes: number, seconds: number): string {
   return seconds > 0 ? (bytes / 1e6 / seconds).toFixed(1) : '0.0';
-}
-
-function gb(bytes: number): string {
-  return (bytes / 1e9).toFixed(2);
 }
 
 function clock(seconds: number): string {
