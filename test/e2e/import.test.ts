@@ -131,7 +131,7 @@ describe('import, end to end against the emulators', () => {
 
   it('--dry-run prints the plan and changes nothing', async () => {
     await start();
-    const result = await runCli(['import', join(RESOURCES, 'CMB-CRC_CT_triple.tcia'), '--project', 'DRY', '--dry-run', '--output-dir', out], env());
+    const result = await runCli(['import', join(RESOURCES, 'CMB-CRC_CT_triple.tcia'), '--project', 'DRY', '--dry-run', '--plan-table', '--output-dir', out], env());
     expect(result.exitCode).toBe(0);
     for (const uid of TRIPLE) expect(result.stdout).toContain(uid);
     expect(result.stdout).toMatch(/SeriesInstanceUID\s+PatientID\s+Subject\s+Session/);
