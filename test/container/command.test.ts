@@ -47,7 +47,7 @@ describe('command.json', () => {
     expect(resource.matcher).toBe("@.label == 'TCIA'");
     expect(inputMount).toMatchObject({ path: '/input', writable: false });
     expect(mounts.find((m) => m.path === '/output')).toMatchObject({ writable: true });
-    // One mechanism writes TCIA_IMPORT_LOGS: the tool's own upload (docs/container.md#records). An output handler
+    // One mechanism writes TCIA_IMPORT_LOGS: the tool's own upload (docs/container.md, "Where the logs and the report land"). An output handler
     // would upload /output a second time after exit 0, and never after a failure.
     expect(command.outputs).toEqual([]);
     expect(wrapper(command)['output-handlers']).toEqual([]);

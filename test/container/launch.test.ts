@@ -133,7 +133,7 @@ describe('Run container on a project (emulated Container Service, XNAT and TCIA)
     expect(result.stdout).toMatch(/line 1: 'this is not a TCIA manifest'/);
     expect(xnat.archive('P1')).toHaveLength(0);
     expect(xnat.prearchive('P1')).toHaveLength(0);
-    // A run that changed nothing adds no folder to TCIA_IMPORT_LOGS (docs/container.md#records).
+    // A run that changed nothing adds no folder to TCIA_IMPORT_LOGS (docs/container.md, "Where the logs and the report land").
     expect([...uploadedRecords('P1').keys()]).toEqual(before);
   });
 
