@@ -163,7 +163,7 @@ esac
     ['a stop', { FAKE_EXIT: '143' }, 'n', /^Stopped \(exit 143\): run the same manifest again/],
     ['unusable input', { FAKE_EXIT: '2' }, 'n', /^Nothing was imported: bad usage or unusable input \(exit 2\)/],
     ['a dry run', {}, 'y', /^Dry run finished: every series can be imported \(exit 0\)\.$/],
-  ])('ends with a line that matches what happened: %s', async (_what, env, dry, expected) => {
+  ] as Array<[string, Record<string, string>, string, RegExp]>)('ends with a line that matches what happened: %s', async (_what, env, dry, expected) => {
     const result = await runScript(['https://xnat.example.org', 'P1', 'alice', 'pw', '1', join(root, 'out'), '', 'n', dry], env);
     expect(lastLine(result.stdout)).toMatch(expected);
     if (dry === 'y' || env.FAKE_EXIT === '2') expect(result.stdout).not.toContain('TCIA_IMPORT_LOGS');
