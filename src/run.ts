@@ -8,7 +8,8 @@ import { licensesAndCitations, writeReportFiles, type RunReport, type SeriesRepo
 import type { Logger } from './log.js';
 import { readManifest, type Manifest } from './manifest/read-manifest.js';
 import { buildPlan, type Plan } from './plan/build-plan.js';
-import { formatPlanSummary, formatPlanTable, formatSize, planCsv } from './plan/plan-table.js';
+import { formatPlanSummary, formatPlanTable, planCsv } from './plan/plan-table.js';
+import { formatSize } from './units.js';
 import { megabytesPerSecond, Progress } from './progress.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
 import { NbiaClient } from './tcia/nbia-client.js';
@@ -134,14 +135,15 @@ export async function run(config: Readonly<Config>, context: RunContext): Promis
       return await finish();
     }
 
-    if (!projectExists && t.toMove > 0) {
+    // A stop during planning leaves XNAT as it was: no project is created and nothing is attached.
+    if (!projectExists && t.toMove > 0 && !context.signal.aborted) {
       logger.info(`project ${config.project} does not exist; creating it`);
       await xnat.createProject(config.project);
       projectExists = true;
     }
 
     context.progress.startTransfer(t.toMove, t.bytes);
-    changedXnat = t.toMove > 0;
+    changedXnat = t.toMove > 0 && !context.signal.aborted;
     const results = await transferStudies(plan, {
       nbia, xnat, logger, retry, signal: context.signal, project: config.project, progress: context.progress,
       settleTimeoutMs: tuning.settleTimeoutMs, pollIntervalMs: tuning.pollIntervalMs, concurrency: config.concurrency,

@@ -2,8 +2,6 @@ import { writeToString } from 'fast-csv';
 import { formatSize } from '../units.js';
 import type { Plan, PlannedSeries } from './build-plan.js';
 
-export { formatSize };
-
 const ACTION_TEXT = { import: 'import', redo: 're-import', skip: 'in XNAT', unknown: 'unknown at TCIA' } as const;
 
 /** --plan-table: every series with where it would go. */
