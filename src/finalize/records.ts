@@ -22,9 +22,9 @@ export async function uploadManifestRecords(xnat: XnatClient, project: string, m
 
 /**
  * The run's report and log, under a folder per run so that earlier runs stay readable. This is done by the tool
- * itself because the Container Service uploads no outputs after a non-zero exit (xnat-container-service.md §3).
+ * itself because the Container Service uploads no outputs after a non-zero exit (docs/reference/xnat-records.md#outputs-after-a-failed-container).
  * Returns paths XNAT serves: the report's own file URI, and the resource's file listing. A folder URI is not one
- * of them: XNAT answers it 404 (docs/reference/records.md).
+ * of them: XNAT answers it 404 (docs/reference/xnat-records.md#resource-files-and-listings).
  */
 export async function uploadRunRecords(xnat: XnatClient, project: string, report: RunReport, logPath: string | undefined, logger: Logger): Promise<{ report: string; listing: string }> {
   const folder = report.runId;

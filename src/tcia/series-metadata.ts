@@ -15,7 +15,7 @@ export interface SeriesMetadata {
   collection: string;
   license: string;
   licenseUri: string;
-  /** The collection's data description, usually its DOI URL: what TCIA asks users to cite. */
+  /** The collection's data description, usually its DOI URL: what TCIA asks users to cite (docs/reference/xnat-records.md#licenses-and-citations). */
   dataDescriptionUri: string;
 }
 
