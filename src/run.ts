@@ -200,7 +200,11 @@ export async function run(config: Readonly<Config>, context: RunContext): Promis
 
     const sessions = new Set(report.series.filter((r) => r.status === 'imported').map((r) => r.session)).size;
     const notStarted = totals.notStarted > 0 ? `, ${totals.notStarted} not started` : '';
-    const summary = `summary: ${totals.imported} imported into ${sessions} session(s), ${totals.alreadyInXnat} already in XNAT, ${totals.failed} failed${notStarted}, ${totals.unknown} unknown at TCIA; ${totals.files} files, ${formatSize(totals.bytes)} in ${totals.seconds} s (${rate} MB/s); exit ${report.exitCode}: ${report.outcome}`;
+    const planned = report.series.filter((r) => r.status === 'planned');
+    const done = config.dryRun
+      ? `${planned.length} to import (${formatSize(planned.reduce((n, r) => n + r.bytes, 0))}) into ${new Set(planned.map((r) => r.session)).size} session(s), ${totals.alreadyInXnat} already in XNAT, ${totals.unknown} unknown at TCIA`
+      : `${totals.imported} imported into ${sessions} session(s), ${totals.alreadyInXnat} already in XNAT, ${totals.failed} failed${notStarted}, ${totals.unknown} unknown at TCIA; ${totals.files} files, ${formatSize(totals.bytes)} in ${totals.seconds} s (${rate} MB/s)`;
+    const summary = `summary: ${done}; exit ${report.exitCode}: ${report.outcome}`;
     logger[report.exitCode === 0 ? 'info' : 'error'](summary);
     // --quiet hides info lines, but the summary is the one line a quiet run still owes its user.
     if (config.quiet && report.exitCode === 0) context.print(summary);
