@@ -204,7 +204,7 @@ async function toolRun(setup: RunSetup, nbiaUrl: string, xnatUrl: string): Promi
   const memory = memoryFile ? ((await readFile(memoryFile, 'utf8').then(JSON.parse, () => undefined)) as MemoryBreakdown | undefined) : undefined;
   let transferSeconds = NaN;
   try {
-    transferSeconds = (JSON.parse(await readFile(join(out, 'report.json'), 'utf8')) as { totals: { seconds: number } }).totals.seconds;
+    transferSeconds = (JSON.parse(await readFile(join(out, 'latest', 'report.json'), 'utf8')) as { totals: { seconds: number } }).totals.seconds;
   } catch {
     // no report: the run failed, which the exit code already says
   }
@@ -228,7 +228,7 @@ export async function planningRun(manifestPath: string, workDir: string): Promis
     await mkdir(out, { recursive: true });
     const args = [CLI, 'import', manifestPath, '--project', TOOL_PROJECT, '--dry-run', '--progress', 'off', '--output-dir', out];
     const cost = await runMeasured(process.execPath, args, { env: toolEnv(nbia.url, xnat.url), logFile: join(out, 'stdout.log') });
-    const report = JSON.parse(await readFile(join(out, 'report.json'), 'utf8')) as { series: { status: string }[] };
+    const report = JSON.parse(await readFile(join(out, 'latest', 'report.json'), 'utf8')) as { series: { status: string }[] };
     const planned = report.series.filter((s) => s.status === 'planned').length;
     const problem = cost.exitCode !== 0 ? `exit code ${cost.exitCode}` : planned !== report.series.length ? `${report.series.length - planned} series not planned` : '';
     return { cost, series: report.series.length, problem };

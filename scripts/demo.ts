@@ -35,7 +35,7 @@ const sessions = xnat.archive(project);
 const scans = sessions.flatMap((s) => s.scans);
 const files = scans.flatMap((s) => s.files);
 const bytes = files.reduce((n, f) => n + f.bytes.length, 0);
-const report = JSON.parse(await readFile(join(outputDir, 'report.json'), 'utf8')) as { totals: { seconds: number; mbPerSecond: number } };
+const report = JSON.parse(await readFile(join(outputDir, 'latest', 'report.json'), 'utf8')) as { totals: { seconds: number; mbPerSecond: number } };
 console.log(`\nXNAT project ${project} now holds:`);
 for (const s of sessions.sort((a, b) => a.label.localeCompare(b.label))) {
   console.log(`  subject ${s.subject.padEnd(12)} session ${s.label.padEnd(14)} ${s.date}  ${s.scans.length} scan(s), ${s.scans.reduce((n, x) => n + x.files.length, 0)} files`);
@@ -43,7 +43,8 @@ for (const s of sessions.sort((a, b) => a.label.localeCompare(b.label))) {
 console.log(`\n${sessions.length} sessions, ${scans.length} series, ${files.length} files, ${(bytes / 1e6).toFixed(1)} MB in ${report.totals.seconds} s (${report.totals.mbPerSecond} MB/s)`);
 console.log(`prearchive entries left: ${xnat.prearchive(project).length}`);
 console.log(`project resources: ${['MANIFEST_ORIGINAL', 'MANIFEST_MODIFIED', 'TCIA_IMPORT_LOGS'].map((r) => `${r} (${xnat.projectResource(project, r)?.size ?? 0} files)`).join(', ')}`);
-console.log(`report: ${join(outputDir, 'report.json')}, ${join(outputDir, 'report.csv')}; log: ${join(outputDir, 'run.log.jsonl')}`);
+const latest = join(outputDir, 'latest');
+console.log(`report: ${join(latest, 'report.csv')}, ${join(latest, 'report.json')}; log: ${join(latest, 'run.log.jsonl')}`);
 console.log(`exit code ${exitCode}`);
 await nbia.close();
 await xnat.close();

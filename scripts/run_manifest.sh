@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Interactive helper: imports a TCIA manifest into an XNAT project with the command image, using
-# docker (or podman). It lists the manifests it can find, asks for the XNAT host, project, user,
-# password (not echoed), manifest and output folder, and runs the image.
+# docker or podman, or, with neither, the command line of this checkout (node dist/cli.js, built
+# with npm ci && npm run build when missing). It asks for the XNAT host, project, user, password
+# (not echoed), then lists the sample manifests and asks for one and the output folder, and runs.
 #
-# Credentials reach the container only through an --env-file (mode 600, deleted on exit), never
-# the command line, so `ps` and `docker inspect` of the command do not show them.
+# Credentials reach the container only through an --env-file (mode 600, deleted on exit), and the
+# local command line only through its environment, never an argv, so `ps` and `docker inspect` do
+# not show them.
 # Written for bash 3.2 (macOS): no associative arrays, mapfile or ${x,,}.
 #
 # Environment: XTD_IMAGE (image, default xnat-tcia-download:<package version>), CONTAINER_ENGINE
-# (docker or podman), and XNAT_HOST / XNAT_USER / XNAT_PASS as defaults for the prompts.
+# (docker, podman or local), and XNAT_HOST / XNAT_USER / XNAT_PASS as defaults for the prompts.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -39,7 +41,8 @@ is_manifest_name() {
   case "$1" in *.[Tt][Cc][Ii][Aa] | *.[Cc][Ss][Vv]) return 0 ;; *) return 1 ;; esac
 }
 
-# ---- engine and image ----------------------------------------------------------------------------
+# ---- engine: docker, podman, or the local CLI ------------------------------------------------------
+# CONTAINER_ENGINE=local (or no docker/podman at all) runs node dist/cli.js from this checkout.
 ENGINE=${CONTAINER_ENGINE:-}
 if [[ -z "$ENGINE" ]]; then
   if command -v docker >/dev/null 2>&1; then
@@ -47,23 +50,40 @@ if [[ -z "$ENGINE" ]]; then
   elif command -v podman >/dev/null 2>&1; then
     ENGINE=podman
   else
-    die "neither docker nor podman is installed"
+    ENGINE=local
   fi
 fi
-command -v "$ENGINE" >/dev/null 2>&1 || die "$ENGINE is not installed"
-
+CLI="$ROOT/dist/cli.js"
 VERSION=$(sed -n 's/^  "version": "\([^"]*\)".*/\1/p' "$ROOT/package.json" 2>/dev/null | head -n 1)
 IMAGE=${XTD_IMAGE:-xnat-tcia-download:${VERSION:-unknown}}
-if ! "$ENGINE" image inspect "$IMAGE" >/dev/null 2>&1; then
-  die "image $IMAGE not found; build it with: $ENGINE build -t $IMAGE $ROOT   (or set XTD_IMAGE)"
+if [[ "$ENGINE" == local ]]; then
+  command -v node >/dev/null 2>&1 || die "neither docker nor podman is installed, and node (20.11 or later) is not either: install one of them"
+  if [[ ! -f "$CLI" ]]; then
+    echo "No docker or podman: using the command line in $ROOT, which is not built yet; building it (npm ci && npm run build) ..."
+    command -v npm >/dev/null 2>&1 || die "npm is needed to build $CLI"
+    (cd "$ROOT" && npm ci --no-audit --no-fund >/dev/null && npm run build >/dev/null) || die "the build failed; run 'npm ci && npm run build' in $ROOT to see why"
+  fi
+  echo "No docker or podman: running the command line $CLI directly."
+else
+  command -v "$ENGINE" >/dev/null 2>&1 || die "$ENGINE is not installed"
+  # A docker client without a reachable daemon answers every command with an error, the image check included.
+  if [[ "$ENGINE" == docker ]] && ! daemon_error=$(docker info 2>&1 >/dev/null); then
+    die "docker is installed but its daemon does not answer ($(printf '%s' "$daemon_error" | head -n 1)); start Docker, or run with CONTAINER_ENGINE=podman or CONTAINER_ENGINE=local (the command line in $ROOT)"
+  fi
+  if ! "$ENGINE" image inspect "$IMAGE" >/dev/null 2>&1; then
+    die "image $IMAGE not found; build it with: $ENGINE build -t $IMAGE $ROOT   (or set XTD_IMAGE)"
+  fi
 fi
 
-# ---- manifests: local resources/TCIA folders and the ones inside the image -----------------------
+# ---- manifests: the samples in resources/TCIA, and the image's own when it has others -----------
 MANIFESTS=()
 SEEN=$'\n'
 add_manifest() {
-  case "$SEEN" in *$'\n'"$1"$'\n'*) return ;; esac
-  SEEN="$SEEN$1"$'\n'
+  local name
+  name=$(basename "$1")
+  # Each sample once: the image carries copies of the same files; the local one wins.
+  case "$SEEN" in *$'\n'"$name"$'\n'*) return ;; esac
+  SEEN="$SEEN$name"$'\n'
   MANIFESTS+=("$1")
 }
 for dir in "$ROOT/resources/TCIA" "$PWD/resources/TCIA"; do
@@ -73,19 +93,37 @@ for dir in "$ROOT/resources/TCIA" "$PWD/resources/TCIA"; do
     if [[ -f "$file" ]] && is_manifest_name "$file"; then add_manifest "$file"; fi
   done
 done
-# The image lists its own sample manifests (no network needed for that).
-while IFS= read -r line; do
-  case "$line" in /*) if is_manifest_name "$line"; then add_manifest "image:$line"; fi ;; esac
-done < <("$ENGINE" run --rm --network none "$IMAGE" manifests 2>/dev/null || true)
+if [[ "$ENGINE" != local ]]; then
+  # The image lists its own sample manifests (no network needed for that).
+  while IFS= read -r line; do
+    case "$line" in /*) if is_manifest_name "$line"; then add_manifest "image:$line"; fi ;; esac
+  done < <("$ENGINE" run --rm --network none "$IMAGE" manifests 2>/dev/null || true)
+fi
 
-echo "Manifests found (local paths, and image:<path> inside $IMAGE):"
-i=1
-for manifest in ${MANIFESTS[@]+"${MANIFESTS[@]}"}; do
-  printf '  %3d) %s\n' "$i" "$manifest"
-  i=$((i + 1))
-done
-if ((${#MANIFESTS[@]} == 0)); then echo "  (none)"; fi
-echo
+# Numbered names in as many columns as the terminal holds; full paths are in the header.
+list_manifests() {
+  local width=0 i=0 cell cols name
+  local -a cells=()
+  for name in ${MANIFESTS[@]+"${MANIFESTS[@]}"}; do
+    i=$((i + 1))
+    case "$name" in image:*) cell="$i) image:$(basename "$name")" ;; *) cell="$i) $(basename "$name")" ;; esac
+    cells+=("$cell")
+    if ((${#cell} > width)); then width=${#cell}; fi
+  done
+  if ((i == 0)); then
+    echo "  (no sample manifests found; give a path)"
+    return
+  fi
+  cols=$(((${COLUMNS:-$(tput cols 2>/dev/null || echo 80)} - 2) / (width + 2)))
+  if ((cols < 1)); then cols=1; fi
+  i=0
+  for cell in "${cells[@]}"; do
+    printf '  %-*s' "$width" "$cell"
+    i=$((i + 1))
+    if ((i % cols == 0)); then echo; fi
+  done
+  if ((i % cols != 0)); then echo; fi
+}
 
 # ---- questions -------------------------------------------------------------------------------------
 ask HOST "XNAT host (e.g. https://xnat.example.org)" "${XNAT_HOST:-}"
@@ -102,6 +140,8 @@ else
 fi
 [[ -n "$XPASS" ]] || die "a password is required"
 
+echo "Sample manifests (in $ROOT/resources/TCIA; image: = inside $IMAGE):"
+list_manifests
 ask CHOICE "Manifest: a number from the list, or a path to a .tcia/.csv file"
 if [[ "$CHOICE" =~ ^[0-9]+$ ]] && ((CHOICE >= 1 && CHOICE <= ${#MANIFESTS[@]})); then
   MANIFEST=${MANIFESTS[$((CHOICE - 1))]}
@@ -111,6 +151,7 @@ fi
 MOUNTS=()
 case "$MANIFEST" in
   image:*)
+    [[ "$ENGINE" != local ]] || die "$MANIFEST is inside the image; without docker or podman give a local file"
     MANIFEST_ARG=${MANIFEST#image:}
     ;;
   *)
@@ -118,6 +159,7 @@ case "$MANIFEST" in
     is_manifest_name "$MANIFEST" || die "a manifest must be a .tcia or .csv file: $MANIFEST"
     MANIFEST_DIR=$(cd "$(dirname "$MANIFEST")" && pwd)
     MANIFEST_ARG="/input/$(basename "$MANIFEST")"
+    LOCAL_MANIFEST="$MANIFEST_DIR/$(basename "$MANIFEST")"
     MOUNTS+=(-v "$MANIFEST_DIR:/input:ro")
     ;;
 esac
@@ -131,11 +173,15 @@ ask CONCURRENCY "Series to transfer at once" "4"
 [[ "$CONCURRENCY" =~ ^[0-9]+$ ]] || die "concurrency must be a whole number"
 
 RUN_OPTS=()
-case "$HOST" in
-  *://localhost* | *://127.* | localhost* | 127.*) network_default=y ;;
-  *) network_default=n ;;
-esac
-if yes_no "Use the host's network (needed for an XNAT on this machine, e.g. http://localhost:8080)?" "$network_default"; then
+if [[ "$ENGINE" == local ]]; then
+  network_default=skip
+else
+  case "$HOST" in
+    *://localhost* | *://127.* | localhost* | 127.*) network_default=y ;;
+    *) network_default=n ;;
+  esac
+fi
+if [[ "$network_default" != skip ]] && yes_no "Use the host's network (needed for an XNAT on this machine, e.g. http://localhost:8080)?" "$network_default"; then
   RUN_OPTS+=(--network host)
 fi
 DRY=()
@@ -148,30 +194,50 @@ trap 'rm -f "$ENV_FILE"; exit 130' INT
 trap 'rm -f "$ENV_FILE"; exit 143' TERM
 chmod 600 "$ENV_FILE"
 printf 'XNAT_HOST=%s\nXNAT_USER=%s\nXNAT_PASS=%s\n' "$HOST" "$XUSER" "$XPASS" >"$ENV_FILE"
-unset XPASS
+# The container reads it from the file; only the local command line still needs it, for its own environment.
+if [[ "$ENGINE" != local ]]; then unset XPASS; fi
 if [[ -n "${TCIA_URL:-}" ]]; then printf 'TCIA_URL=%s\n' "$TCIA_URL" >>"$ENV_FILE"; fi
 
 echo
-echo "Running $IMAGE on $MANIFEST into project $PROJECT ..."
 status=0
-# --user: the report and log in the output folder belong to you, not to the image's UID 10001.
-"$ENGINE" run --rm --user "$(id -u):$(id -g)" ${RUN_OPTS[@]+"${RUN_OPTS[@]}"} --env-file "$ENV_FILE" \
-  "${MOUNTS[@]}" "$IMAGE" import "$MANIFEST_ARG" --project "$PROJECT" --output-dir /output \
-  --concurrency "$CONCURRENCY" ${DRY[@]+"${DRY[@]}"} || status=$?
+if [[ "$ENGINE" == local ]]; then
+  echo "Running $CLI on $MANIFEST into project $PROJECT ..."
+  # The credentials go through the environment of this one command, never its argv.
+  XNAT_HOST=$HOST XNAT_USER=$XUSER XNAT_PASS=$XPASS node "$CLI" import "$LOCAL_MANIFEST" --project "$PROJECT" \
+    --output-dir "$OUTPUT" --concurrency "$CONCURRENCY" ${DRY[@]+"${DRY[@]}"} || status=$?
+  unset XPASS
+else
+  echo "Running $IMAGE on $MANIFEST into project $PROJECT ..."
+  # --user: the report and log in the output folder belong to you, not to the image's UID 10001.
+  "$ENGINE" run --rm --user "$(id -u):$(id -g)" ${RUN_OPTS[@]+"${RUN_OPTS[@]}"} --env-file "$ENV_FILE" \
+    "${MOUNTS[@]}" "$IMAGE" import "$MANIFEST_ARG" --project "$PROJECT" --output-dir /output \
+    --concurrency "$CONCURRENCY" ${DRY[@]+"${DRY[@]}"} || status=$?
+fi
 
+# Details first; the last line says what happened.
 echo
+RESULTS="$OUTPUT/latest"
+if ((status != 2)); then
+  echo "Local results in $OUTPUT, one folder per run; $RESULTS is this one: report.csv (one row per series), report.json, run.log.jsonl."
+fi
+if ((${#DRY[@]} > 0)); then
+  case "$status" in
+    0 | 1) echo "Dry run: nothing was sent to XNAT. The plan, one row per series, is $RESULTS/plan.csv."
+       if ((status == 0)); then echo "Dry run finished: every series can be imported (exit 0)."; else echo "Dry run finished: some series are unknown at TCIA (exit 1); see the plan."; fi ;;
+    2) echo "Dry run stopped: bad usage or unusable input (exit 2); see the messages above." ;;
+    *) echo "Dry run stopped (exit $status)." ;;
+  esac
+  exit "$status"
+fi
+if ((status == 0 || status == 1 || status == 130 || status == 143)); then
+  echo "In XNAT, project $PROJECT holds the same report and log in the resource TCIA_IMPORT_LOGS/<run id>/ (for a run that"
+  echo "sent something), plus the original manifest (MANIFEST_ORIGINAL) and the series-to-session map (MANIFEST_MODIFIED)."
+fi
 case "$status" in
   0) echo "Finished: every series is in XNAT (exit 0)." ;;
-  1) echo "Finished with failures: some series were not imported (exit 1); see the report." ;;
-  2) echo "Nothing was imported: bad usage or an unusable manifest (exit 2); see the messages above." ;;
-  *) echo "Stopped or failed (exit $status)." ;;
+  1) echo "Finished with failures: some series were not imported (exit 1); see $RESULTS/report.csv, and run again to retry them." ;;
+  2) echo "Nothing was imported: bad usage or unusable input (exit 2); see the messages above." ;;
+  130 | 143) echo "Stopped (exit $status): run the same manifest again to continue where it stopped." ;;
+  *) echo "Failed (exit $status): see the messages above." ;;
 esac
-echo "Local results in $OUTPUT: report.json, report.csv (one row per series) and run.log.jsonl (the JSON log)."
-if ((${#DRY[@]} > 0)); then
-  echo "This was a dry run: nothing was sent to XNAT."
-else
-  echo "In XNAT, project $PROJECT (if it exists) holds the same report and log in the resource TCIA_IMPORT_LOGS,"
-  echo "in a folder named after the run id, plus the original manifest (MANIFEST_ORIGINAL) and the"
-  echo "series-to-session map (MANIFEST_MODIFIED)."
-fi
 exit "$status"

@@ -249,8 +249,8 @@ run_tests() {
     tail -40 "$WORK/import.log" >&2
     fail "import exited $code"
   fi
-  [[ -s "$output/report.json" ]] || fail "no report.json in /output"
-  [[ -s "$output/report.csv" ]] || fail "no report.csv in /output"
+  [[ -s "$output/latest/report.json" ]] || fail "no latest/report.json in /output"
+  [[ -s "$output/latest/report.csv" ]] || fail "no latest/report.csv in /output"
   state=$(project_state "$project")
   [[ $(json_get "$state" 's.sessions') -ge 1 ]] || fail "nothing archived in $project: $state"
   json_get "$state" '(s.resources.TCIA_IMPORT_LOGS || []).some((f) => f.endsWith("report.json"))' | grep -qx true ||
@@ -301,7 +301,7 @@ run_tests() {
   echo "test-image: stopped after ${elapsed}s with exit code $code"
   # The CLI exits 143 on SIGTERM (128 + 15); 137 would mean podman had to SIGKILL it.
   [[ "$code" == 143 ]] || { tail -30 "$WORK/stop.log" >&2; fail "expected exit 143 after SIGTERM, got $code"; }
-  [[ -s "$output/report.json" ]] || fail "no report.json after SIGTERM"
+  [[ -s "$output/latest/report.json" ]] || fail "no latest/report.json after SIGTERM"
   state=$(project_state P2)
   json_get "$state" '(s.resources.TCIA_IMPORT_LOGS || []).some((f) => f.endsWith("report.json"))' | grep -qx true ||
     fail "the report was not uploaded after SIGTERM: $state"

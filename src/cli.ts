@@ -11,8 +11,9 @@ import { LOG_LEVELS, resolveConfig, type Config, type RawOptions } from './confi
 import { describeError } from './errors.js';
 import { createRunLogger } from './log.js';
 import { Progress } from './progress.js';
+import { createRunFolder } from './finalize/local-records.js';
 import { askForMissingPassword } from './prompt.js';
-import { run, type Tuning } from './run.js';
+import { run, StopRequest, type Tuning } from './run.js';
 import { usageErrorFrom, type YargsUsage } from './usage-errors.js';
 import { VERSION } from './version.js';
 
@@ -87,6 +88,7 @@ function parser(argv: string[], choose: (action: () => Promise<number>) => void)
         concurrency: args.concurrency as number | undefined,
         retries: args.retries as number | undefined,
         dryRun: args['dry-run'] as boolean | undefined,
+        planTable: args['plan-table'] as boolean | undefined,
         outputDir: args['output-dir'] as string | undefined,
         logLevel: args['log-level'] as string | undefined,
         insecure: args.insecure as boolean | undefined,
@@ -130,6 +132,7 @@ function importOptions(y: Argv): Argv {
     .option('concurrency', { alias: 'c', type: 'number', default: 4, describe: 'Series in flight at once, across different sessions' })
     .option('retries', { type: 'number', describe: "Attempts per series (default: the manifest's noOfrRetry, else 4)" })
     .option('dry-run', { type: 'boolean', default: false, describe: 'Print the plan (series, subject, session, images, size) and change nothing' })
+    .option('plan-table', { type: 'boolean', default: false, describe: 'With --dry-run: print every series, not one line per session' })
     .option('output-dir', { alias: 'o', type: 'string', default: 'xnat-tcia-download-output', describe: 'Where report.json, report.csv and run.log.jsonl are written' })
     .option('log-level', { type: 'string', choices: LOG_LEVELS as string[], default: 'info', describe: 'Detail of the readable log on stdout' })
     .option('insecure', { type: 'boolean', default: false, describe: 'Do not verify TLS certificates (prefer NODE_EXTRA_CA_CERTS for a private CA)' })
@@ -169,7 +172,14 @@ async function execute(raw: RawOptions, tuning: Partial<Tuning> = {}): Promise<n
     return EXIT_USAGE;
   }
 
-  const logPath = join(config.outputDir, 'run.log.jsonl');
+  let folder: { runId: string; dir: string };
+  try {
+    folder = await createRunFolder(config.outputDir);
+  } catch (error) {
+    process.stderr.write(`xnat-tcia-download: cannot create a run folder in ${config.outputDir} (${(error as Error).message}); pass --output-dir with a writable folder\n`);
+    return EXIT_USAGE;
+  }
+  const logPath = join(folder.dir, 'run.log.jsonl');
   const level = config.quiet ? 'warn' : config.logLevel;
   const tty = process.stderr.isTTY ? process.stderr : undefined;
   const enabled = config.progress === 'on' || (config.progress === 'auto' && !config.quiet);
@@ -191,15 +201,15 @@ async function execute(raw: RawOptions, tuning: Partial<Tuning> = {}): Promise<n
     if (signalled) return;
     signalled = signal;
     logger.warn(`${signal} received: taking no new series, finishing up and writing the report`);
-    controller.abort();
+    controller.abort(new StopRequest(signal));
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
-  const result = await run(config, { logger, signal: controller.signal, logPath, progress, tuning, print: (text) => process.stdout.write(`${text}\n`) });
+  const result = await run(config, { logger, signal: controller.signal, logPath, progress, tuning, print: (text) => process.stdout.write(`${text}\n`), runId: folder.runId, runDir: folder.dir });
   // The handlers stay: a signal that arrives while the process winds down must not kill it half-way.
   await close();
-  if (signalled) return signalled === 'SIGTERM' ? 143 : 130;
+  // run() derived its exit code from the signal too, so report.json and the process agree.
   return result.exitCode;
 }
 

@@ -12,6 +12,8 @@ export interface Config {
   /** Attempts per series; undefined means the manifest's noOfrRetry. */
   retries?: number;
   dryRun: boolean;
+  /** Dry run: print every series, not the per-session summary. */
+  planTable: boolean;
   outputDir: string;
   logLevel: LogLevel;
   progress: 'auto' | 'on' | 'off';
@@ -35,6 +37,7 @@ export interface RawOptions {
   concurrency?: number;
   retries?: number;
   dryRun?: boolean;
+  planTable?: boolean;
   outputDir?: string;
   logLevel?: string;
   insecure?: boolean;
@@ -95,6 +98,7 @@ export function resolveConfig(raw: RawOptions, env: NodeJS.ProcessEnv): Readonly
     concurrency,
     retries: raw.retries,
     dryRun,
+    planTable: raw.planTable ?? false,
     outputDir: resolve(raw.outputDir ?? 'xnat-tcia-download-output'),
     logLevel,
     progress,

@@ -1,13 +1,16 @@
-import { randomUUID } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Config } from './config.js';
-import { ConnectionError, ManifestError, UsageError, XnatHttpError, XtdError, describeError } from './errors.js';
+import { AbortedError, ConnectionError, ManifestError, UsageError, XnatHttpError, XtdError, describeError } from './errors.js';
+import { createRunFolder, pointLatest } from './finalize/local-records.js';
 import { uploadManifestRecords, uploadRunRecords } from './finalize/records.js';
-import { writeReportFiles, type RunReport, type SeriesReportRow } from './finalize/report.js';
+import { licensesAndCitations, writeReportFiles, type RunReport, type SeriesReportRow } from './finalize/report.js';
 import type { Logger } from './log.js';
 import { readManifest, type Manifest } from './manifest/read-manifest.js';
 import { buildPlan, type Plan } from './plan/build-plan.js';
-import { formatMB, formatPlanTable } from './plan/plan-table.js';
-import { Progress } from './progress.js';
+import { formatPlanSummary, formatPlanTable, planCsv } from './plan/plan-table.js';
+import { formatSize } from './units.js';
+import { megabytesPerSecond, Progress } from './progress.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
 import { NbiaClient } from './tcia/nbia-client.js';
 import { resolveTciaRoot } from './tcia/server-url.js';
@@ -31,6 +34,21 @@ export interface RunContext {
   tuning?: Partial<Tuning>;
   /** Where plain results (the dry-run table) are printed. */
   print: (text: string) => void;
+  /** This run's id and its folder under --output-dir (made here when not given). */
+  runId?: string;
+  runDir?: string;
+}
+
+/** The abort reason the CLI gives when a signal stops the run, so the report's exit code is the process's. */
+export class StopRequest extends AbortedError {
+  constructor(readonly signalName: NodeJS.Signals) {
+    super(`stopped by ${signalName}`);
+  }
+}
+
+/** 128 + the signal number, as a shell reports a process a signal ended: 143 for SIGTERM, 130 for SIGINT. */
+export function stopExitCode(signal: AbortSignal): number {
+  return signal.reason instanceof StopRequest && signal.reason.signalName === 'SIGTERM' ? 143 : 130;
 }
 
 export interface Tuning {
@@ -53,10 +71,11 @@ export async function run(config: Readonly<Config>, context: RunContext): Promis
   const { logger } = context;
   const tuning = { ...DEFAULT_TUNING, ...context.tuning };
   const startedAt = new Date();
+  const folder = context.runId && context.runDir ? { runId: context.runId, dir: context.runDir } : await createRunFolder(config.outputDir);
   const report: RunReport = {
     tool: 'xnat-tcia-download',
     version: VERSION,
-    runId: `${startedAt.toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}-${randomUUID().slice(0, 8)}`,
+    runId: folder.runId,
     startedAt: startedAt.toISOString(),
     finishedAt: '',
     manifest: config.manifestPath,
@@ -66,13 +85,19 @@ export async function run(config: Readonly<Config>, context: RunContext): Promis
     dryRun: config.dryRun,
     exitCode: 2,
     outcome: '',
-    totals: { series: 0, imported: 0, alreadyInXnat: 0, failed: 0, unknown: 0, files: 0, bytes: 0, seconds: 0, mbPerSecond: 0 },
+    totals: { series: 0, imported: 0, alreadyInXnat: 0, failed: 0, notStarted: 0, unknown: 0, files: 0, bytes: 0, seconds: 0, mbPerSecond: 0 },
+    licenses: [],
+    citations: [],
     series: [],
   };
   const xnat = new XnatClient({ ...config.xnat, logger });
   let manifest: Manifest | undefined;
   let projectExists: boolean | undefined;
   let transferSeconds = 0;
+  /** Whether this run sent anything to XNAT; a run that changed nothing attaches nothing. */
+  let changedXnat = false;
+  let plan: Plan | undefined;
+  const host = config.xnat.host;
 
   try {
     manifest = await readManifest(config.manifestPath);
@@ -98,50 +123,55 @@ export async function run(config: Readonly<Config>, context: RunContext): Promis
         { signal: context.signal, timeoutMs: tuning.settleTimeoutMs, pollIntervalMs: tuning.pollIntervalMs })).busy;
     }
     const holdings: XnatHoldings = projectExists ? await readHoldings(xnat, config.project, new Set([...metadata.values()].map((m) => m.studyUid))) : { sessions: [], scans: new Map() };
-    const plan = buildPlan(manifest.seriesUids, metadata, holdings);
+    plan = buildPlan(manifest.seriesUids, metadata, holdings);
     // A study XNAT is still archiving is left alone this run; its series are reported with the reason.
     plan.studies = plan.studies.filter((study) => !stillBusy.has(study.studyUid));
     const t = plan.totals;
-    logger.info(`plan: ${t.toMove} series to import (${t.images} images, ${formatMB(t.bytes)} MB) in ${plan.studies.length} session(s); ${t.skip} already in XNAT; ${t.unknown} unknown at TCIA`);
+    logger.info(`plan: ${t.toMove} series to import (${t.images} images, ${formatSize(t.bytes)}) in ${plan.studies.length} session(s); ${t.skip} already in XNAT; ${t.unknown} unknown at TCIA`);
     for (const s of plan.series.filter((x) => x.action === 'unknown')) logger.error({ series: s.uid }, `series ${s.uid}: TCIA has no public series with this UID`);
 
     if (config.dryRun) {
-      context.print(formatPlanTable(plan));
-      report.series = plan.series.map((s) => row(s, s.action === 'unknown' ? 'unknown-at-tcia' : s.action === 'skip' ? 'already-in-xnat' : 'planned'));
+      const planPath = join(folder.dir, 'plan.csv');
+      await writeFile(planPath, await planCsv(plan));
+      // -q keeps the screen for the summary line; the plan is in plan.csv either way.
+      if (!config.quiet) context.print(`${config.planTable ? formatPlanTable(plan) : formatPlanSummary(plan)}\nfull plan, one row per series: ${planPath}`);
+      report.series = plan.series.map((s) => row(s, s.action === 'unknown' ? 'unknown-at-tcia' : s.action === 'skip' ? 'already-in-xnat' : 'planned', s.action === 'import' || s.action === 'redo' ? { bytes: s.meta?.fileSize ?? 0 } : {}));
       report.exitCode = t.unknown > 0 ? 1 : 0;
       report.outcome = 'dry run: nothing was changed';
       return await finish();
     }
 
-    if (!projectExists && t.toMove > 0) {
+    // A stop during planning leaves XNAT as it was: no project is created and nothing is attached.
+    if (!projectExists && t.toMove > 0 && !context.signal.aborted) {
       logger.info(`project ${config.project} does not exist; creating it`);
       await xnat.createProject(config.project);
       projectExists = true;
     }
 
     context.progress.startTransfer(t.toMove, t.bytes);
-    const started = Date.now();
+    changedXnat = t.toMove > 0 && !context.signal.aborted;
     const results = await transferStudies(plan, {
       nbia, xnat, logger, retry, signal: context.signal, project: config.project, progress: context.progress,
       settleTimeoutMs: tuning.settleTimeoutMs, pollIntervalMs: tuning.pollIntervalMs, concurrency: config.concurrency,
     });
-    transferSeconds = (Date.now() - started) / 1000;
     context.progress.stop();
+    transferSeconds = context.progress.transferSeconds();
 
     report.series = plan.series.map((s) => {
       if (s.action === 'unknown') return row(s, 'unknown-at-tcia', { error: 'TCIA has no public series with this UID' });
-      if (s.action === 'skip') return row(s, 'already-in-xnat', { files: s.existingScan?.fileCount ?? 0 });
+      if (s.action === 'skip') return row(s, 'already-in-xnat', { files: s.existingScan?.fileCount ?? 0, sessionUrl: sessionUrl(host, config.project, s.subject, s.session) });
       const r = results.get(s.uid);
       if (!r) return row(s, 'not-started', { error: stillBusy.get(s.meta?.studyUid ?? '') ?? (context.signal.aborted ? 'run stopped before this series started' : 'not started') });
       const { files, bytes, md5Verified, attempts, error } = r;
-      return row({ ...s, subject: r.subject ?? s.subject }, r.status, { files, bytes, md5Verified, attempts, error });
+      const subject = r.subject ?? s.subject;
+      return row({ ...s, subject }, r.status, { files, bytes, md5Verified, attempts, error, sessionUrl: r.status === 'imported' ? sessionUrl(host, config.project, subject, s.session) : '' });
     });
     const failed = report.series.filter((r) => r.status !== 'imported' && r.status !== 'already-in-xnat').length;
-    report.exitCode = context.signal.aborted ? 130 : failed > 0 ? 1 : 0;
-    report.outcome = context.signal.aborted ? 'stopped by signal' : failed > 0 ? `${failed} series not imported` : 'every series is in XNAT';
+    report.exitCode = context.signal.aborted ? stopExitCode(context.signal) : failed > 0 ? 1 : 0;
+    report.outcome = context.signal.aborted ? `stopped by ${context.signal.reason instanceof StopRequest ? context.signal.reason.signalName : 'signal'}` : failed > 0 ? `${failed} series not imported` : 'every series is in XNAT';
     return await finish();
   } catch (error) {
-    report.exitCode = context.signal.aborted ? 130 : isUnusableInput(error) ? 2 : 1;
+    report.exitCode = context.signal.aborted ? stopExitCode(context.signal) : isUnusableInput(error) ? 2 : 1;
     report.outcome = describeError(error);
     logger.error({ code: (error as XtdError).code }, describeError(error));
     if (!(error instanceof XtdError)) logger.debug({ stack: (error as Error).stack }, 'unexpected error');
@@ -151,51 +181,70 @@ export async function run(config: Readonly<Config>, context: RunContext): Promis
   async function finish(): Promise<RunResult> {
     context.progress.stop();
     const totals = report.totals;
+    const count = (status: SeriesReportRow['status']): number => report.series.filter((r) => r.status === status).length;
     totals.series = report.series.length;
-    totals.imported = report.series.filter((r) => r.status === 'imported').length;
-    totals.alreadyInXnat = report.series.filter((r) => r.status === 'already-in-xnat').length;
-    totals.failed = report.series.filter((r) => r.status === 'failed' || r.status === 'not-started').length;
-    totals.unknown = report.series.filter((r) => r.status === 'unknown-at-tcia').length;
+    totals.imported = count('imported');
+    totals.alreadyInXnat = count('already-in-xnat');
+    totals.failed = count('failed');
+    totals.notStarted = count('not-started');
+    totals.unknown = count('unknown-at-tcia');
     totals.files = report.series.reduce((n, r) => n + (r.status === 'imported' ? r.files : 0), 0);
     totals.bytes = report.series.reduce((n, r) => n + (r.status === 'imported' ? r.bytes : 0), 0);
     totals.seconds = Math.round(transferSeconds * 10) / 10;
-    totals.mbPerSecond = transferSeconds > 0 ? Math.round((totals.bytes / 1e6 / transferSeconds) * 10) / 10 : 0;
+    const rate = megabytesPerSecond(totals.bytes, transferSeconds);
+    totals.mbPerSecond = Number(rate);
     report.finishedAt = new Date().toISOString();
+    const carried = new Set<SeriesReportRow['status']>(config.dryRun ? ['planned', 'already-in-xnat'] : ['imported', 'already-in-xnat']);
+    const inXnat = new Set(report.series.filter((r) => carried.has(r.status)).map((r) => r.seriesUid));
+    Object.assign(report, licensesAndCitations((plan?.series ?? []).filter((s) => s.meta && inXnat.has(s.uid)).map((s) => s.meta!)));
+
+    // Failures first, one line each; series a stop left untouched are one line, however many; the summary last.
+    for (const r of report.series.filter((x) => x.error && x.status !== 'not-started')) logger.error({ series: r.seriesUid }, `failed: ${r.seriesUid} (${r.session || 'no session'}): ${r.error}`);
+    if (totals.notStarted > 0) logger.warn(`${totals.notStarted} series not started; run the same command again to continue`);
+    await writeLocalRecords();
+    if (changedXnat) await attachRecords();
 
     const sessions = new Set(report.series.filter((r) => r.status === 'imported').map((r) => r.session)).size;
-    const summary = `summary: ${totals.imported} imported into ${sessions} session(s), ${totals.alreadyInXnat} already in XNAT, ${totals.failed} failed, ${totals.unknown} unknown at TCIA; ${totals.files} files, ${formatMB(totals.bytes)} MB in ${totals.seconds} s (${totals.mbPerSecond} MB/s); exit ${report.exitCode}: ${report.outcome}`;
+    const notStarted = totals.notStarted > 0 ? `, ${totals.notStarted} not started` : '';
+    const planned = report.series.filter((r) => r.status === 'planned');
+    const done = config.dryRun
+      ? `${planned.length} to import (${formatSize(planned.reduce((n, r) => n + r.bytes, 0))}) into ${new Set(planned.map((r) => r.session)).size} session(s), ${totals.alreadyInXnat} already in XNAT, ${totals.unknown} unknown at TCIA`
+      : `${totals.imported} imported into ${sessions} session(s), ${totals.alreadyInXnat} already in XNAT, ${totals.failed} failed${notStarted}, ${totals.unknown} unknown at TCIA; ${totals.files} files, ${formatSize(totals.bytes)} in ${totals.seconds} s (${rate} MB/s)`;
+    const summary = `summary: ${done}; exit ${report.exitCode}: ${report.outcome}`;
     logger[report.exitCode === 0 ? 'info' : 'error'](summary);
     // --quiet hides info lines, but the summary is the one line a quiet run still owes its user.
     if (config.quiet && report.exitCode === 0) context.print(summary);
-    for (const r of report.series.filter((x) => x.error)) logger.error({ series: r.seriesUid }, `failed: ${r.seriesUid} (${r.session || 'no session'}): ${r.error}`);
-
-    const dir = config.outputDir;
-    try {
-      const files = await writeReportFiles(dir, report);
-      logger.info(`report written to ${files.json} and ${files.csv}`);
-    } catch (error) {
-      logger.error(`could not write the report to ${dir}: ${(error as Error).message}`);
-      if (report.exitCode === 0) report.exitCode = 1;
-    }
-
-    // Records go to XNAT whatever the outcome, but only into a project that exists: a failed run never creates
-    // one. A dry run writes nothing to XNAT; its table is in the log and the local report.
-    if (projectExists === undefined && !config.dryRun) {
-      // The run failed before looking at XNAT (a bad manifest): the report still belongs with the project.
-      projectExists = await xnat.authenticate().then(() => xnat.projectExists(config.project)).catch(() => false);
-    }
-    if (projectExists && !config.dryRun) {
-      try {
-        if (manifest && report.series.length > 0) await uploadManifestRecords(xnat, config.project, manifest, report);
-        const where = await uploadRunRecords(xnat, config.project, report, context.logPath, logger);
-        logger.info(`report and log attached to the project: ${config.xnat.host}${where}`);
-      } catch (error) {
-        logger.error(`could not attach the report to project ${config.project}: ${describeError(error)}`);
-        if (report.exitCode === 0) report.exitCode = 1;
-      }
-    }
     return { exitCode: report.exitCode, report };
   }
+
+  /** The run's own folder always gets its report; `latest` moves to it unless the run stopped on unusable input. */
+  async function writeLocalRecords(): Promise<void> {
+    try {
+      const files = await writeReportFiles(folder.dir, report);
+      logger.info(`report written to ${files.csv} and ${files.json}`);
+      if (report.exitCode !== 2) await pointLatest(config.outputDir, folder.runId);
+    } catch (error) {
+      logger.error(`could not write the report to ${folder.dir}: ${(error as Error).message}`);
+      if (report.exitCode === 0) report.exitCode = 1;
+    }
+  }
+
+  /** Into the project, for a run that sent something: StdOut.log already says why a run that changed nothing stopped. */
+  async function attachRecords(): Promise<void> {
+    try {
+      if (manifest && report.series.length > 0) await uploadManifestRecords(xnat, config.project, manifest, report);
+      const where = await uploadRunRecords(xnat, config.project, report, context.logPath, logger);
+      logger.info(`report attached to the project: ${host}${where.report} (every run's records: ${host}${where.listing})`);
+    } catch (error) {
+      logger.error(`could not attach the report to project ${config.project}: ${describeError(error)}`);
+      if (report.exitCode === 0) report.exitCode = 1;
+    }
+  }
+}
+
+/** The archived session's address; XNAT serves it by project, subject and session label. */
+function sessionUrl(host: string, project: string, subject: string | undefined, session: string | undefined): string {
+  return subject && session ? `${host}/data/projects/${project}/subjects/${subject}/experiments/${session}` : '';
 }
 
 /** Exit 2: the input or the setup is wrong (manifest, options, credentials, rights, an XNAT that cannot be reached). */
@@ -229,6 +278,12 @@ function row(s: Plan['series'][number], status: SeriesReportRow['status'], extra
     subject: s.subject ?? '',
     session: s.session ?? '',
     modality: s.meta?.modality ?? '',
+    seriesDescription: s.meta?.seriesDescription ?? '',
+    studyDate: s.meta?.studyDate ?? '',
+    collection: s.meta?.collection ?? '',
+    license: s.meta?.license ?? '',
+    licenseUri: s.meta?.licenseUri ?? '',
+    sessionUrl: '',
     status,
     imagesExpected: s.meta?.imageCount ?? 0,
     files: 0,

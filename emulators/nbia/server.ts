@@ -9,6 +9,8 @@ import { ROUTES, type NbiaVersion, type RouteContext } from './routes.js';
 
 /** How to start the emulator; with no options every UID is a public series generated from its own UID. */
 export interface NbiaEmulatorOptions {
+  /** Loopback port to listen on; 0 (default) picks a free one. */
+  port?: number;
   /** A fixed collection; any UID outside it is unknown (400). */
   collection?: SeriesSpec[];
   /** UIDs that are "not public" (400), on top of `collection`. */
@@ -97,7 +99,7 @@ export async function startNbiaEmulator(options: NbiaEmulatorOptions = {}): Prom
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
   });
   const { port } = server.address() as AddressInfo;
   let closing: Promise<void> | undefined;

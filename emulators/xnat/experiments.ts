@@ -201,7 +201,7 @@ function experimentRoute(ctx: Ctx, p: Project, e: Experiment, rest: string[]): b
   if (files.length === 1) {
     const rows = [...scan.files.values()].map((f) => ({
       Name: f.name,
-      Size: String(f.bytes.length),
+      Size: String(f.size),
       URI: `/data/experiments/${e.id}/scans/${scan.id}/resources/${scan.catId}/files/${f.name}`,
       collection: 'DICOM',
       file_tags: '',
@@ -234,7 +234,7 @@ function resourceRow(scan: StoredScan): Row {
 
 function sizeOf(scan: StoredScan): number {
   let n = 0;
-  for (const f of scan.files.values()) n += f.bytes.length;
+  for (const f of scan.files.values()) n += f.size;
   return n;
 }
 

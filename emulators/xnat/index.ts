@@ -36,6 +36,8 @@ export type XnatFaults = FaultController;
 export interface XnatEmulator {
   /** `http://127.0.0.1:<port>` */
   url: string;
+  /** The temp folder holding received DICOM files; removed by close(). */
+  storageDir: string;
   requests: RecordedRequest[];
   faults: XnatFaults;
   stats: XnatStats;
@@ -65,7 +67,7 @@ export async function startXnatEmulator(opts: XnatEmulatorOptions = {}): Promise
   const server = createXnatServer({ state, faults, requests, beforeRequest: housekeeping });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
+    server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
 
@@ -85,6 +87,7 @@ export async function startXnatEmulator(opts: XnatEmulatorOptions = {}): Promise
 
   return {
     url: `http://127.0.0.1:${port}`,
+    storageDir: state.blobs.dir,
     requests,
     faults,
     stats,
@@ -133,6 +136,7 @@ export async function startXnatEmulator(opts: XnatEmulatorOptions = {}): Promise
       faults.clear();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      state.blobs.dispose();
     },
   };
 }

@@ -201,7 +201,7 @@ function sessionSubResource(ctx: Ctx, session: PrearcSession, rest: string[]): b
   if (rest[2] === 'resources' && rest[3] !== 'DICOM') throw new HttpError(404, `Unable to find resource ${rest[3]}.`);
   if (files[0] !== 'files') return false;
   if (files.length === 1) {
-    sendTable(ctx, [...scan.files.values()].map((f) => ({ Name: f.name, Size: String(f.bytes.length), URI: `${prearcUri(session)}/scans/${scan.id}/resources/DICOM/files/${f.name}` })), 'Files');
+    sendTable(ctx, [...scan.files.values()].map((f) => ({ Name: f.name, Size: String(f.size), URI: `${prearcUri(session)}/scans/${scan.id}/resources/DICOM/files/${f.name}` })), 'Files');
     return true;
   }
   return sendScanFile(ctx, scan, files.slice(1).join('/'));

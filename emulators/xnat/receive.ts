@@ -75,7 +75,9 @@ export function receiveFile(
   if (clash || (names.has(`${scan.id}/${name}`) && !scan.files.has(h.sopInstanceUid))) name = namerFileName(h);
   names.add(`${scan.id}/${name}`);
   // The same SOP Instance UID overwrites in place.
-  scan.files.set(h.sopInstanceUid, { name, bytes, sopInstanceUid: h.sopInstanceUid, sopClassUid: h.sopClassUid, instanceNumber: h.instanceNumber });
+  const replaced = scan.files.get(h.sopInstanceUid);
+  if (replaced) state.blobs.remove(replaced.path);
+  scan.files.set(h.sopInstanceUid, state.storeFile({ name, sopInstanceUid: h.sopInstanceUid, sopClassUid: h.sopClassUid, instanceNumber: h.instanceNumber }, bytes));
   return session;
 }
 

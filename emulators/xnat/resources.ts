@@ -39,7 +39,8 @@ export async function handleResourceRoute(ctx: Ctx): Promise<boolean> {
   const path = s.slice(5).join('/');
   if (ctx.method === 'GET') {
     if (!res) throw new HttpError(404, 'Unable to find the specified resource.');
-    if (path === '' || path.endsWith('/')) listFiles(ctx, p, res, path);
+    // Only the resource's own `files` lists; a folder path is no file, so 404 (docs/reference/xnat-records.md#resource-files-and-listings).
+    if (path === '') listFiles(ctx, p, res, path);
     else {
       const bytes = res.files.get(path);
       if (!bytes) throw new HttpError(404, 'Unable to find file.');

@@ -1,10 +1,14 @@
 /** In-memory model of one emulated XNAT: users, projects, prearchive, archive, resources. */
+import { BlobStore } from './blob-store.js';
 import type { XnatEmulatorOptions, XnatUser } from './types.js';
 
-/** A DICOM file held in the prearchive or the archive, bytes as received. */
+/** A DICOM file held in the prearchive or the archive; its bytes, as received, live on disk (blob-store.ts). */
 export interface StoredFile {
   name: string;
-  bytes: Buffer;
+  /** Read from disk on each access. */
+  readonly bytes: Buffer;
+  size: number;
+  path: string;
   sopInstanceUid: string;
   sopClassUid: string;
   instanceNumber: string;
@@ -147,6 +151,15 @@ export class XnatState {
   logins = 0;
   failedLogins = 0;
   private seq = { subject: 0, experiment: 0, catalog: 1000, token: 0 };
+
+  readonly blobs = new BlobStore();
+
+  /** A stored file whose bytes go to disk now and are read back when asked for. */
+  storeFile(meta: Omit<StoredFile, 'bytes' | 'size' | 'path'>, bytes: Buffer): StoredFile {
+    const path = this.blobs.put(bytes);
+    const blobs = this.blobs;
+    return { ...meta, size: bytes.length, path, get bytes() { return blobs.read(path); } };
+  }
 
   constructor(opts: XnatEmulatorOptions) {
     this.version = opts.version ?? '1.9';

@@ -20,6 +20,8 @@ export interface XnatProjectSeed {
 
 /** Options for `startXnatEmulator`. */
 export interface XnatEmulatorOptions {
+  /** Loopback port to listen on; 0 (default) picks a free one. */
+  port?: number;
   users?: XnatUser[];
   projects?: XnatProjectSeed[];
   /** Prearchive code given to projects created by PUT; default 4 (reference §2, `defaultPrearchiveCode`). */

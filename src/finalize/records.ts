@@ -22,9 +22,11 @@ export async function uploadManifestRecords(xnat: XnatClient, project: string, m
 
 /**
  * The run's report and log, under a folder per run so that earlier runs stay readable. This is done by the tool
- * itself because the Container Service uploads no outputs after a non-zero exit (xnat-container-service.md §3).
+ * itself because the Container Service uploads no outputs after a non-zero exit (docs/reference/xnat-records.md#outputs-after-a-failed-container).
+ * Returns paths XNAT serves: the report's own file URI, and the resource's file listing. A folder URI is not one
+ * of them: XNAT answers it 404 (docs/reference/xnat-records.md#resource-files-and-listings).
  */
-export async function uploadRunRecords(xnat: XnatClient, project: string, report: RunReport, logPath: string | undefined, logger: Logger): Promise<string> {
+export async function uploadRunRecords(xnat: XnatClient, project: string, report: RunReport, logPath: string | undefined, logger: Logger): Promise<{ report: string; listing: string }> {
   const folder = report.runId;
   await xnat.putProjectFile(project, RESOURCE_LOGS, `${folder}/report.json`, Buffer.from(`${JSON.stringify(report, null, 2)}\n`), 'application/json');
   await xnat.putProjectFile(project, RESOURCE_LOGS, `${folder}/report.csv`, Buffer.from(await reportCsv(report)), 'text/csv');
@@ -33,5 +35,6 @@ export async function uploadRunRecords(xnat: XnatClient, project: string, report
     if (log && log.length > 0) await xnat.putProjectFile(project, RESOURCE_LOGS, `${folder}/run.log.jsonl`, log, 'application/x-ndjson');
     else logger.warn('the JSON log file could not be read; it is not attached to the project');
   }
-  return `/data/projects/${project}/resources/${RESOURCE_LOGS}/files/${folder}/`;
+  const files = `/data/projects/${project}/resources/${RESOURCE_LOGS}/files`;
+  return { report: `${files}/${folder}/report.csv`, listing: `${files}?format=html` };
 }

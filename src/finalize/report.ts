@@ -11,6 +11,13 @@ export interface SeriesReportRow {
   subject: string;
   session: string;
   modality: string;
+  seriesDescription: string;
+  studyDate: string;
+  collection: string;
+  license: string;
+  licenseUri: string;
+  /** The session's page in XNAT, once the series is there. */
+  sessionUrl: string;
   status: SeriesStatus;
   imagesExpected: number;
   files: number;
@@ -33,12 +40,45 @@ export interface RunReport {
   dryRun: boolean;
   exitCode: number;
   outcome: string;
-  totals: { series: number; imported: number; alreadyInXnat: number; failed: number; unknown: number; files: number; bytes: number; seconds: number; mbPerSecond: number };
+  totals: { series: number; imported: number; alreadyInXnat: number; failed: number; notStarted: number; unknown: number; files: number; bytes: number; seconds: number; mbPerSecond: number };
+  /** The licenses the data in XNAT (or, in a dry run, the planned data) carries; TCIA's data-use policy asks users to honour and cite them. */
+  licenses: { name: string; uri: string; collections: string[]; series: number }[];
+  /** What to cite: each collection's data description (a DOI where NBIA gives one). */
+  citations: { collection: string; uri: string; doi?: string }[];
   series: SeriesReportRow[];
 }
 
+/** Per-row facts the report's license and citation lists are built from. */
+export interface SeriesProvenance {
+  collection: string;
+  license: string;
+  licenseUri: string;
+  dataDescriptionUri: string;
+}
+
+/** Licenses and citations of the given series, each listed once. */
+export function licensesAndCitations(series: SeriesProvenance[]): Pick<RunReport, 'licenses' | 'citations'> {
+  const licenses = new Map<string, RunReport['licenses'][number]>();
+  const citations = new Map<string, RunReport['citations'][number]>();
+  for (const s of series) {
+    if (s.license || s.licenseUri) {
+      const key = `${s.license}\u0000${s.licenseUri}`;
+      const entry = licenses.get(key) ?? { name: s.license, uri: s.licenseUri, collections: [], series: 0 };
+      entry.series += 1;
+      if (s.collection && !entry.collections.includes(s.collection)) entry.collections.push(s.collection);
+      licenses.set(key, entry);
+    }
+    if (s.dataDescriptionUri && !citations.has(`${s.collection}\u0000${s.dataDescriptionUri}`)) {
+      const doi = /^(?:https?:\/\/(?:dx\.)?doi\.org\/|doi:)(10\.\S+)$/i.exec(s.dataDescriptionUri.trim())?.[1];
+      citations.set(`${s.collection}\u0000${s.dataDescriptionUri}`, { collection: s.collection, uri: s.dataDescriptionUri, ...(doi ? { doi } : {}) });
+    }
+  }
+  return { licenses: [...licenses.values()], citations: [...citations.values()] };
+}
+
 export const REPORT_COLUMNS: (keyof SeriesReportRow)[] = [
-  'seriesUid', 'studyUid', 'patientId', 'subject', 'session', 'modality', 'status', 'imagesExpected', 'files', 'bytes', 'md5Verified', 'attempts', 'error',
+  'seriesUid', 'studyUid', 'patientId', 'subject', 'session', 'modality', 'seriesDescription', 'studyDate', 'collection', 'license', 'licenseUri',
+  'status', 'imagesExpected', 'files', 'bytes', 'md5Verified', 'attempts', 'error', 'sessionUrl',
 ];
 
 export async function reportCsv(report: RunReport): Promise<string> {

@@ -1,30 +1,77 @@
-import type { Plan } from './build-plan.js';
+import { writeToString } from 'fast-csv';
+import { formatSize } from '../units.js';
+import type { Plan, PlannedSeries } from './build-plan.js';
 
 const ACTION_TEXT = { import: 'import', redo: 're-import', skip: 'in XNAT', unknown: 'unknown at TCIA' } as const;
 
-/** The --dry-run table: every series with where it would go. */
+/** --plan-table: every series with where it would go. */
 export function formatPlanTable(plan: Plan): string {
   const rows = plan.series.map((s) => [
     s.uid,
     s.meta?.patientId ?? '',
-    s.subject ?? (s.meta ? '(from DICOM)' : ''),
+    subjectText(s),
     s.session ?? '',
     s.meta?.modality ?? '',
     s.meta ? String(s.meta.imageCount) : '',
-    s.meta ? formatMB(s.meta.fileSize) : '',
+    s.meta ? formatSize(s.meta.fileSize) : '',
     ACTION_TEXT[s.action],
   ]);
-  const head = ['SeriesInstanceUID', 'PatientID', 'Subject', 'Session', 'Mod', 'Images', 'MB', 'Action'];
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (i === 5 || i === 6 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  const head = ['SeriesInstanceUID', 'PatientID', 'Subject', 'Session', 'Mod', 'Images', 'Size', 'Action'];
+  return [...alignColumns(head, rows, [5, 6]), '', planTotals(plan)].join('\n');
+}
+
+/** The default dry-run output: one line per session, then the totals. A 19,000-series manifest stays readable. */
+export function formatPlanSummary(plan: Plan): string {
+  const sessions = new Map<string, PlannedSeries[]>();
+  for (const s of plan.series) {
+    if (!s.session) continue;
+    const key = `${subjectText(s)}\u0000${s.session}`;
+    sessions.set(key, [...(sessions.get(key) ?? []), s]);
+  }
+  const rows = [...sessions.entries()].map(([key, list]) => {
+    const [subject, session] = key.split('\u0000') as [string, string];
+    const moving = list.filter((s) => s.action === 'import' || s.action === 'redo');
+    return [
+      subject,
+      session,
+      [...new Set(list.map((s) => s.meta?.modality).filter(Boolean))].join(','),
+      String(list.length),
+      String(moving.length),
+      String(moving.reduce((n, s) => n + (s.meta?.imageCount ?? 0), 0)),
+      formatSize(moving.reduce((n, s) => n + (s.meta?.fileSize ?? 0), 0)),
+    ];
+  });
+  const head = ['Subject', 'Session', 'Modalities', 'Series', 'To import', 'Images', 'Size'];
+  const lines = rows.length > 0 ? [...alignColumns(head, rows, [3, 4, 5, 6]), ''] : [];
+  const unknown = plan.series.filter((s) => s.action === 'unknown').length;
+  return [...lines, planTotals(plan), ...(unknown > 0 ? [`${unknown} series unknown at TCIA: listed in plan.csv`] : [])].join('\n');
+}
+
+/** plan.csv: the full per-series plan, one row per manifest series. */
+export async function planCsv(plan: Plan): Promise<string> {
+  const headers = ['SeriesInstanceUID', 'StudyInstanceUID', 'PatientID', 'subject', 'session', 'Modality', 'SeriesDescription', 'images', 'bytes', 'action'];
+  const rows = plan.series.map((s) => [
+    s.uid, s.meta?.studyUid ?? '', s.meta?.patientId ?? '', s.subject ?? '', s.session ?? '', s.meta?.modality ?? '', s.meta?.seriesDescription ?? '',
+    s.meta?.imageCount ?? '', s.meta?.fileSize ?? '', s.action,
+  ]);
+  return writeToString(rows, { headers, includeEndRowDelimiter: true });
+}
+
+function planTotals(plan: Plan): string {
   const t = plan.totals;
-  return [
-    line(head),
-    line(widths.map((w) => '-'.repeat(w))),
-    ...rows.map(line),
-    '',
-    `${t.series} series: ${t.toMove} to import (${t.images} images, ${formatMB(t.bytes)} MB), ${t.skip} already in XNAT, ${t.unknown} unknown at TCIA; ${plan.studies.length} session(s) to write`,
-  ].join('\n');
+  const sessions = new Set(plan.series.filter((s) => s.action === 'import' || s.action === 'redo').map((s) => s.session)).size;
+  return `${t.series} series: ${t.toMove} to import (${t.images} images, ${formatSize(t.bytes)}) into ${sessions} session(s), ${t.skip} already in XNAT, ${t.unknown} unknown at TCIA`;
+}
+
+function subjectText(s: PlannedSeries): string {
+  return s.subject ?? (s.meta ? '(from DICOM)' : '');
+}
+
+/** Left-aligned columns, numbers (by index) right-aligned, with a rule under the head. */
+function alignColumns(head: string[], rows: string[][], numeric: number[]): string[] {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]): string => cells.map((c, i) => (numeric.includes(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  return [line(head), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
 }
 
 export function formatMB(bytes: number): string {

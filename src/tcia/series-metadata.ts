@@ -14,6 +14,9 @@ export interface SeriesMetadata {
   fileSize: number;
   collection: string;
   license: string;
+  licenseUri: string;
+  /** The collection's data description, usually its DOI URL: what TCIA asks users to cite (docs/reference/xnat-records.md#licenses-and-citations). */
+  dataDescriptionUri: string;
 }
 
 /** NBIA writes dates as MM-DD-YYYY (tcia-nbia-api.md §2.4); some endpoints use YYYY-MM-DD or YYYYMMDD. */
@@ -48,6 +51,8 @@ export function fromV4Row(row: Record<string, string>): SeriesMetadata | undefin
     fileSize: toCount(row.FileSize),
     collection: (row.Collection ?? '').trim(),
     license: (row.LicenseName ?? '').trim(),
+    licenseUri: (row.LicenseURI ?? '').trim(),
+    dataDescriptionUri: (row.DataDescriptionURI ?? '').trim(),
   };
 }
 
@@ -69,5 +74,7 @@ export function fromV1Row(row: Record<string, unknown>): SeriesMetadata | undefi
     fileSize: toCount(row['File Size']),
     collection: get('Collection'),
     license: get('License Name'),
+    licenseUri: get('License URL'),
+    dataDescriptionUri: get('Data Description URI'),
   };
 }

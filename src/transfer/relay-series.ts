@@ -72,7 +72,9 @@ class ByteGauge extends Transform {
  * finished only after md5hashes.csv (the last entry) has confirmed every file. On any failure the upload is torn
  * down mid-body, so XNAT sees a broken request rather than a short but well-formed zip.
  */
-export async function relaySeries(download: Readable, expected: SeriesExpectation, startUpload: StartUpload, outer: AbortSignal): Promise<{ stats: RelayStats; uri: string }> {
+export async function relaySeries(
+  download: Readable, expected: SeriesExpectation, startUpload: StartUpload, outer: AbortSignal, onBytes: (dicomBytes: number) => void = () => undefined,
+): Promise<{ stats: RelayStats; uri: string }> {
   const controller = new AbortController();
   const signal = controller.signal;
   const onOuterAbort = (): void => controller.abort(new AbortedError());
@@ -113,6 +115,7 @@ export async function relaySeries(download: Readable, expected: SeriesExpectatio
     archive.append(source, { name, store: whole });
     if (feed) await feed();
     await written;
+    if (Buffer.isBuffer(source)) onBytes(source.length);
   };
 
   const check = (name: string, bytes: Buffer): void => {
@@ -165,6 +168,7 @@ export async function relaySeries(download: Readable, expected: SeriesExpectatio
       const pass = new PassThrough({ highWaterMark: 1024 * 1024 });
       const write = async (data: Buffer): Promise<void> => {
         if (!pass.write(data)) await once(pass, 'drain', { signal });
+        onBytes(data.length);
       };
       await append(pass, name, false, async () => {
         await write(head);

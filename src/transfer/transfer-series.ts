@@ -29,7 +29,10 @@ export interface TransferDeps {
   logger: Logger;
   retry: RetryPolicy;
   signal: AbortSignal;
+  /** DICOM bytes handed to XNAT's upload. */
   onBytes?: (bytes: number) => void;
+  /** A new attempt starts: what the last one counted is sent again. */
+  onAttempt?: () => void;
 }
 
 /** Thrown when a series could not be moved; `touchedXnat` says whether some of its files may sit in the prearchive. */
@@ -51,8 +54,8 @@ export async function transferSeries(job: SeriesJob, deps: TransferDeps): Promis
     if (deps.signal.aborted) throw new SeriesFailure(new AbortedError(), attempt - 1, touchedXnat);
     let subject = job.subject;
     try {
+      deps.onAttempt?.();
       const download = await deps.nbia.openSeries(job.meta.seriesUid, deps.signal);
-      if (deps.onBytes) download.on('data', (chunk: Buffer) => deps.onBytes?.(chunk.length));
       const { stats, uri } = await relaySeries(
         download,
         { seriesUid: job.meta.seriesUid, studyUid: job.meta.studyUid, imageCount: job.meta.imageCount },
@@ -62,6 +65,7 @@ export async function transferSeries(job: SeriesJob, deps: TransferDeps): Promis
           return deps.xnat.importZip({ project: job.project, subject, session: job.session, source: IMPORT_SOURCE }, zip, signal);
         },
         deps.signal,
+        deps.onBytes,
       );
       return { ...stats, subject: subject ?? '', prearchiveUri: uri, attempts: attempt };
     } catch (error) {

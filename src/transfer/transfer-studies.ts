@@ -68,19 +68,20 @@ async function moveStudy(study: PlannedStudy, deps: StudiesDeps, results: Map<st
         }
         const moved = await transferSeries(
           { meta: series.meta!, project: deps.project, subject, session: study.session },
-          { nbia: deps.nbia, xnat: deps.xnat, logger: deps.logger, retry: deps.retry, signal: deps.signal, onBytes: (n) => deps.progress.addBytes(n) },
+          { nbia: deps.nbia, xnat: deps.xnat, logger: deps.logger, retry: deps.retry, signal: deps.signal, 
+            onBytes: (n) => deps.progress.addBytes(series.uid, n), onAttempt: () => deps.progress.restartSeries(series.uid) },
         );
         subject = moved.subject;
         prearchiveUri = moved.prearchiveUri;
         done.set(series.uid, moved);
-        deps.progress.seriesFinished(true, moved.files);
+        deps.progress.seriesFinished(series.uid, true, moved.files, series.meta!.fileSize);
         log.info({ series: series.uid, files: moved.files, bytes: moved.bytes, attempts: moved.attempts },
           `series ${series.uid} → ${subject}/${study.session}: ${moved.files} files, ${formatMB(moved.bytes)} MB, MD5 verified${moved.attempts > 1 ? ` (attempt ${moved.attempts})` : ''}`);
       } catch (error) {
         const failure = error instanceof SeriesFailure ? error : new SeriesFailure(error, 0, false);
         if (failure.touchedXnat) tainted = true;
         if (!deps.signal.aborted) {
-          deps.progress.seriesFinished(false, 0);
+          deps.progress.seriesFinished(series.uid, false, 0, series.meta!.fileSize);
           fail(series, failure.cause, failure.attempts);
         }
       }

@@ -20,6 +20,13 @@ const clone = (): Json => JSON.parse(JSON.stringify(command)) as Json;
 const wrapper = (c: Json): Json => (c.xnat as Json[])[0]!;
 const derived = (c: Json, name: string): Json => (wrapper(c)['derived-inputs'] as Json[]).find((i) => i.name === name)!;
 const input = (c: Json, name: string): Json => (c.inputs as Json[]).find((i) => i.name === name)!;
+/** The command as a site would extend it with an output handler, for the rules about outputs. */
+const withOutput = (c: Json): Json => {
+  c.outputs = [{ name: 'logs', mount: 'logs-out', required: false }];
+  wrapper(c)['output-handlers'] = [{ name: 'logs-resource', 'accepts-command-output': 'logs', 'as-a-child-of': 'project', type: 'Resource', label: 'LOGS' }];
+  return c;
+};
+const handler = (c: Json): Json => (wrapper(withOutput(c))['output-handlers'] as Json[])[0]!;
 
 describe('command.json', () => {
   it('passes every Container Service validation rule', () => {
@@ -33,16 +40,17 @@ describe('command.json', () => {
     expect((wrappers[0]!['external-inputs'] as Json[]).map((i) => [i.name, i.type])).toEqual([['project', 'Project']]);
   });
 
-  it('mounts the TCIA resource read-only at /input and a writable /output handled as TCIA_IMPORT_LOGS', () => {
+  it('mounts the TCIA resource read-only at /input and a writable /output that nothing uploads', () => {
     const mounts = command.mounts as Json[];
     const resource = derived(command, 'manifest_resource');
     const inputMount = mounts.find((m) => m.name === resource['provides-files-for-command-mount'])!;
     expect(resource.matcher).toBe("@.label == 'TCIA'");
     expect(inputMount).toMatchObject({ path: '/input', writable: false });
-    const output = (command.outputs as Json[])[0]!;
-    expect(mounts.find((m) => m.name === output.mount)).toMatchObject({ path: '/output', writable: true });
-    const handler = (wrapper(command)['output-handlers'] as Json[])[0]!;
-    expect(handler).toMatchObject({ 'accepts-command-output': output.name, type: 'Resource', label: 'TCIA_IMPORT_LOGS', 'as-a-child-of': 'project' });
+    expect(mounts.find((m) => m.path === '/output')).toMatchObject({ writable: true });
+    // One mechanism writes TCIA_IMPORT_LOGS: the tool's own upload (docs/container.md, "Where the logs and the report land"). An output handler
+    // would upload /output a second time after exit 0, and never after a failure.
+    expect(command.outputs).toEqual([]);
+    expect(wrapper(command)['output-handlers']).toEqual([]);
   });
 
   it('never puts credentials on the command line; the tool reads the injected environment', () => {
@@ -77,7 +85,8 @@ describe('command.json', () => {
 describe('versions', () => {
   it('agree across package.json, package-lock.json, command.json version and image tag', () => {
     expect(command.version).toBe(pkg.version);
-    expect(command.image).toBe(`xnat-tcia-download:${pkg.version}`);
+    // A site that pushes the image to its registry names it there (README "Install in XNAT"); the tag stays the version.
+    expect(command.image).toMatch(new RegExp(`^([a-z0-9.-]+(:\\d+)?/)*xnat-tcia-download:${pkg.version.replace(/\./g, '\\.')}$`));
     expect(lock.version).toBe(pkg.version);
   });
 });
@@ -116,15 +125,15 @@ describe('validateCommand catches what the Container Service rejects', () => {
     ['an image without a tag', (c) => (c.image = 'xnat-tcia-download'), /must include version tag/],
     ['a registry port mistaken for a tag', (c) => (c.image = 'registry:5000/xnat-tcia-download'), /must include version tag/],
     ['a bad input name', (c) => (input(c, 'dry_run').name = 'dry run'), /must match/],
-    ['a bad handler name', (c) => ((wrapper(c)['output-handlers'] as Json[])[0]!.name = 'logs.resource'), /must match/],
-    ['an unhandled output', (c) => (wrapper(c)['output-handlers'] = []), /not handled by any output handler/],
-    ['a Resource handler without a label', (c) => delete (wrapper(c)['output-handlers'] as Json[])[0]!.label, /has no label/],
+    ['a bad handler name', (c) => (handler(c).name = 'logs.resource'), /must match/],
+    ['an unhandled output', (c) => (wrapper(withOutput(c))['output-handlers'] = []), /not handled by any output handler/],
+    ['a Resource handler without a label', (c) => delete handler(c).label, /has no label/],
     ['select-values on a string input', (c) => (input(c, 'target_project')['select-values'] = ['a']), /only for select/],
     ['a select input fed by a wrapper input', (c) => (input(c, 'manifest').type = 'select-one'), /must not be a select type/],
     ['a select default outside its values', (c) => (input(c, 'log_level')['default-value'] = 'loud'), /not one of its select-values/],
     ['an unknown input type', (c) => (input(c, 'target_project').type = 'text'), /unknown type "text"/],
     ['a duplicate mount name', (c) => ((c.mounts as Json[])[1]!.name = 'manifest-in'), /not unique/],
-    ['an output on an undeclared mount', (c) => ((c.outputs as Json[])[0]!.mount = 'nowhere'), /not declared/],
+    ['an output on an undeclared mount', (c) => ((withOutput(c).outputs as Json[])[0]!.mount = 'nowhere'), /not declared/],
     ['two inputs feeding one mount', (c) => ((wrapper(c)['external-inputs'] as Json[])[0]!['provides-files-for-command-mount'] = 'manifest-in'), /fed by both/],
     ['a derived input before its parent', (c) => (wrapper(c)['derived-inputs'] as Json[]).reverse(), /not an earlier input/],
     ['two external inputs', (c) => (wrapper(c)['external-inputs'] as Json[]).push({ name: 'other', type: 'Project' }), /exactly one/],

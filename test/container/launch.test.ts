@@ -79,7 +79,7 @@ function explain(result: LaunchResult): string {
 }
 
 function localReport(result: LaunchResult): Report {
-  return JSON.parse(readFileSync(join(result.outputDir, 'report.json'), 'utf8')) as Report;
+  return JSON.parse(readFileSync(join(result.outputDir, 'latest', 'report.json'), 'utf8')) as Report;
 }
 
 /** The files the tool attached to the project under TCIA_IMPORT_LOGS. */
@@ -94,8 +94,8 @@ describe('Run container on a project (emulated Container Service, XNAT and TCIA)
 
     const report = localReport(result);
     expect(report).toMatchObject({ project: 'P1', dryRun: false, exitCode: 0, totals: { series: 3, imported: 3 } });
-    expect(readFileSync(join(result.outputDir, 'report.csv'), 'utf8').split('\n')[0]).toMatch(/seriesUid/);
-    expect(existsSync(join(result.outputDir, 'run.log.jsonl'))).toBe(true);
+    expect(readFileSync(join(result.outputDir, 'latest', 'report.csv'), 'utf8').split('\n')[0]).toMatch(/seriesUid/);
+    expect(existsSync(join(result.outputDir, 'latest', 'run.log.jsonl'))).toBe(true);
 
     const archived = xnat.archive('P1').flatMap((session) => session.scans.map((scan) => scan.seriesInstanceUid));
     expect(archived.sort()).toEqual([...TRIPLE_UIDS].sort());
@@ -126,16 +126,15 @@ describe('Run container on a project (emulated Container Service, XNAT and TCIA)
     expect(xnat.prearchive('P1')).toHaveLength(0);
   });
 
-  it('a bad manifest exits 2, imports nothing, and still writes and attaches the report and log', async () => {
+  it('a bad manifest exits 2, imports nothing and attaches nothing: StdOut.log says why', async () => {
+    const before = [...uploadedRecords('P1').keys()];
     const result = await launch({ project: 'P1' }, { 'broken.tcia': 'this is not a TCIA manifest\n' });
     expect({ exit: result.exitCode, log: explain(result) }).toMatchObject({ exit: 2 });
-    expect(localReport(result).exitCode).toBe(2);
+    expect(result.stdout).toMatch(/line 1: 'this is not a TCIA manifest'/);
     expect(xnat.archive('P1')).toHaveLength(0);
     expect(xnat.prearchive('P1')).toHaveLength(0);
-    // The CS uploads no outputs after a non-zero exit (§3), so the tool must have attached them itself.
-    const records = [...uploadedRecords('P1').keys()];
-    expect(records.some((path) => path.endsWith('report.json'))).toBe(true);
-    expect(records.some((path) => path.endsWith('run.log.jsonl'))).toBe(true);
+    // A run that changed nothing adds no folder to TCIA_IMPORT_LOGS (docs/container.md, "Where the logs and the report land").
+    expect([...uploadedRecords('P1').keys()]).toEqual(before);
   });
 
   it('stops cleanly on SIGTERM mid-run: non-zero exit, report written', async () => {

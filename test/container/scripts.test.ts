@@ -4,26 +4,20 @@
  * a small XAPI server) to show that credentials never reach an argv.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readCommand, REPO_ROOT } from '../../emulators/container-service/launch.js';
+import { PASSWORD, startWorld, type World } from '../support/world.js';
 
 const SCRIPTS = readdirSync(join(REPO_ROOT, 'scripts')).filter((name) => name.endsWith('.sh')).map((name) => join(REPO_ROOT, 'scripts', name));
 
-/** shellcheck on PATH, installed with apt-get when missing and possible (CI runs as root; .ci/run installs it first). */
+/** shellcheck on PATH (Debian package shellcheck; .ci/run installs it before the tests). */
 function findShellcheck(): string | undefined {
-  const which = (): string | undefined => {
-    const found = spawnSync('sh', ['-c', 'command -v shellcheck'], { encoding: 'utf8' });
-    return found.status === 0 ? found.stdout.trim() : undefined;
-  };
-  if (which()) return which();
-  if (process.getuid?.() === 0 && spawnSync('sh', ['-c', 'command -v apt-get'], {}).status === 0) {
-    spawnSync('sh', ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq shellcheck'], { stdio: 'ignore', timeout: 300_000 });
-  }
-  return which();
+  const found = spawnSync('sh', ['-c', 'command -v shellcheck'], { encoding: 'utf8' });
+  return found.status === 0 ? found.stdout.trim() : undefined;
 }
 const shellcheck = findShellcheck();
 
@@ -47,7 +41,7 @@ describe('scripts/*.sh', () => {
   });
   if (!shellcheck) {
     it('has shellcheck (Debian package shellcheck) available', () => {
-      console.warn('shellcheck is not installed and could not be installed (not root, or no apt-get): shellcheck tests skipped');
+      console.warn('shellcheck is not installed (.ci/run installs it): shellcheck tests skipped');
     });
   }
 
@@ -90,9 +84,10 @@ describe('run_manifest.sh against a recording docker', () => {
       `#!/usr/bin/env bash
 printf 'ARGV %s\\n' "$*" >> "${log}"
 case "$1" in
-  image) exit 0 ;;
+  info) if [[ -n "\${FAKE_NO_DAEMON:-}" ]]; then echo 'Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?' >&2; exit 1; fi ;;
+  image) if [[ -n "\${FAKE_NO_DAEMON:-}" ]]; then exit 1; fi; exit 0 ;;
   run)
-    for a in "$@"; do [[ "$a" == manifests ]] && { echo /app/resources/TCIA/test_series.tcia; echo; echo 'Import one with: ...'; exit 0; }; done
+    for a in "$@"; do [[ "$a" == manifests ]] && { echo /app/resources/TCIA/test_series.tcia; echo /app/resources/TCIA/image_only.tcia; echo; echo 'Import one with: ...'; exit 0; }; done
     prev=""
     for a in "$@"; do
       if [[ "$prev" == --env-file ]]; then
@@ -144,17 +139,46 @@ esac
     expect(existsSync(envFile)).toBe(false);
     expect(result.stdout).toContain(`Local results in ${join(root, 'out')}`);
     expect(result.stdout).toContain('TCIA_IMPORT_LOGS');
+    expect(lastLine(result.stdout)).toBe('Finished: every series is in XNAT (exit 0).');
+  });
+
+  it('lists each sample once, by name, in columns, right before the manifest question', async () => {
+    const local = readdirSync(join(REPO_ROOT, 'resources', 'TCIA')).filter((n) => /\.(tcia|csv)$/i.test(n));
+    const result = await runScript(['https://xnat.example.org', 'P1', 'alice', 'pw', '1', join(root, 'out'), '', 'n', 'n'], { COLUMNS: '200' });
+    const before = result.stdout.slice(0, result.stdout.indexOf('Running '));
+    for (const name of [...local, 'image:image_only.tcia']) expect({ name, times: before.split(`) ${name}`).length - 1 }).toEqual({ name, times: 1 });
+    const listing = before.slice(before.indexOf('Sample manifests'));
+    expect(listing.trim().split('\n').length).toBeLessThan(local.length / 2);
+    expect(listing).not.toContain(join(REPO_ROOT, 'resources', 'TCIA', local[0]!));
+  });
+
+  it('says the docker daemon is not answering, not that the image is missing', async () => {
+    const result = await runScript(['https://xnat.example.org'], { FAKE_NO_DAEMON: '1' });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/docker is installed but its daemon does not answer \(Cannot connect to the Docker daemon.*\); start Docker/);
+    expect(result.stderr).not.toMatch(/not found|build it/);
+  });
+
+  it.each([
+    ['a stop', { FAKE_EXIT: '143' }, 'n', /^Stopped \(exit 143\): run the same manifest again/],
+    ['unusable input', { FAKE_EXIT: '2' }, 'n', /^Nothing was imported: bad usage or unusable input \(exit 2\)/],
+    ['a dry run', {}, 'y', /^Dry run finished: every series can be imported \(exit 0\)\.$/],
+  ] as Array<[string, Record<string, string>, string, RegExp]>)('ends with a line that matches what happened: %s', async (_what, env, dry, expected) => {
+    const result = await runScript(['https://xnat.example.org', 'P1', 'alice', 'pw', '1', join(root, 'out'), '', 'n', dry], env);
+    expect(lastLine(result.stdout)).toMatch(expected);
+    if (dry === 'y' || env.FAKE_EXIT === '2') expect(result.stdout).not.toContain('TCIA_IMPORT_LOGS');
   });
 
   it('lists the manifests inside the image and runs one of them without an /input mount', async () => {
     const local = readdirSync(join(REPO_ROOT, 'resources', 'TCIA')).filter((n) => /\.(tcia|csv)$/i.test(n)).length;
     const result = await runScript(['https://xnat.example.org', 'P1', 'alice', 'pw', String(local + 1), join(root, 'out'), '', 'n', 'y']);
     expect({ code: result.code, stderr: result.stderr }).toMatchObject({ code: 0 });
-    expect(result.stdout).toContain('image:/app/resources/TCIA/test_series.tcia');
+    expect(result.stdout).toContain('image:image_only.tcia');
+    expect(result.stdout).not.toContain('image:test_series.tcia');
     const runLine = result.log.split('\n').find((line) => line.startsWith('ARGV run') && line.includes(' import '))!;
     expect(runLine).not.toContain(':/input');
     expect(runLine).not.toContain('--network host');
-    expect(runLine).toContain('import /app/resources/TCIA/test_series.tcia --project P1');
+    expect(runLine).toContain('import /app/resources/TCIA/image_only.tcia --project P1');
     expect(runLine).toMatch(/--dry-run$/);
     expect(result.stdout).toContain('nothing was sent to XNAT');
   });
@@ -162,8 +186,48 @@ esac
   it('reports a failed import by its exit code', async () => {
     const result = await runScript(['https://xnat.example.org', 'P1', 'alice', 'pw', '1', join(root, 'out'), '', 'n', 'n'], { FAKE_EXIT: '1' });
     expect(result.code).toBe(1);
-    expect(result.stdout).toContain('some series were not imported');
+    expect(lastLine(result.stdout)).toMatch(/^Finished with failures: some series were not imported \(exit 1\)/);
   });
+});
+
+function lastLine(text: string): string {
+  const lines = text.trimEnd().split('\n');
+  return lines[lines.length - 1]!;
+}
+
+describe('run_manifest.sh with neither docker nor podman', () => {
+  let world: World | undefined;
+  afterEach(async () => world?.close());
+
+  it('runs the local command line, credentials in its environment only, and imports', async () => {
+    world = await startWorld();
+    // A PATH with the tools the script needs and no docker or podman.
+    const bin = join(world.out, 'bin');
+    mkdirSync(bin);
+    for (const tool of ['bash', 'dirname', 'basename', 'sed', 'head', 'mktemp', 'chmod', 'rm', 'id', 'mkdir', 'node']) {
+      const path = spawnSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).stdout.trim();
+      symlinkSync(path, join(bin, tool));
+    }
+    const out = join(world.out, 'results');
+    const child = spawn(join(bin, 'bash'), [join(REPO_ROOT, 'scripts', 'run_manifest.sh')], {
+      cwd: world.out,
+      env: { PATH: bin, HOME: world.out, TMPDIR: world.out, TCIA_URL: world.nbia.url },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const manifest = join(REPO_ROOT, 'resources', 'TCIA', 'CMB-CRC_CT_small.tcia');
+    // host, project, user, password, manifest (a path), output, concurrency, dry run (no network question)
+    child.stdin.end(`${[world.xnat.url, 'LOCAL', 'admin', PASSWORD, manifest, out, '', 'n'].join('\n')}\n`);
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+    expect(stdout).toContain(`No docker or podman: running the command line ${join(REPO_ROOT, 'dist', 'cli.js')} directly.`);
+    expect(world.xnat.archive('LOCAL')).toHaveLength(1);
+    expect(existsSync(join(out, 'latest', 'report.csv'))).toBe(true);
+    expect(lastLine(stdout)).toBe('Finished: every series is in XNAT (exit 0).');
+  }, 60_000);
 });
 
 describe('register-command.sh against a fake XAPI', () => {

@@ -1,6 +1,6 @@
 import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { runCli, tempDir, writeTciaManifest } from '../support/run-cli.js';
+import { latestReport, runCli, runFolders, tempDir, writeTciaManifest } from '../support/run-cli.js';
 import { selfSignedCertificate, startTlsProxy } from '../support/tls-proxy.js';
 import { FAST, PASSWORD, startWorld, type World } from '../support/world.js';
 
@@ -11,7 +11,9 @@ afterEach(async () => world?.close());
 /** Everything a run could leak the password into. */
 async function leakSurfaces(result: { stdout: string; stderr: string }, project: string): Promise<string[]> {
   const texts = [result.stdout, result.stderr];
-  for (const name of ['run.log.jsonl', 'report.json', 'report.csv']) texts.push(await readFile(join(world.out, name), 'utf8').catch(() => ''));
+  for (const dir of await runFolders(world.out)) {
+    for (const name of ['run.log.jsonl', 'report.json', 'report.csv']) texts.push(await readFile(join(dir, name), 'utf8').catch(() => ''));
+  }
   for (const resource of ['MANIFEST_ORIGINAL', 'MANIFEST_MODIFIED', 'TCIA_IMPORT_LOGS']) {
     for (const bytes of world.xnat.projectResource(project, resource)?.values() ?? []) texts.push(bytes.toString('latin1'));
   }
@@ -42,15 +44,27 @@ describe('unusable manifests: one clear line, exit 2, nothing imported', () => {
     expect(result.stdout).toMatch(/cannot read manifest .*nope\.tcia: no such file/);
   });
 
-  it('a bad manifest in an existing project still leaves its report in the project', async () => {
+  it('a bad manifest attaches nothing to XNAT and leaves the last good local report where it was', async () => {
     world = await startWorld({ xnat: { projects: [{ id: 'HASLOGS', owners: ['admin'] }] } });
+    const good = await writeTciaManifest(world.out, 'good.tcia', [GOOD]);
+    expect((await world.run(['import', good, '--project', 'HASLOGS', '--output-dir', world.out])).exitCode).toBe(0);
+    const before = [...(world.xnat.projectResource('HASLOGS', 'TCIA_IMPORT_LOGS')?.keys() ?? [])];
+    const resourceWrites = (): number => world.xnat.requests.filter((r) => r.method !== 'GET' && r.path.includes('/resources')).length;
+    const writesBefore = resourceWrites();
     const path = join(world.out, 'empty.tcia');
     await writeFile(path, '');
     const result = await world.run(['import', path, '--project', 'HASLOGS', '--output-dir', world.out]);
     expect(result.exitCode).toBe(2);
-    const logs = [...(world.xnat.projectResource('HASLOGS', 'TCIA_IMPORT_LOGS')?.keys() ?? [])];
-    expect(logs.filter((k) => /report\.json$|run\.log\.jsonl$/.test(k))).toHaveLength(2);
-    expect(world.imports()).toBe(0);
+    // The container's StdOut.log says why it stopped; TCIA_IMPORT_LOGS gains no folder for a run that did nothing.
+    expect([...(world.xnat.projectResource('HASLOGS', 'TCIA_IMPORT_LOGS')?.keys() ?? [])]).toEqual(before);
+    expect(resourceWrites()).toBe(writesBefore);
+    // Locally the failed run keeps its own folder with its report, but `latest` still shows the good run.
+    const latest = await latestReport<{ exitCode: number; series: unknown[] }>(world.out);
+    expect(latest).toMatchObject({ exitCode: 0, series: [expect.anything()] });
+    const folders = await runFolders(world.out);
+    expect(folders).toHaveLength(2);
+    expect(JSON.parse(await readFile(join(folders[1]!, 'report.json'), 'utf8'))).toMatchObject({ exitCode: 2, series: [] });
+    expect(world.imports()).toBe(1);
   });
 });
 
@@ -62,7 +76,7 @@ describe('series TCIA does not know', () => {
     const result = await world.run(['import', manifest, '--project', 'UNKNOWN', '--output-dir', world.out]);
     expect(result.exitCode).toBe(1);
     expect(world.imports()).toBe(0);
-    const report = JSON.parse(await readFile(join(world.out, 'report.json'), 'utf8'));
+    const report = JSON.parse(await readFile(join(world.out, 'latest', 'report.json'), 'utf8'));
     expect(report.series.map((r: { status: string }) => r.status)).toEqual(['unknown-at-tcia', 'unknown-at-tcia']);
     // Nothing to import means no project is created just to hold an empty result.
     expect(world.xnat.projectExists('UNKNOWN')).toBe(false);
@@ -153,8 +167,14 @@ describe('local output problems', () => {
     const manifest = await writeTciaManifest(world.out, 'm.tcia', [GOOD]);
     const out = join(world.out, 'full');
     await mkdir(out);
-    await symlink('/dev/full', join(out, 'report.json'));
-    const result = await world.run(['import', manifest, '--project', 'FULL', '--output-dir', out]);
+    let full: Promise<void> | undefined;
+    // Once planning is under way the run's folder exists: its report.json is made to land on a full disk.
+    const result = await world.run(['import', manifest, '--project', 'FULL', '--output-dir', out], {
+      onStdout: (text) => {
+        if (!full && text.includes('plan:')) full = runFolders(out).then(([dir]) => symlink('/dev/full', join(dir!, 'report.json')));
+      },
+    });
+    await full;
     expect(result.exitCode).toBe(1);
     expect(result.stdout).toMatch(/could not write the report to .*ENOSPC/);
     expect(world.xnat.archive('FULL')).toHaveLength(1);

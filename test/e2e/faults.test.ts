@@ -13,7 +13,7 @@ async function importAll(project: string, extra: string[] = []): Promise<Awaited
 }
 
 async function report(): Promise<{ series: { seriesUid: string; status: string; attempts: number; error: string }[] }> {
-  return JSON.parse(await readFile(join(world.out, 'report.json'), 'utf8'));
+  return JSON.parse(await readFile(join(world.out, 'latest', 'report.json'), 'utf8'));
 }
 
 describe('TCIA faults: retried until the archive is byte-identical and complete', () => {

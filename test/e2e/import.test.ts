@@ -42,7 +42,7 @@ describe('import, end to end against the emulators', () => {
 
     expect(result.stdout).toMatch(/summary: 1 imported into 1 session\(s\), 0 already in XNAT, 0 failed/);
     expect(result.stdout).toMatch(/MB\/s/);
-    const report = JSON.parse(await readFile(join(out, 'report.json'), 'utf8'));
+    const report = JSON.parse(await readFile(join(out, 'latest', 'report.json'), 'utf8'));
     expect(report.exitCode).toBe(0);
     expect(report.series[0]).toMatchObject({ seriesUid: uid, status: 'imported', files: spec.imageCount, md5Verified: spec.imageCount });
 
@@ -54,7 +54,7 @@ describe('import, end to end against the emulators', () => {
     expect(logs.some((name) => name.endsWith('/run.log.jsonl'))).toBe(true);
 
     // The password appears nowhere: not in output, the log, the report or anything uploaded.
-    const everything = [result.stdout, result.stderr, await readFile(join(out, 'run.log.jsonl'), 'utf8'), await readFile(join(out, 'report.json'), 'utf8')];
+    const everything = [result.stdout, result.stderr, await readFile(join(out, 'latest', 'run.log.jsonl'), 'utf8'), await readFile(join(out, 'latest', 'report.json'), 'utf8')];
     for (const resource of ['MANIFEST_ORIGINAL', 'MANIFEST_MODIFIED', 'TCIA_IMPORT_LOGS']) {
       for (const bytes of xnat.projectResource('CRC_SMALL', resource)?.values() ?? []) everything.push(bytes.toString('latin1'));
     }
@@ -102,7 +102,7 @@ describe('import, end to end against the emulators', () => {
     expect(again.exitCode).toBe(0);
     expect(imports()).toBe(before);
     expect(again.stdout).toMatch(/0 series to import .* 3 already in XNAT/);
-    const report = JSON.parse(await readFile(join(out, 'report.json'), 'utf8'));
+    const report = JSON.parse(await readFile(join(out, 'latest', 'report.json'), 'utf8'));
     expect(report.series.map((r: { status: string }) => r.status)).toEqual(['already-in-xnat', 'already-in-xnat', 'already-in-xnat']);
   });
 
@@ -114,7 +114,7 @@ describe('import, end to end against the emulators', () => {
     expect(result.exitCode).toBe(1);
     expectArchived('MIXED', [TRIPLE[0]!, TRIPLE[1]!]);
     expect(result.stdout).toContain(`${unknown}: TCIA has no public series with this UID`);
-    const report = JSON.parse(await readFile(join(out, 'report.json'), 'utf8'));
+    const report = JSON.parse(await readFile(join(out, 'latest', 'report.json'), 'utf8'));
     expect(report.series.find((r: { seriesUid: string }) => r.seriesUid === unknown).status).toBe('unknown-at-tcia');
   });
 
@@ -131,7 +131,7 @@ describe('import, end to end against the emulators', () => {
 
   it('--dry-run prints the plan and changes nothing', async () => {
     await start();
-    const result = await runCli(['import', join(RESOURCES, 'CMB-CRC_CT_triple.tcia'), '--project', 'DRY', '--dry-run', '--output-dir', out], env());
+    const result = await runCli(['import', join(RESOURCES, 'CMB-CRC_CT_triple.tcia'), '--project', 'DRY', '--dry-run', '--plan-table', '--output-dir', out], env());
     expect(result.exitCode).toBe(0);
     for (const uid of TRIPLE) expect(result.stdout).toContain(uid);
     expect(result.stdout).toMatch(/SeriesInstanceUID\s+PatientID\s+Subject\s+Session/);

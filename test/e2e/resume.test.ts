@@ -32,7 +32,7 @@ describe('resuming from what XNAT holds', () => {
     const manifest = await writeTciaManifest(world.out, 'resume.tcia', UIDS);
     const plan = await world.run(['import', manifest, '--project', 'RESUME', '--dry-run', '--output-dir', world.out]);
     expect(plan.exitCode).toBe(0);
-    const planned = JSON.parse(await readFile(join(world.out, 'report.json'), 'utf8')).series as { seriesUid: string; subject: string; session: string }[];
+    const planned = JSON.parse(await readFile(join(world.out, 'latest', 'report.json'), 'utf8')).series as { seriesUid: string; subject: string; session: string }[];
     const where = (uid: string): { subject: string; session: string } => planned.find((r) => r.seriesUid === uid)!;
     const count = (uid: string): number => world.nbia.spec(uid)!.imageCount;
 

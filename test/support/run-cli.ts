@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -55,4 +55,20 @@ export async function writeTciaManifest(dir: string, name: string, uids: string[
   ];
   await writeFile(path, `${[...header, ...uids].join('\n')}\n`);
   return path;
+}
+
+/** The newest run's folder under an --output-dir (`latest` points at it). */
+export function latestRun(outputDir: string): string {
+  return join(outputDir, 'latest');
+}
+
+/** report.json of the newest run that got past its input checks. */
+export async function latestReport<T = any>(outputDir: string): Promise<T> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  return JSON.parse(await readFile(join(latestRun(outputDir), 'report.json'), 'utf8')) as T;
+}
+
+/** Every run folder under an --output-dir, oldest first (run ids sort by time). */
+export async function runFolders(outputDir: string): Promise<string[]> {
+  const names = await readdir(outputDir, { withFileTypes: true }).catch(() => []);
+  return names.filter((d) => d.isDirectory() && /^\d{8}T\d{6}Z-/.test(d.name)).map((d) => join(outputDir, d.name)).sort();
 }

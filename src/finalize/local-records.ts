@@ -1,0 +1,39 @@
+import { randomUUID } from 'node:crypto';
+import { mkdir, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+export const LATEST = 'latest';
+
+/** A sortable, unique run id: the UTC start time and a random suffix, e.g. 20260701T101500Z-1a2b3c4d. */
+export function newRunId(at = new Date()): string {
+  return `${at.toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}Z-${randomUUID().slice(0, 8)}`;
+}
+
+/** `<output-dir>/<run id>/`, where everything a run writes locally goes, so no run overwrites another's records. */
+export async function createRunFolder(outputDir: string, runId = newRunId()): Promise<{ runId: string; dir: string }> {
+  const dir = join(outputDir, runId);
+  await mkdir(dir, { recursive: true });
+  return { runId, dir };
+}
+
+/**
+ * Points `<output-dir>/latest` at a run's folder: a relative symlink, so `latest/report.csv` works in a shell and
+ * a file browser and survives the folder being mounted elsewhere (a container's /output). Where the file system
+ * has no symlinks (some network and FAT mounts), `latest` is instead a one-line file holding the run id.
+ * Replaced atomically, so a reader never finds it missing.
+ */
+export async function pointLatest(outputDir: string, runId: string): Promise<'symlink' | 'file'> {
+  const target = join(outputDir, LATEST);
+  const temporary = join(outputDir, `.${LATEST}-${runId}`);
+  try {
+    await symlink(runId, temporary, 'dir');
+    await rename(temporary, target);
+    if ((await readlink(target)) === runId) return 'symlink';
+  } catch {
+    await rm(temporary, { force: true });
+  }
+  await writeFile(temporary, `${runId}\n`);
+  await rm(target, { force: true, recursive: false }).catch(() => undefined);
+  await rename(temporary, target);
+  return 'file';
+}
