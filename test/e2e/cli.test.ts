@@ -115,7 +115,7 @@ describe('small things users notice', () => {
     const result = await world.run(['import', manifest, '--project', 'INSEC', '--output-dir', world.out, '--insecure']);
     expect(result.exitCode).toBe(0);
     expect(result.stdout.match(/TLS certificates .* not verified/g)).toHaveLength(1);
-    const levels = (await readFile(join(world.out, 'run.log.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l).level);
+    const levels = (await readFile(join(world.out, 'latest', 'run.log.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l).level);
     expect(levels).toContain('info');
     expect(levels).toContain('warn');
     expect(levels.every((l) => typeof l === 'string')).toBe(true);

@@ -19,7 +19,7 @@ async function start(): Promise<string> {
 }
 
 async function report(): Promise<{ series: { seriesUid: string; status: string; error: string }[] }> {
-  return JSON.parse(await readFile(join(world.out, 'report.json'), 'utf8'));
+  return JSON.parse(await readFile(join(world.out, 'latest', 'report.json'), 'utf8'));
 }
 
 /** Archives files into the project behind the tool's back, in a prearchive entry of their own (a fixed dest). */
