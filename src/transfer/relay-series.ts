@@ -22,6 +22,9 @@ export interface RelayStats {
   md5Verified: number;
 }
 
+/** What the upload is started with when the first file's header cannot be read: labels then come from the plan. */
+const UNREAD_HEADER: DicomHeader = { sopInstanceUid: '', seriesUid: '', studyUid: '', patientId: '', patientName: '', modality: '' };
+
 /** Starts the XNAT import with the outgoing zip as its body; called once, when the first DICOM file has been checked. */
 export type StartUpload = (zip: Readable, first: DicomHeader, signal: AbortSignal) => Promise<string>;
 
@@ -70,9 +73,10 @@ class ByteGauge extends Transform {
  * Copies one series from TCIA's zip into the zip XNAT imports, with nothing staged on disk: each DICOM entry is
  * hashed and its header checked on the way through, LICENSE and md5hashes.csv are dropped, and the outgoing zip is
  * finished only after md5hashes.csv (the last entry) has confirmed every file. On any failure the upload is torn
- * down mid-body, so XNAT sees a broken request rather than a short but well-formed zip.
+ * down mid-body, so XNAT sees a broken request rather than a short but well-formed zip. `onUnreadable` hears of
+ * each verified file whose header could not be read, which XNAT then judges.
  */
-export async function relaySeries(download: Readable, expected: SeriesExpectation, startUpload: StartUpload, outer: AbortSignal): Promise<{ stats: RelayStats; uri: string }> {
+export async function relaySeries(download: Readable, expected: SeriesExpectation, startUpload: StartUpload, outer: AbortSignal, onUnreadable?: (file: string) => void): Promise<{ stats: RelayStats; uri: string }> {
   const controller = new AbortController();
   const signal = controller.signal;
   const onOuterAbort = (): void => controller.abort(new AbortedError());
@@ -98,7 +102,9 @@ export async function relaySeries(download: Readable, expected: SeriesExpectatio
   const ensureUpload = (header: DicomHeader): void => {
     if (upload) return;
     upload = startUpload(body, header, signal);
-    upload.catch((error: unknown) => controller.abort(remember(error)));
+    upload.catch((error: unknown) => {
+      if (!suspect) controller.abort(remember(error));
+    });
   };
 
   /** Appends one entry and waits until archiver has written it out, so at most one file is in flight. */
@@ -115,14 +121,36 @@ export async function relaySeries(download: Readable, expected: SeriesExpectatio
     await written;
   };
 
-  const check = (name: string, bytes: Buffer): void => {
+  /**
+   * A header that names another series or study is only a suspicion until md5hashes.csv confirms the file: a
+   * byte damaged in transit must be retried, not reported (docs/reference/dicom.md#verdicts). The upload is
+   * broken off at once; the rest of the zip is still read and hashed so the verdict can wait for the list.
+   * A file whose header cannot be read at all goes to XNAT, which decides, with a warning once it is verified.
+   */
+  let suspect: { name: string; error: SeriesContentError } | undefined;
+  /** See releaseHeld. */
+  let held: { bytes: Buffer; name: string } | undefined;
+  const unreadable: string[] = [];
+  const check = (name: string, bytes: Buffer): boolean => {
     const header = readDicomHeader(bytes);
-    if (!header) throw new SeriesContentError(`${name} in the TCIA zip is not a DICOM file`, uid);
-    if (header.seriesUid !== uid) throw new SeriesContentError(`${name} belongs to series ${header.seriesUid}, not ${uid}`, uid);
-    if (expected.studyUid && header.studyUid !== expected.studyUid) {
-      throw new SeriesContentError(`${name} belongs to study ${header.studyUid}, not ${expected.studyUid}`, uid);
+    let wrong: string | undefined;
+    if (header && header.seriesUid !== uid) wrong = `${name} belongs to series ${header.seriesUid}, not ${uid}`;
+    else if (header && expected.studyUid && header.studyUid !== expected.studyUid) wrong = `${name} belongs to study ${header.studyUid}, not ${expected.studyUid}`;
+    if (wrong !== undefined) {
+      suspect ??= { name, error: new SeriesContentError(wrong, uid) };
+      breakOffUpload(suspect.error);
     }
-    ensureUpload(header);
+    if (suspect) return false;
+    if (!header) unreadable.push(name);
+    ensureUpload(header ?? UNREAD_HEADER);
+    return true;
+  };
+
+  /** Tears the outgoing zip down without stopping the download, which still has to be verified. */
+  const breakOffUpload = (cause: Error): void => {
+    held = undefined;
+    archive.destroy(cause);
+    body.destroy(cause);
   };
 
   /**
@@ -131,7 +159,6 @@ export async function relaySeries(download: Readable, expected: SeriesExpectatio
    * holding every file of its series proves the tool verified that series, which is what lets a later run
    * commit what an interrupted run left behind.
    */
-  let held: { bytes: Buffer; name: string } | undefined;
   const releaseHeld = async (): Promise<void> => {
     if (!held) return;
     const { bytes, name } = held;
@@ -157,11 +184,17 @@ export async function relaySeries(download: Readable, expected: SeriesExpectatio
     }
     const head = Buffer.concat(parts);
     parts.length = 0;
-    check(name, head);
-    await releaseHeld();
-    if (complete) {
+    if (!check(name, head)) {
+      // Only hashed from here on: the upload is gone and the verdict waits for md5hashes.csv.
+      for (let next = await chunks.next(); !next.done; next = await chunks.next()) {
+        hash.update(next.value);
+        size += next.value.length;
+      }
+    } else if (complete) {
+      await releaseHeld();
       held = { bytes: head, name };
     } else {
+      await releaseHeld();
       const pass = new PassThrough({ highWaterMark: 1024 * 1024 });
       const write = async (data: Buffer): Promise<void> => {
         if (!pass.write(data)) await once(pass, 'drain', { signal });
@@ -212,6 +245,9 @@ export async function relaySeries(download: Readable, expected: SeriesExpectatio
       throw asContentError(firstError ?? error, uid);
     }
     verify(uid, expected, actual, published, stats);
+    if (suspect) throw suspect.error;
+    // Told before XNAT answers: its verdict on the file may well be the reason the series fails.
+    for (const file of unreadable) onUnreadable?.(file);
     if (!upload) throw new SeriesContentError('the TCIA zip holds no DICOM files', uid, { retryable: true });
     await releaseHeld();
     archive.finalize().catch((error: unknown) => controller.abort(error));

@@ -62,6 +62,7 @@ export async function transferSeries(job: SeriesJob, deps: TransferDeps): Promis
           return deps.xnat.importZip({ project: job.project, subject, session: job.session, source: IMPORT_SOURCE }, zip, signal);
         },
         deps.signal,
+        (file) => log.warn({ file }, `${file}: its DICOM header could not be read, but it matches TCIA's MD5; XNAT decides`),
       );
       return { ...stats, subject: subject ?? '', prearchiveUri: uri, attempts: attempt };
     } catch (error) {

@@ -122,10 +122,12 @@ describe('relaySeries: TCIA zip → verify → XNAT zip', () => {
     expect(captured.error).toBeDefined();
   });
 
-  it('refuses a zip holding a non-DICOM entry', async () => {
+  it('calls a non-DICOM entry missing from md5hashes.csv a retryable transfer error', async () => {
     nbia.faults.set({ nonDicomEntry: true });
     const { start } = capture();
-    await expect(relaySeries(download(), { seriesUid: UID, studyUid: '', imageCount: 6 }, start, new AbortController().signal)).rejects.toThrow(/not a DICOM file/);
+    const error = await relaySeries(download(), { seriesUid: UID, studyUid: '', imageCount: 6 }, start, new AbortController().signal).catch((e: unknown) => e);
+    expect((error as Error).message).toMatch(/readme\.txt is not listed in md5hashes\.csv/);
+    expect((error as SeriesContentError).retryable).toBe(true);
   });
 
   it('calls a cut-off download a retryable content error', async () => {
