@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import got, { type Got, type Response } from 'got';
 import { parseString } from 'fast-csv';
-import { AbortedError, TciaHttpError } from '../errors.js';
+import { TciaHttpError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { parseRetryAfter } from '../retry.js';
 import { USER_AGENT } from '../version.js';
@@ -94,8 +94,9 @@ export class NbiaClient {
   async openSeries(uid: string, signal: AbortSignal): Promise<Readable> {
     const path = this.version === 'v4' ? 'v4/getImage' : 'v1/getImageWithMD5Hash';
     const searchParams: Record<string, string> = this.version === 'v4' ? { SeriesInstanceUID: uid, IncludeMD5: 'Yes' } : { SeriesInstanceUID: uid };
-    const stream = this.http.stream(path, { searchParams, retry: { limit: 0 } });
-    untilClosed(stream, signal);
+    // got keeps its abort listener until the stream is destroyed, which a fully read download never is; on a
+    // signal of its own (AbortSignal.any adds no listener to the run's signal) it goes away with the stream.
+    const stream = this.http.stream(path, { searchParams, retry: { limit: 0 }, signal: AbortSignal.any([signal]) });
     const response = await new Promise<Response>((resolve, reject) => {
       stream.once('response', resolve);
       stream.once('error', (error: Error) => reject(translateNetworkError(error, 'TCIA', this.options.root)));
@@ -126,26 +127,6 @@ export class NbiaClient {
       throw translateNetworkError(error, 'TCIA', this.options.root);
     }
   }
-}
-
-/**
- * Destroys the stream when the run is stopped. got's own `signal` option keeps its listener on the signal until
- * the stream is destroyed, which a fully read download never is, so one run-wide signal would gather a listener
- * per series (MaxListenersExceededWarning); this one goes as soon as the stream ends, fails or closes.
- */
-function untilClosed(stream: Readable, signal: AbortSignal): void {
-  const onAbort = (): void => {
-    stream.destroy(new AbortedError());
-  };
-  if (signal.aborted) {
-    onAbort();
-    return;
-  }
-  signal.addEventListener('abort', onAbort, { once: true });
-  const release = (): void => signal.removeEventListener('abort', onAbort);
-  stream.once('end', release);
-  stream.once('error', release);
-  stream.once('close', release);
 }
 
 function header(response: Response, name: string): string | undefined {

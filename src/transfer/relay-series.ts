@@ -4,10 +4,10 @@ import { basename } from 'node:path';
 import { PassThrough, Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import archiver from 'archiver';
-import unzip from 'unzip-stream';
-import { AbortedError, Md5MismatchError, SeriesContentError, XtdError } from '../errors.js';
+import { Md5MismatchError, SeriesContentError, XtdError } from '../errors.js';
 import { readDicomHeader, type DicomHeader } from './dicom-header.js';
 import { parseMd5List } from './md5-list.js';
+import { readZipEntries, type ZipEntry } from './zip-entries.js';
 
 export interface SeriesExpectation {
   seriesUid: string;
@@ -78,9 +78,8 @@ class ByteGauge extends Transform {
  */
 export async function relaySeries(download: Readable, expected: SeriesExpectation, startUpload: StartUpload, outer: AbortSignal, onUnreadable?: (file: string) => void): Promise<{ stats: RelayStats; uri: string }> {
   const controller = new AbortController();
-  const signal = controller.signal;
-  const onOuterAbort = (): void => controller.abort(new AbortedError());
-  outer.addEventListener('abort', onOuterAbort, { once: true });
+  // Follows the run's signal without a listener on it, so any number of series can share that signal.
+  const signal = AbortSignal.any([controller.signal, outer]);
 
   const archive = archiver('zip', { zlib: { level: 0 }, highWaterMark: 1024 * 1024 });
   // Errors on the outgoing zip reach us through the upload; without an upload there is nobody else to tell.
@@ -262,45 +261,7 @@ export async function relaySeries(download: Readable, expected: SeriesExpectatio
     download.destroy();
     if (upload) await upload.catch(() => undefined);
     throw cause;
-  } finally {
-    outer.removeEventListener('abort', onOuterAbort);
   }
-}
-
-type ZipEntry = Readable & { path: string; type: string; autodrain(): void };
-
-/**
- * The entries of a streamed zip, one at a time; each must be read before the next arrives. unzip-stream's
- * ParserStream emits 'close' from its flush before its readable side ends, which stream.finished (and so
- * pipeline and async iteration) reports as a premature close, so its entries are handed on through a plain
- * object stream instead. A source that fails mid-entry fails the entry being read too, so nothing waits forever.
- */
-function readZipEntries(source: Readable, signal: AbortSignal): AsyncIterable<ZipEntry> {
-  const parser = unzip.Parse();
-  const entries = new PassThrough({ objectMode: true });
-  let current: ZipEntry | undefined;
-  const fail = (error: Error): void => {
-    // The reader may be waiting inside the current entry; failing it too is what wakes the reader up.
-    if (current && !current.readableEnded) current.destroy(error);
-    entries.destroy(error);
-    source.destroy();
-  };
-  parser.on('entry', (entry: ZipEntry) => {
-    current = entry;
-    // A reader hears of a failure through its iterator; an entry nobody reads (LICENSE, drained) must not crash.
-    entry.on('error', () => undefined);
-    entries.write(entry);
-  });
-  parser.on('error', fail);
-  source.on('error', fail);
-  // unzip-stream itself fails a zip that stops inside an entry ("Stream finished in an invalid state").
-  parser.on('close', () => entries.end());
-  const onAbort = (): void => fail(signal.reason instanceof Error ? signal.reason : new AbortedError());
-  if (signal.aborted) onAbort();
-  else signal.addEventListener('abort', onAbort, { once: true });
-  entries.once('close', () => signal.removeEventListener('abort', onAbort));
-  source.pipe(parser);
-  return entries;
 }
 
 /** instanceof fails across realms (Node's own AbortError in a test VM), so look at the shape. */

@@ -138,6 +138,19 @@ describe('relaySeries: TCIA zip → verify → XNAT zip', () => {
     expect((error as SeriesContentError).retryable).toBe(true);
   });
 
+  it('breaks the upload off when a damaged header names another series, but lets the MD5 list give the verdict', async () => {
+    const file = nbia.instance(UID, 0);
+    const offset = file.indexOf(Buffer.from(UID, 'latin1')) + UID.length - 1;
+    nbia.faults.set({ corruptByte: { entryIndex: 3, offset } });
+    const { start, result } = capture();
+    const error = await relaySeries(download(), { seriesUid: UID, studyUid: '', imageCount: 6 }, start, new AbortController().signal).catch((e: unknown) => e);
+    // A transfer error, retried like any other MD5 mismatch; not "belongs to series".
+    expect(error).toBeInstanceOf(Md5MismatchError);
+    const captured = await result;
+    expect(captured.ended).toBe(false);
+    expect(captured.error).toBeDefined();
+  });
+
   it('checks the series UID in every header against the plan', async () => {
     const { start } = capture();
     await expect(relaySeries(download(), { seriesUid: '1.2.3', studyUid: '', imageCount: 6 }, start, new AbortController().signal)).rejects.toThrow(/belongs to series/);
