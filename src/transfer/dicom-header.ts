@@ -1,4 +1,4 @@
-import { constants, inflateRawSync } from 'node:zlib';
+import { constants, inflateRawSync, inflateSync } from 'node:zlib';
 import dicomParser from 'dicom-parser';
 import { convertBytes } from 'dicom-character-set';
 
@@ -78,12 +78,16 @@ function bareSyntax(bytes: Buffer): string {
 }
 
 /**
- * Deflated Explicit VR Little Endian: the dataset after the file meta is raw DEFLATE. A sync flush inflates as
- * much as there is, so the head of a large file still inflates up to its header.
+ * Deflated Explicit VR Little Endian: the dataset after the file meta is raw DEFLATE, or, from some writers, a
+ * zlib stream, which dcm4che accepts too. A sync flush inflates as much as there is, so the head of a large
+ * file still inflates up to its header.
  */
 function inflater(array: Uint8Array, position: number): Uint8Array {
   const source = Buffer.from(array.buffer, array.byteOffset, array.byteLength);
-  const inflated = inflateRawSync(source.subarray(position), { finishFlush: constants.Z_SYNC_FLUSH });
+  const deflated = source.subarray(position);
+  const options = { finishFlush: constants.Z_SYNC_FLUSH };
+  const zlibHeader = deflated.length >= 2 && deflated.readUInt16BE(0) === 0x789c;
+  const inflated = zlibHeader ? inflateSync(deflated, options) : inflateRawSync(deflated, options);
   return Buffer.concat([source.subarray(0, position), inflated]);
 }
 
