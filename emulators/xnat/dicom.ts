@@ -48,19 +48,34 @@ export function readDicomHeader(bytes: Buffer): DicomHeader | undefined {
   };
 }
 
-/** A bare dataset is tried in each uncompressed transfer syntax until one yields a SOP Instance UID. */
+/**
+ * A bare dataset is tried in each uncompressed transfer syntax until one yields a SOP Instance UID; a Part 10
+ * file whose meta group lacks the Transfer Syntax is read as explicit VR little endian (dcm4che's fallback).
+ */
 function parseAny(bytes: Buffer): dicomParser.DataSet | undefined {
   const part10 = bytes.length > 132 && bytes.toString('latin1', 128, 132) === 'DICM';
-  const syntaxes = part10 ? [undefined] : ['1.2.840.10008.1.2', '1.2.840.10008.1.2.1', '1.2.840.10008.1.2.2'];
-  for (const TransferSyntaxUID of syntaxes) {
+  if (part10) {
     try {
-      const ds = dicomParser.parseDicom(bytes, { untilTag: 'x7fe00010', ...(TransferSyntaxUID ? { TransferSyntaxUID } : {}) });
-      if (part10 || ds.string('x00080018')) return ds;
+      return dicomParser.parseDicom(bytes, { untilTag: 'x7fe00010' });
     } catch {
-      // not this syntax
+      const meta = attempt(() => dicomParser.readPart10Header(bytes)) as (dicomParser.DataSet & { position?: number }) | undefined;
+      if (!meta || meta.elements.x00020010 || meta.position === undefined) return undefined;
+      bytes = bytes.subarray(meta.position);
     }
   }
+  for (const TransferSyntaxUID of ['1.2.840.10008.1.2', '1.2.840.10008.1.2.1', '1.2.840.10008.1.2.2']) {
+    const ds = attempt(() => dicomParser.parseDicom(bytes, { untilTag: 'x7fe00010', TransferSyntaxUID }));
+    if (ds?.string('x00080018')) return ds;
+  }
   return undefined;
+}
+
+function attempt<T>(read: () => T): T | undefined {
+  try {
+    return read();
+  } catch {
+    return undefined;
+  }
 }
 
 /** `Key: value` in the comment fields (ContainedAssignmentExtractor), first match wins. */

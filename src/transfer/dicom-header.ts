@@ -44,20 +44,21 @@ export function readDicomHeader(bytes: Buffer): DicomHeader | undefined {
 function parse(bytes: Buffer): dicomParser.DataSet | undefined {
   const options: dicomParser.ParseDicomOptions = { untilTag: PIXEL_DATA, inflater };
   const part10 = bytes.length >= 132 && bytes.toString('latin1', 128, 132) === 'DICM';
-  if (!part10) options.TransferSyntaxUID = bareSyntax(bytes);
+  if (!part10) return tryParse(bytes, { ...options, TransferSyntaxUID: bareSyntax(bytes) });
+  let meta: dicomParser.DataSet & { position?: number };
   try {
-    const dataSet = dicomParser.parseDicom(bytes, options);
-    return dataSet;
-  } catch (error) {
-    // A file meta group without a Transfer Syntax: read the dataset as explicit VR little endian, as dcm4che does.
-    if (part10 && !options.TransferSyntaxUID && /0002,0010/.test(String(error))) {
-      return tryParse(bytes, { ...options, TransferSyntaxUID: EXPLICIT_LE });
-    }
-    // A value cut short after the identifying fields (the head of a larger file) still yields them.
-    return (error as { dataSet?: dicomParser.DataSet }).dataSet;
+    meta = dicomParser.readPart10Header(bytes, { untilTag: PIXEL_DATA });
+  } catch {
+    return undefined;
   }
+  // A file meta group without a Transfer Syntax: the dataset is read as explicit VR little endian, as dcm4che does.
+  if (!meta.elements.x00020010 && meta.position !== undefined) {
+    return tryParse(bytes.subarray(meta.position), { ...options, TransferSyntaxUID: EXPLICIT_LE });
+  }
+  return tryParse(bytes, options);
 }
 
+/** A value cut short after the identifying fields (the head of a larger file) still yields them. */
 function tryParse(bytes: Buffer, options: dicomParser.ParseDicomOptions): dicomParser.DataSet | undefined {
   try {
     return dicomParser.parseDicom(bytes, options);

@@ -105,6 +105,7 @@ function cases(): CaseSpec[] {
     { name: 'bare-dataset-implicit', write: ['-F', '+ti'] },
     { name: 'bare-dataset-explicit', write: ['-F', '+te'] },
     { name: 'meta-group-length-missing', write: ['+te'], patch: dropMetaGroupLength },
+    { name: 'meta-without-transfer-syntax', write: ['+te'], patch: dropMetaTransferSyntax },
     { name: 'meta-group-length-wrong', write: ['+te'], patch: (file) => Buffer.from(file).fill(0, 140, 144).fill(0x7f, 140, 141) },
     {
       name: 'undefined-length-sequences',
@@ -141,6 +142,20 @@ function dropMetaGroupLength(file: Buffer): Buffer {
   // (0002,0000) UL is the first element after 'DICM': 12 bytes at offset 132.
   if (file.readUInt16LE(132) !== 2 || file.readUInt16LE(134) !== 0) throw new Error('no File Meta group length where expected');
   return Buffer.concat([file.subarray(0, 132), file.subarray(144)]);
+}
+
+/** Removes (0002,0010) from the File Meta group (explicit VR little endian, 16-bit length) and fixes its length. */
+function dropMetaTransferSyntax(file: Buffer): Buffer {
+  let at = 144;
+  while (file.readUInt16LE(at) === 2 && file.readUInt16LE(at + 2) !== 0x10) {
+    const vr = file.toString('latin1', at + 4, at + 6);
+    at += ['OB', 'OW', 'UN', 'SQ', 'UT'].includes(vr) ? 12 + file.readUInt32LE(at + 8) : 8 + file.readUInt16LE(at + 6);
+  }
+  if (file.readUInt16LE(at) !== 2) throw new Error('no Transfer Syntax UID in the File Meta group');
+  const size = 8 + file.readUInt16LE(at + 6);
+  const out = Buffer.concat([file.subarray(0, at), file.subarray(at + size)]);
+  out.writeUInt32LE(out.readUInt32LE(140) - size, 140);
+  return out;
 }
 
 function dumpText(spec: CaseSpec, index: number, series: string, study: string, patientId: string): Buffer {
