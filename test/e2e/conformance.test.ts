@@ -63,7 +63,7 @@ describeWithDcmtk('conformance: files written by dcmtk, end to end', () => {
 
     it.each([
       'explicit-vr-little-endian', 'implicit-vr-little-endian', 'explicit-vr-big-endian', 'deflated-explicit-vr-little-endian',
-      'jpeg-baseline', 'jpeg-lossless', 'jpeg-ls', 'rle', 'bare-dataset-implicit', 'bare-dataset-explicit',
+      'jpeg-baseline', 'jpeg-lossless', 'jpeg-ls', 'rle', 'jpeg-2000', 'htj2k', 'bare-dataset-implicit', 'bare-dataset-explicit',
       'meta-group-length-missing', 'meta-without-transfer-syntax', 'meta-group-length-wrong', 'undefined-length-sequences', 'private-un', 'implicit-private-un',
       'header-over-64k', 'multi-frame', 'rtstruct', 'rtplan', 'sr', 'ko', 'pr', 'seg',
     ])('%s is archived byte for byte', (name) => {

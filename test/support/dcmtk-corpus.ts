@@ -1,8 +1,8 @@
 /**
  * A conformance corpus that this project did not encode: every file is written by dcmtk's command-line tools
  * (dump2dcm from a text dump, then dcmconv, dcmcjpeg, dcmcjpls, dcmcrle, dcmodify), one folder per case, each a
- * series of two instances. Only the File Meta group-length cases patch a byte of a dcmtk file afterwards, since
- * no tool writes a wrong one on purpose.
+ * series of two instances. Only the File Meta cases (group length, Transfer Syntax) patch a dcmtk file
+ * afterwards, since no tool writes a wrong meta group on purpose.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -102,10 +102,14 @@ function cases(): CaseSpec[] {
     { name: 'jpeg-lossless', convert: ['dcmcjpeg', '+el'] },
     { name: 'jpeg-ls', convert: ['dcmcjpls'] },
     { name: 'rle', convert: ['dcmcrle'] },
+    // dcmtk 3.6.7 encodes no JPEG 2000: JPEG fragments under the JPEG 2000 and HTJ2K UIDs stand in for them.
+    // The header, which is all the tool reads, is laid out exactly as for a real JPEG 2000 file.
+    { name: 'jpeg-2000', convert: ['dcmcjpeg', '+eb'], patch: (file) => withMetaTransferSyntax(file, '1.2.840.10008.1.2.4.90') },
+    { name: 'htj2k', convert: ['dcmcjpeg', '+eb'], patch: (file) => withMetaTransferSyntax(file, '1.2.840.10008.1.2.4.201') },
     { name: 'bare-dataset-implicit', write: ['-F', '+ti'] },
     { name: 'bare-dataset-explicit', write: ['-F', '+te'] },
     { name: 'meta-group-length-missing', write: ['+te'], patch: dropMetaGroupLength },
-    { name: 'meta-without-transfer-syntax', write: ['+te'], patch: dropMetaTransferSyntax },
+    { name: 'meta-without-transfer-syntax', write: ['+te'], patch: (file) => withMetaTransferSyntax(file, undefined) },
     { name: 'meta-group-length-wrong', write: ['+te'], patch: (file) => Buffer.from(file).fill(0, 140, 144).fill(0x7f, 140, 141) },
     {
       name: 'undefined-length-sequences',
@@ -144,17 +148,32 @@ function dropMetaGroupLength(file: Buffer): Buffer {
   return Buffer.concat([file.subarray(0, 132), file.subarray(144)]);
 }
 
-/** Removes (0002,0010) from the File Meta group (explicit VR little endian, 16-bit length) and fixes its length. */
-function dropMetaTransferSyntax(file: Buffer): Buffer {
+/** Where (0002,0010) starts in the File Meta group (explicit VR little endian) and how many bytes it takes. */
+function metaTransferSyntax(file: Buffer): { at: number; size: number } {
   let at = 144;
   while (file.readUInt16LE(at) === 2 && file.readUInt16LE(at + 2) !== 0x10) {
     const vr = file.toString('latin1', at + 4, at + 6);
     at += ['OB', 'OW', 'UN', 'SQ', 'UT'].includes(vr) ? 12 + file.readUInt32LE(at + 8) : 8 + file.readUInt16LE(at + 6);
   }
   if (file.readUInt16LE(at) !== 2) throw new Error('no Transfer Syntax UID in the File Meta group');
-  const size = 8 + file.readUInt16LE(at + 6);
-  const out = Buffer.concat([file.subarray(0, at), file.subarray(at + size)]);
-  out.writeUInt32LE(out.readUInt32LE(140) - size, 140);
+  return { at, size: 8 + file.readUInt16LE(at + 6) };
+}
+
+/** Replaces the File Meta Transfer Syntax UID (`undefined` removes it) and keeps the group length right. */
+function withMetaTransferSyntax(file: Buffer, uid: string | undefined): Buffer {
+  const { at, size } = metaTransferSyntax(file);
+  let element = Buffer.alloc(0);
+  if (uid !== undefined) {
+    const value = Buffer.from(uid.length % 2 ? `${uid}\0` : uid, 'latin1');
+    element = Buffer.alloc(8 + value.length);
+    element.writeUInt16LE(2, 0);
+    element.writeUInt16LE(0x10, 2);
+    element.write('UI', 4, 'latin1');
+    element.writeUInt16LE(value.length, 6);
+    value.copy(element, 8);
+  }
+  const out = Buffer.concat([file.subarray(0, at), element, file.subarray(at + size)]);
+  out.writeUInt32LE(out.readUInt32LE(140) - size + element.length, 140);
   return out;
 }
 
