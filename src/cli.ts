@@ -4,89 +4,119 @@ import { constants, realpathSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import yargs, { type Argv } from 'yargs';
-import { hideBin } from 'yargs/helpers';
+import { createRequire } from 'node:module';
+import type { Argv } from 'yargs';
+import { checkOptions, runCheckCommand } from './check/command.js';
 import { LOG_LEVELS, resolveConfig, type Config, type RawOptions } from './config.js';
 import { describeError } from './errors.js';
 import { createRunLogger } from './log.js';
 import { Progress } from './progress.js';
+import { askForMissingPassword } from './prompt.js';
 import { run, type Tuning } from './run.js';
+import { usageErrorFrom, type YargsUsage } from './usage-errors.js';
 import { VERSION } from './version.js';
 
-const EXIT_USAGE = 2;
+// yargs' ES-module build wraps help text at a fixed column, cutting words in half; its CommonJS build wraps on
+// word boundaries (yargs issue #2112, fixed only in yargs 18), so it is loaded through require.
+const yargs = createRequire(import.meta.url)('yargs') as typeof import('yargs').default;
 
-/** Parses the command line, runs the import, and sets the exit code (0 all in XNAT, 1 some failed, 2 unusable input). */
+const EXIT_USAGE = 2;
+const COMMANDS = ['import', 'check', 'manifests'];
+
+/** Parses the command line, runs the command, and returns the exit code (0 all in XNAT, 1 some failed, 2 unusable input). */
 export async function main(argv: string[]): Promise<number> {
   if (argv.length === 0) {
-    await listManifests();
-    return 0;
+    process.stdout.write(`${await parser([], () => undefined).getHelp()}\n`);
+    return EXIT_USAGE;
   }
-  // The original tool's form: <manifest> <output_dir> <project_id> <xnat_host> <xnat_user> <xnat_pass>.
-  if (argv.length === 6 && !argv[0]!.startsWith('-') && !['import', 'manifests'].includes(argv[0]!)) {
-    const [manifest, outputDir, project, xnatHost, xnatUser, xnatPass] = argv as [string, string, string, string, string, string];
-    return execute({ manifest, outputDir, project, xnatHost, xnatUser, xnatPass, passwordFromArgv: true });
-  }
+  const original = originalForm(argv, process.env);
+  if (original) return execute(original);
 
-  let exitCode = 0;
-  let failure: string | undefined;
-  const parser = yargs(argv)
+  // Handlers only choose what to run; it runs after yargs has validated the whole command line, so a typo
+  // can never start an import (the fail callback throws, which stops yargs).
+  let action: (() => Promise<number>) | undefined;
+  try {
+    await parser(argv, (chosen) => (action = chosen)).parseAsync();
+  } catch (error) {
+    process.stderr.write(`xnat-tcia-download: ${describeError(error)}\nRun 'xnat-tcia-download --help' for usage.\n`);
+    return EXIT_USAGE;
+  }
+  return action ? action() : 0;
+}
+
+/**
+ * The original tool's form: <manifest> <output_dir> <project_id> <xnat_host> <xnat_user> [<xnat_pass>]; the
+ * password may be left out when XNAT_PASS is set (or typed at a prompt on a terminal).
+ */
+function originalForm(argv: string[], env: NodeJS.ProcessEnv): RawOptions | undefined {
+  const positional = argv.slice(0, 5).every((a) => !a.startsWith('-')) && !COMMANDS.includes(argv[0]!);
+  if (!positional || (argv.length !== 6 && argv.length !== 5)) return undefined;
+  const [manifest, outputDir, project, xnatHost, xnatUser, xnatPass] = argv as [string, string, string, string, string, string | undefined];
+  if (xnatPass === undefined) return { manifest, outputDir, project, xnatHost, xnatUser, xnatPass: env.XNAT_PASS, passwordFromArgv: false };
+  return { manifest, outputDir, project, xnatHost, xnatUser, xnatPass, passwordFromArgv: true, originalForm: true };
+}
+
+function parser(argv: string[], choose: (action: () => Promise<number>) => void): Argv {
+  return yargs(argv)
     .scriptName('xnat-tcia-download')
+    .locale('en')
     .usage(
       [
         'Imports every series of a TCIA manifest into an XNAT project.',
         '',
         'Usage:',
-        '  $0 import <manifest> --project <ID> [options]',
-        '  $0 <manifest> <output_dir> <project_id> <xnat_host> <xnat_user> <xnat_pass>',
-        '      (the original tool\'s form; prefer XNAT_PASS in the environment)',
-        '  $0 manifests    (list the sample manifests)',
+        '$0 import <manifest> --project <ID> [options]',
+        '$0 check --project <ID> [options]    (is this setup ready for an import?)',
+        '$0 <manifest> <output_dir> <project_id> <xnat_host> <xnat_user> [<xnat_pass>]    (the original tool\'s form; leave out the password and set XNAT_PASS)',
+        '$0 manifests    (list the sample manifests)',
       ].join('\n'),
     )
-    .parserConfiguration({ 'duplicate-arguments-array': false })
+    .parserConfiguration({ 'duplicate-arguments-array': false, 'camel-case-expansion': false })
     .command(
       'import <manifest>',
       'Import the series of a .tcia or CSV manifest into an XNAT project',
       (y: Argv) => importOptions(y),
-      async (args) => {
-        exitCode = await execute({
-          manifest: String(args.manifest),
-          project: args.project as string | undefined,
-          xnatHost: args['xnat-host'] as string | undefined,
-          xnatUser: args['xnat-user'] as string | undefined,
-          xnatPass: args['xnat-pass'] as string | undefined,
-          passwordFromArgv: args['xnat-pass'] !== undefined,
-          tciaUrl: args['tcia-url'] as string | undefined,
-          concurrency: args.concurrency as number | undefined,
-          retries: args.retries as number | undefined,
-          dryRun: args['dry-run'] as boolean | undefined,
-          outputDir: args['output-dir'] as string | undefined,
-          logLevel: args['log-level'] as string | undefined,
-          insecure: args.insecure as boolean | undefined,
-          progress: args.progress as string | undefined,
-          quiet: args.quiet as boolean | undefined,
-        }, tuningFrom(args));
-      },
+      (args) => choose(() => execute({
+        manifest: String(args.manifest),
+        project: args.project as string | undefined,
+        xnatHost: args['xnat-host'] as string | undefined,
+        xnatUser: args['xnat-user'] as string | undefined,
+        xnatPass: args['xnat-pass'] as string | undefined,
+        passwordFromArgv: args['xnat-pass'] !== undefined,
+        tciaUrl: args['tcia-url'] as string | undefined,
+        concurrency: args.concurrency as number | undefined,
+        retries: args.retries as number | undefined,
+        dryRun: args['dry-run'] as boolean | undefined,
+        outputDir: args['output-dir'] as string | undefined,
+        logLevel: args['log-level'] as string | undefined,
+        insecure: args.insecure as boolean | undefined,
+        progress: args.progress as string | undefined,
+        quiet: args.quiet as boolean | undefined,
+      }, tuningFrom(args))),
     )
-    .command('manifests', 'List the sample manifests shipped with the tool', () => undefined, async () => {
+    .command(
+      'check',
+      'Check, read-only, that XNAT, the project, the Container Service and TCIA are ready for an import',
+      (y: Argv) => checkOptions(y),
+      (args) => choose(() => runCheckCommand(args)),
+    )
+    .command('manifests', 'List the sample manifests shipped with the tool', () => undefined, () => choose(async () => {
       await listManifests();
-    })
+      return 0;
+    }))
     .demandCommand(1, 'Give a command, e.g. import <manifest> --project <ID>')
     .strict()
+    .recommendCommands()
     .version(VERSION)
     .help()
     .alias('h', 'help')
-    .wrap(Math.min(120, process.stdout.columns ?? 120))
-    .epilog('Exit codes: 0 every series is in XNAT; 1 some series failed (the rest were imported); 2 bad usage or unusable input (nothing imported); 130/143 stopped by SIGINT/SIGTERM.')
-    .fail((message, error) => {
-      failure = error ? describeError(error) : message;
+    // A terminal's width, else 80 (piped output, StdOut.log).
+    .wrap(Math.min(120, process.stdout.isTTY ? process.stdout.columns || 80 : 80))
+    .epilog('Exit codes: 0 every series is in XNAT (check: the setup can import); 1 some series failed, the rest were imported (check: something must be fixed first); 2 bad usage or unusable input, nothing imported; 130/143 stopped by SIGINT/SIGTERM.')
+    .fail((message, error, usage) => {
+      throw error ?? usageErrorFrom(message, argv, usage as unknown as YargsUsage);
     })
     .exitProcess(false);
-  await parser.parseAsync();
-  if (failure) {
-    process.stderr.write(`xnat-tcia-download: ${failure}\nRun 'xnat-tcia-download --help' for usage.\n`);
-    return EXIT_USAGE;
-  }
-  return exitCode;
 }
 
 function importOptions(y: Argv): Argv {
@@ -126,7 +156,7 @@ function tuningFrom(args: Record<string, unknown>): Partial<Tuning> {
 async function execute(raw: RawOptions, tuning: Partial<Tuning> = {}): Promise<number> {
   let config: Readonly<Config>;
   try {
-    config = resolveConfig(raw, process.env);
+    config = resolveConfig(await askForMissingPassword(raw, process.env), process.env);
   } catch (error) {
     process.stderr.write(`xnat-tcia-download: ${describeError(error)}\n`);
     return EXIT_USAGE;
@@ -149,7 +179,10 @@ async function execute(raw: RawOptions, tuning: Partial<Tuning> = {}): Promise<n
   const { logger, close } = createRunLogger({ level, jsonLogPath: logPath, secrets: [config.xnat.pass], color: false, humanStream });
   logger.info(`xnat-tcia-download ${VERSION}`);
   for (const warning of config.warnings) logger.warn(warning);
-  if (config.passwordFromArgv) logger.warn('the XNAT password was given on the command line, where other users can read it (ps, shell history); set XNAT_PASS instead');
+  if (config.passwordFromArgv) {
+    const instead = config.originalForm ? 'set XNAT_PASS and leave out the last argument' : 'set XNAT_PASS instead';
+    logger.warn(`the XNAT password was given on the command line, where other users can read it (ps, shell history); ${instead}`);
+  }
   const progress = new Progress({ logger, tty: bar, enabled, intervalSeconds: tuning.progressIntervalSeconds });
 
   const controller = new AbortController();
@@ -180,7 +213,18 @@ function wipingFirst(bar: NodeJS.WriteStream): Writable {
   });
 }
 
-/** With no arguments the original tool listed the manifests it ships; so does this. */
+/**
+ * A reader that goes away (`| head`) makes the next write fail with EPIPE. That is not the tool's failure:
+ * further output to that stream is dropped and the command ends as it would have.
+ */
+function endQuietlyOnClosedPipe(stream: NodeJS.WriteStream): void {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    stream.write = (() => true) as typeof stream.write;
+  });
+}
+
+/** The original tool listed the manifests it ships; so does this. */
 async function listManifests(): Promise<void> {
   const here = dirname(fileURLToPath(import.meta.url));
   const places = [resolve(here, '..', 'resources', 'TCIA'), resolve('resources', 'TCIA')];
@@ -199,7 +243,9 @@ async function listManifests(): Promise<void> {
 // Through npm's bin symlink argv[1] is the link, so compare real paths.
 const invokedDirectly = process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url);
 if (invokedDirectly) {
-  main(hideBin(process.argv))
+  endQuietlyOnClosedPipe(process.stdout);
+  endQuietlyOnClosedPipe(process.stderr);
+  main(process.argv.slice(2))
     .then((code) => {
       process.exitCode = code;
     })

@@ -18,6 +18,7 @@ export interface Config {
   quiet: boolean;
   /** Where the password came from, so the CLI can warn about argv. */
   passwordFromArgv: boolean;
+  originalForm: boolean;
   warnings: string[];
 }
 
@@ -40,29 +41,36 @@ export interface RawOptions {
   progress?: string;
   quiet?: boolean;
   passwordFromArgv?: boolean;
+  /** The original tool's six-argument form, whose password is the last argument. */
+  originalForm?: boolean;
+}
+
+export interface XnatAccess {
+  host: string;
+  user: string;
+  pass: string;
+  insecure: boolean;
 }
 
 /** XNAT project IDs are [A-Za-z0-9_-]; XNAT answers anything else with 417 (xnat-rest-api.md §2). */
 const PROJECT_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
-export function resolveConfig(raw: RawOptions, env: NodeJS.ProcessEnv): Readonly<Config> {
-  const warnings: string[] = [];
-  const project = (raw.project ?? '').trim();
+/** The target project ID, checked the way XNAT checks it. */
+export function resolveProject(value: string | undefined): string {
+  const project = (value ?? '').trim();
   if (!project) throw new UsageError('no target project given', 'pass --project <ID>');
   if (!PROJECT_ID.test(project)) {
     throw new UsageError(`project ID '${project}' is not valid`, 'XNAT project IDs use only letters, digits, _ and -');
   }
+  return project;
+}
+
+export function resolveConfig(raw: RawOptions, env: NodeJS.ProcessEnv): Readonly<Config> {
+  const warnings: string[] = [];
+  const project = resolveProject(raw.project);
 
   const dryRun = raw.dryRun ?? false;
-  const hostRaw = (raw.xnatHost ?? env.XNAT_HOST ?? '').trim();
-  const user = raw.xnatUser ?? env.XNAT_USER ?? '';
-  const pass = raw.xnatPass ?? env.XNAT_PASS ?? '';
-  if (!hostRaw) throw new UsageError('no XNAT host given', 'pass --xnat-host https://your-xnat or set XNAT_HOST');
-  if (!user || !pass) throw new UsageError('no XNAT credentials given', 'set XNAT_USER and XNAT_PASS (or --xnat-user / --xnat-pass)');
-  const host = normaliseUrl(hostRaw, '--xnat-host');
-  if (host.startsWith('http://') && !isLoopback(host)) {
-    warnings.push(`XNAT host ${host} uses plain HTTP: credentials and data cross the network unencrypted`);
-  }
+  const { host, user, pass, insecure } = resolveXnatAccess(raw, env, warnings);
 
   const tciaRaw = (raw.tciaUrl ?? env.TCIA_URL ?? '').trim();
   const tciaUrl = tciaRaw ? normaliseUrl(tciaRaw, '--tcia-url') : undefined;
@@ -82,7 +90,7 @@ export function resolveConfig(raw: RawOptions, env: NodeJS.ProcessEnv): Readonly
   return Object.freeze({
     manifestPath: resolve(raw.manifest),
     project,
-    xnat: Object.freeze({ host, user, pass, insecure: raw.insecure ?? false }),
+    xnat: Object.freeze({ host, user, pass, insecure }),
     tciaUrl,
     concurrency,
     retries: raw.retries,
@@ -92,8 +100,31 @@ export function resolveConfig(raw: RawOptions, env: NodeJS.ProcessEnv): Readonly
     progress,
     quiet: raw.quiet ?? false,
     passwordFromArgv: raw.passwordFromArgv ?? false,
+    originalForm: raw.originalForm ?? false,
     warnings,
   });
+}
+
+/**
+ * Where XNAT is and who logs in, from flags first, then the environment. A missing value is named with the
+ * flag and variable that give it; --insecure warns here, once per run.
+ */
+export function resolveXnatAccess(raw: Pick<RawOptions, 'xnatHost' | 'xnatUser' | 'xnatPass' | 'insecure'>, env: NodeJS.ProcessEnv, warnings: string[]): XnatAccess {
+  const hostRaw = (raw.xnatHost ?? env.XNAT_HOST ?? '').trim();
+  const user = raw.xnatUser ?? env.XNAT_USER ?? '';
+  const pass = raw.xnatPass ?? env.XNAT_PASS ?? '';
+  if (!hostRaw) throw new UsageError('no XNAT host given', 'pass --xnat-host https://your-xnat or set XNAT_HOST');
+  if (!user) throw new UsageError('no XNAT user given: XNAT_USER is not set', 'set XNAT_USER to your user name or an alias token, or pass --xnat-user');
+  if (!pass) {
+    throw new UsageError(`no XNAT password given for user '${user}': XNAT_PASS is not set`, 'set XNAT_PASS to the password or the alias token secret, or run on a terminal to be asked for it');
+  }
+  const host = normaliseUrl(hostRaw, '--xnat-host');
+  if (host.startsWith('http://') && !isLoopback(host)) {
+    warnings.push(`XNAT host ${host} uses plain HTTP: credentials and data cross the network unencrypted`);
+  }
+  const insecure = raw.insecure ?? false;
+  if (insecure) warnings.push('--insecure: TLS certificates of XNAT and TCIA are not verified; for a private CA prefer NODE_EXTRA_CA_CERTS=/path/ca.pem');
+  return { host, user, pass, insecure };
 }
 
 /** Adds https:// when no scheme is given (HTTPS unless the user says otherwise) and drops trailing slashes. */

@@ -25,6 +25,10 @@ export function translateNetworkError(error: unknown, peer: 'TCIA' | 'XNAT', bas
       hint: 'for a self-signed or private CA, set NODE_EXTRA_CA_CERTS=/path/to/ca.pem, or pass --insecure to skip verification',
     });
   }
+  if (speaksNoTls(code, error)) {
+    const plain = base.replace(/^https:/i, 'http:');
+    return new ConnectionError(peer, 'ERR_NOT_HTTPS', `${peer} at ${host}: this server does not speak HTTPS; did you mean ${plain}?`, { cause: error });
+  }
   if (code === 'ETIMEDOUT') {
     return new ConnectionError(peer, code, `${peer} at ${host} stopped answering (timed out)`, { cause: error, retryable: true });
   }
@@ -32,6 +36,12 @@ export function translateNetworkError(error: unknown, peer: 'TCIA' | 'XNAT', bas
     return new ConnectionError(peer, code, `${peer} at ${host} closed the connection (${code})`, { cause: error, retryable: true });
   }
   return error instanceof Error ? error : new Error(String(error));
+}
+
+/** A TLS hello answered with plain HTTP: OpenSSL reports a record it cannot parse. */
+function speaksNoTls(code: string, error: unknown): boolean {
+  if (code === 'ERR_SSL_WRONG_VERSION_NUMBER' || code === 'ERR_SSL_HTTP_REQUEST') return true;
+  return code === 'EPROTO' && /wrong version number|http request|packet length too long/i.test((error as Error).message ?? '');
 }
 
 function safeHost(base: string): string {

@@ -58,6 +58,8 @@ export function createRunLogger(options: LoggerOptions): RunLogger {
       hooks: { streamWrite: scrub },
       base: undefined,
       timestamp: pino.stdTimeFunctions.isoTime,
+      // "level":"warn" rather than 40, so the JSON log reads without pino's number table.
+      formatters: { level: (label) => ({ level: label }) },
     },
     pino.multistream(streams),
   );

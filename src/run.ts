@@ -89,12 +89,18 @@ export async function run(config: Readonly<Config>, context: RunContext): Promis
 
     const nbia = new NbiaClient({ root: tciaRoot, logger, stallTimeoutMs: tuning.stallTimeoutMs, attempts, insecure: config.xnat.insecure });
     const metadata = await nbia.seriesMetadata(manifest.seriesUids, (done, total) => context.progress.plan(done, total));
+    // Settle before planning: an archive an interrupted run left running in XNAT must finish first, or its study
+    // would be sent again and the two archives would race (issue 13).
+    let stillBusy = new Map<string, string>();
     if (projectExists && !config.dryRun) {
-      await recoverLeftovers(xnat, config.project, IMPORT_SOURCE, metadata, (uri, archivePath) =>
-        commitSession(uri, archivePath, { xnat, logger, signal: context.signal, source: IMPORT_SOURCE, settleTimeoutMs: tuning.settleTimeoutMs, pollIntervalMs: tuning.pollIntervalMs }), logger);
+      const settle = { xnat, logger, signal: context.signal, source: IMPORT_SOURCE, settleTimeoutMs: tuning.settleTimeoutMs, pollIntervalMs: tuning.pollIntervalMs };
+      stillBusy = (await recoverLeftovers(xnat, config.project, IMPORT_SOURCE, metadata, (uri, archivePath) => commitSession(uri, archivePath, settle), logger,
+        { signal: context.signal, timeoutMs: tuning.settleTimeoutMs, pollIntervalMs: tuning.pollIntervalMs })).busy;
     }
     const holdings: XnatHoldings = projectExists ? await readHoldings(xnat, config.project, new Set([...metadata.values()].map((m) => m.studyUid))) : { sessions: [], scans: new Map() };
     const plan = buildPlan(manifest.seriesUids, metadata, holdings);
+    // A study XNAT is still archiving is left alone this run; its series are reported with the reason.
+    plan.studies = plan.studies.filter((study) => !stillBusy.has(study.studyUid));
     const t = plan.totals;
     logger.info(`plan: ${t.toMove} series to import (${t.images} images, ${formatMB(t.bytes)} MB) in ${plan.studies.length} session(s); ${t.skip} already in XNAT; ${t.unknown} unknown at TCIA`);
     for (const s of plan.series.filter((x) => x.action === 'unknown')) logger.error({ series: s.uid }, `series ${s.uid}: TCIA has no public series with this UID`);
@@ -126,7 +132,7 @@ export async function run(config: Readonly<Config>, context: RunContext): Promis
       if (s.action === 'unknown') return row(s, 'unknown-at-tcia', { error: 'TCIA has no public series with this UID' });
       if (s.action === 'skip') return row(s, 'already-in-xnat', { files: s.existingScan?.fileCount ?? 0 });
       const r = results.get(s.uid);
-      if (!r) return row(s, 'not-started', { error: context.signal.aborted ? 'run stopped before this series started' : 'not started' });
+      if (!r) return row(s, 'not-started', { error: stillBusy.get(s.meta?.studyUid ?? '') ?? (context.signal.aborted ? 'run stopped before this series started' : 'not started') });
       const { files, bytes, md5Verified, attempts, error } = r;
       return row({ ...s, subject: r.subject ?? s.subject }, r.status, { files, bytes, md5Verified, attempts, error });
     });

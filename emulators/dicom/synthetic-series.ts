@@ -19,7 +19,8 @@ export interface SeriesSpec {
   studyDescription: string;
   seriesDescription: string;
   modality: string;
-  seriesNumber: number;
+  /** Absent: the files carry no SeriesNumber and NBIA lists it empty (real collections have such series). */
+  seriesNumber?: number;
   imageCount: number;
   rows: number;
   columns: number;
@@ -91,6 +92,10 @@ const SOP_CLASSES: Record<string, [uid: string, name: string]> = {
   US: ['1.2.840.10008.5.1.4.1.1.6.1', 'Ultrasound Image Storage'],
   NM: ['1.2.840.10008.5.1.4.1.1.20', 'Nuclear Medicine Image Storage'],
   XA: ['1.2.840.10008.5.1.4.1.1.12.1', 'X-Ray Angiographic Image Storage'],
+  // Derived objects ride along in imaging studies; only the SOP class matters to the importer and to XNAT.
+  RTSTRUCT: ['1.2.840.10008.5.1.4.1.1.481.3', 'RT Structure Set Storage'],
+  RTDOSE: ['1.2.840.10008.5.1.4.1.1.481.2', 'RT Dose Storage'],
+  SEG: ['1.2.840.10008.5.1.4.1.1.66.4', 'Segmentation Storage'],
 };
 const SECONDARY_CAPTURE: [string, string] = ['1.2.840.10008.5.1.4.1.1.7', 'Secondary Capture Image Storage'];
 
@@ -297,7 +302,7 @@ function seriesElements(spec: SeriesSpec, sopUid: string, extras: SeriesExtras):
     ['0020000D', 'UI', [spec.studyUid]],
     ['0020000E', 'UI', [spec.seriesUid]],
     ['00200010', 'SH', ['']],
-    ['00200011', 'IS', [String(spec.seriesNumber)]],
+    ...(spec.seriesNumber === undefined ? [] : [['00200011', 'IS', [String(spec.seriesNumber)]] as Element]),
     ['00200012', 'IS', ['1']],
     ['00200037', 'DS', ['1', '0', '0', '0', '1', '0']],
     ['00200052', 'UI', [extras.frameOfReferenceUid]],

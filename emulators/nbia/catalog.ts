@@ -61,6 +61,12 @@ export class Catalog {
     return seriesSpecFromUid(uid, this.shape);
   }
 
+  /** Collection names, as getCollectionValues lists them. */
+  collections(): string[] {
+    const specs = this.fixed ? [...this.fixed.values()] : [seriesSpecFromUid('1.2.3.4', this.shape)];
+    return [...new Set(specs.map((s) => s.collection))].sort();
+  }
+
   /** Total bytes of the series' DICOM files. */
   byteSize(spec: SeriesSpec): number {
     const folder = this.folders.get(spec.seriesUid);

@@ -71,7 +71,7 @@ export function v4MetadataRow(spec: SeriesSpec, fileSize: number): V4Row {
     SeriesDate: nbiaDate(spec.studyDate),
     SeriesDescription: spec.seriesDescription,
     BodyPartExamined: extras.bodyPartExamined,
-    SeriesNumber: String(spec.seriesNumber),
+    SeriesNumber: String(spec.seriesNumber ?? ''),
     AnnotationsFlag: 'NO',
     Manufacturer: extras.manufacturer,
     ManufacturerModelName: extras.manufacturerModelName,
@@ -117,7 +117,7 @@ export function v1MetadataRow(spec: SeriesSpec, fileSize: number): V1Row {
     'File Size': String(fileSize),
     // The column is named File Location but carries the StudyID, which these series leave empty.
     'File Location': null,
-    'Series Number': String(spec.seriesNumber),
+    'Series Number': String(spec.seriesNumber ?? ''),
     'License Name': spec.license,
     'License URL': licenseUri(spec.license),
     'Annotation Size': null,
@@ -212,4 +212,11 @@ export function handleSopInstanceUids(ctx: RouteContext): void {
   if (spec === null) return;
   if (spec === undefined) ctx.ex.empty();
   else ctx.ex.json(200, servedOrder(spec).map((i) => ({ SOPInstanceUID: sopInstanceUid(spec, i) })));
+}
+
+/** GET getCollectionValues: every collection, `[{"Collection": name}]`; v4 allows only `format` (reference §2.2). */
+export function handleCollectionValues(ctx: RouteContext): void {
+  const extra = ctx.version === 'v4' ? Object.keys(ctx.ex.query).find((k) => k !== 'format') : undefined;
+  if (extra !== undefined) ctx.ex.text(400, `Invalid query parameter: '${extra}'. Allowed parameters are: [format]`);
+  else ctx.ex.json(200, ctx.catalog.collections().map((Collection) => ({ Collection })));
 }

@@ -4,6 +4,7 @@ import type { Exchange } from './exchange.js';
 import type { NbiaFaults } from './faults.js';
 import { handleImage } from './routes-image.js';
 import {
+  handleCollectionValues,
   handleSeriesMetaDataV1,
   handleSeriesMetadataV4,
   handleSeriesSize,
@@ -38,6 +39,7 @@ const shared: Record<string, Route> = {
   getImageWithMD5Hash: { method: 'GET', handle: (ctx) => handleImage(ctx, true) },
   getSeriesSize: { method: 'GET', handle: handleSeriesSize },
   getSOPInstanceUIDs: { method: 'GET', handle: handleSopInstanceUids },
+  getCollectionValues: { method: 'GET', handle: handleCollectionValues },
 };
 
 /** Routes per version; names are case-sensitive, as in Jersey. */

@@ -16,6 +16,7 @@ import type {
 } from './types.js';
 
 export type {
+  EmulatedCommand,
   ArchivedFile,
   ArchivedScan,
   ArchivedSession,

@@ -71,6 +71,14 @@ export function runArchive(ctx: Ctx & { lateArchiveDelayMs?: number }, s: Prearc
   ctx.state.archiving.add(prearcKey(s));
   s.status = 'ARCHIVING';
   if (ctx.lateArchiveDelayMs !== undefined) {
+    // The archive waits in XNAT's queue first (QUEUED_ARCHIVING), then runs (ARCHIVING), then the entry goes
+    // (docs/reference/xnat-prearchive.md#background-archives). A second archive of the same study meanwhile
+    // races it: whichever finishes second meets "matching files" and is left in CONFLICT.
+    s.status = 'QUEUED_ARCHIVING';
+    const half = Math.floor(ctx.lateArchiveDelayMs / 2);
+    const started = setTimeout(() => {
+      if (s.status === 'QUEUED_ARCHIVING') s.status = 'ARCHIVING';
+    }, half);
     const t = setTimeout(() => {
       try {
         archiveSession(ctx.state, s, req);
@@ -78,6 +86,7 @@ export function runArchive(ctx: Ctx & { lateArchiveDelayMs?: number }, s: Prearc
         // The client already got its 504; the entry's status tells what happened.
       }
     }, ctx.lateArchiveDelayMs);
+    started.unref();
     t.unref();
     onDone('');
     return;

@@ -11,6 +11,7 @@ import { handleProjectRoute } from './projects.js';
 import { handleResourceRoute } from './resources.js';
 import { handleServiceRoute } from './services.js';
 import type { XnatState } from './state.js';
+import { handleXapiRoute } from './xapi.js';
 import type { RecordedRequest } from './types.js';
 
 export interface ServerDeps {
@@ -137,6 +138,7 @@ async function route(ctx: Ctx, extraHeaders: Record<string, string | string[]>, 
   if (seg[0] === 'services' && seg[1] === 'import' && seg.length === 2) return handleImport(ctx);
   if (handleStatus(ctx)) return;
   if (handleServiceRoute(ctx)) return;
+  if (handleXapiRoute(ctx)) return;
   if (handlePrearchiveRoute(ctx)) return;
   if (await handleResourceRoute(ctx)) return;
   if (await handleProjectRoute(ctx)) return;

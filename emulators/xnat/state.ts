@@ -22,7 +22,7 @@ export interface StoredScan {
   catId: number;
 }
 
-export type PrearcStatus = 'RECEIVING' | 'BUILDING' | 'READY' | 'CONFLICT' | 'ERROR' | 'ARCHIVING';
+export type PrearcStatus = 'RECEIVING' | 'BUILDING' | 'READY' | 'CONFLICT' | 'ERROR' | 'QUEUED_ARCHIVING' | 'ARCHIVING';
 
 /** A prearchive entry (PrearcDatabase row plus its files). */
 export interface PrearcSession {
@@ -129,6 +129,8 @@ export class XnatState {
   readonly sessionTimeoutMs: number;
   readonly defaultPrearchiveCode: 0 | 4 | 5;
   readonly autoCommitIdleMs: number | undefined;
+  /** Site settings only the XAPI routes read (xapi.ts). */
+  readonly site: { siteAnonymization: boolean; projectAnonymization: string[]; commands?: XnatEmulatorOptions['commands'] };
   readonly users = new Map<string, UserRecord>();
   readonly projects = new Map<string, Project>();
   readonly deletedProjects = new Set<string>();
@@ -151,6 +153,7 @@ export class XnatState {
     this.sessionTimeoutMs = opts.sessionTimeoutMs ?? 15 * 60_000;
     this.defaultPrearchiveCode = opts.defaultPrearchiveCode ?? 4;
     this.autoCommitIdleMs = opts.autoCommitIdleMs;
+    this.site = { siteAnonymization: opts.anonymization?.site ?? false, projectAnonymization: opts.anonymization?.projects ?? [], commands: opts.commands };
     for (const u of opts.users ?? [{ username: 'admin', password: 'admin', admin: true }]) {
       this.users.set(u.username, {
         username: u.username,

@@ -33,6 +33,19 @@ export interface XnatEmulatorOptions {
    * (checked lazily on each request). Real XNAT uses 5 minutes; default: off.
    */
   autoCommitIdleMs?: number;
+  /** What `/xapi/anonymize/...` reports. The emulator never rewrites DICOM files; this only feeds the readiness check. */
+  anonymization?: { site?: boolean; projects?: string[] };
+  /** Container Service commands, as `/xapi/commands` lists them; undefined: the plugin is not installed. */
+  commands?: EmulatedCommand[];
+}
+
+/** A Container Service command with its wrappers and where each is enabled. */
+export interface EmulatedCommand {
+  id: number;
+  name: string;
+  version: string;
+  image: string;
+  wrappers: { name: string; enabledForSite?: boolean; enabledForProjects?: string[] }[];
 }
 
 /** One archived DICOM file, bytes exactly as uploaded. */

@@ -66,6 +66,28 @@ function isLostAnswer(error: unknown): boolean {
   return error instanceof ConnectionError && error.retryable;
 }
 
+/**
+ * XNAT refused to archive a session (409 "Session already exists with matching files" and the like, 400/500 on other
+ * paths: docs/reference/xnat-prearchive.md#conflicts). When the archive holds a session of the same study under
+ * that label, the refusal may only mean another archive of the same files got there first — a background archive
+ * of an interrupted run, say — so this returns what is missing or incomplete there, per series (an empty map: all
+ * of them are archived complete). Undefined when the refusal stands: no such session, or one of another
+ * StudyInstanceUID under the label.
+ */
+export async function archiveAfterRefusal(
+  xnat: XnatClient,
+  project: string,
+  label: string,
+  studyUid: string,
+  expected: { uid: string; imageCount: number }[],
+  error: unknown,
+): Promise<Map<string, string> | undefined> {
+  if (!(error instanceof XnatHttpError) || ![400, 409, 500].includes(error.status)) return undefined;
+  const held = (await xnat.listSessions(project)).find((s) => s.label === label);
+  if (!held || held.studyUid !== studyUid) return undefined;
+  return checkArchivedSeries(expected, (await xnat.sessionScans(held.id))?.scans ?? []);
+}
+
 /** Compares what XNAT archived with what TCIA listed; returns a reason per series that is not complete. */
 export function checkArchivedSeries(expected: { uid: string; imageCount: number }[], scans: ArchivedScan[]): Map<string, string> {
   const problems = new Map<string, string>();

@@ -9,6 +9,8 @@ export interface DicomHeader {
   patientId: string;
   patientName: string;
   modality: string;
+  /** 'YYYYMMDD' or ''. */
+  studyDate: string;
 }
 
 /** The parse stops at PixelData (7FE0,0010): only the header is read, whatever the image size. */
@@ -36,6 +38,7 @@ export function readDicomHeader(bytes: Buffer): DicomHeader | undefined {
     patientId: text('x00100020'),
     patientName: personName(dataSet),
     modality: text('x00080060'),
+    studyDate: text('x00080020'),
   };
   // Without its UIDs a file is not something XNAT could file under a session and scan.
   return header.seriesUid && header.studyUid ? header : undefined;

@@ -23,7 +23,7 @@ export interface RelayStats {
 }
 
 /** What the upload is started with when the first file's header cannot be read: labels then come from the plan. */
-const UNREAD_HEADER: DicomHeader = { sopInstanceUid: '', seriesUid: '', studyUid: '', patientId: '', patientName: '', modality: '' };
+const UNREAD_HEADER: DicomHeader = { sopInstanceUid: '', seriesUid: '', studyUid: '', patientId: '', patientName: '', modality: '', studyDate: '' };
 
 /** Starts the XNAT import with the outgoing zip as its body; called once, when the first DICOM file has been checked. */
 export type StartUpload = (zip: Readable, first: DicomHeader, signal: AbortSignal) => Promise<string>;

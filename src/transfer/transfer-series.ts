@@ -69,7 +69,7 @@ export async function transferSeries(job: SeriesJob, deps: TransferDeps): Promis
       if (error instanceof AbortedError || deps.signal.aborted) throw new SeriesFailure(new AbortedError(), attempt, touchedXnat);
       const delay = isRetryable(error) ? retryDelay(attempt, deps.retry, (error as { retryAfterMs?: number }).retryAfterMs) : 0;
       if (delay === 0) throw new SeriesFailure(error, attempt, touchedXnat);
-      log.warn({ attempt, of: deps.retry.attempts, code: (error as XtdError).code, delayMs: delay }, `series attempt ${attempt} failed, retrying: ${describeError(error)}`);
+      log.warn({ attempt, of: deps.retry.attempts, code: (error as XtdError).code, delayMs: delay }, `series ${job.meta.seriesUid} (${job.session}) attempt ${attempt} of ${deps.retry.attempts} failed, retrying: ${describeError(error)}`);
       await pause(delay, deps.signal).catch(() => undefined);
     }
   }

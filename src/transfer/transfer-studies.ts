@@ -1,5 +1,5 @@
 import { describeError } from '../errors.js';
-import { checkArchivedSeries, commitSession } from '../finalize/commit-study.js';
+import { archiveAfterRefusal, checkArchivedSeries, commitSession } from '../finalize/commit-study.js';
 import type { Logger } from '../log.js';
 import type { Plan, PlannedSeries, PlannedStudy } from '../plan/build-plan.js';
 import { formatMB } from '../plan/plan-table.js';
@@ -135,7 +135,25 @@ async function moveStudy(study: PlannedStudy, deps: StudiesDeps, results: Map<st
     }
     log.info(`committed session ${study.session} (subject ${subject}): ${done.size - problems.size} series archived and verified at ${archived}`);
   } catch (error) {
-    for (const uid of done.keys()) fail(study.series.find((s) => s.uid === uid)!, new Error(`commit of session ${study.session} failed: ${describeError(error)}`), done.get(uid)!.attempts);
+    const refused = new Error(`commit of session ${study.session} failed: ${describeError(error)}`);
+    // Look at the archive before reporting: the same study may already be archived there, complete.
+    const expected = study.series.filter((s) => done.has(s.uid)).map((s) => ({ uid: s.uid, imageCount: s.meta!.imageCount }));
+    const problems = await archiveAfterRefusal(deps.xnat, deps.project, study.session, study.studyUid, expected, error).catch(() => undefined);
+    if (!problems) {
+      for (const uid of done.keys()) fail(study.series.find((s) => s.uid === uid)!, refused, done.get(uid)!.attempts);
+      return;
+    }
+    // The refused entry duplicates what the archive holds; it must not stay in the prearchive.
+    await deps.xnat.deletePrearchive(prearchiveUri).then(
+      () => log.info(`removed duplicate prearchive session ${prearchiveUri}`),
+      (e: unknown) => log.warn(`could not remove prearchive session ${prearchiveUri}: ${describeError(e)}`),
+    );
+    for (const [uid, moved] of done) {
+      const problem = problems.get(uid);
+      if (problem) fail(study.series.find((s) => s.uid === uid)!, new Error(`${refused.message}; ${problem}`), moved.attempts);
+      else results.set(uid, { status: 'imported', subject, files: moved.files, bytes: moved.bytes, md5Verified: moved.md5Verified, attempts: moved.attempts, error: '' });
+    }
+    log.info(`XNAT refused the commit of ${study.session} (${describeError(error)}), but its archive already holds ${done.size - problems.size} of these ${done.size} series complete`);
   }
 }
 

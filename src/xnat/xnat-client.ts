@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import got, { type Got, type Method, type OptionsOfTextResponseBody, type Response } from 'got';
-import { XnatHttpError } from '../errors.js';
+import { ConnectionError, XnatHttpError } from '../errors.js';
 import { translateNetworkError } from '../http-errors.js';
 import type { Logger } from '../log.js';
 import { USER_AGENT } from '../version.js';
@@ -40,6 +40,10 @@ export interface PrearchiveRow {
   /** `/data/prearchive/projects/P/TS/F` (XNAT lists it without /data; this adds it back). */
   uri: string;
   source: string;
+  /** Last change, as XNAT prints it (`yyyy-MM-dd HH:mm:ss.S`, server time); '' when not listed. */
+  lastmod: string;
+  /** XNAT's idle auto-commit skips entries uploaded with prevent_auto_commit=true (xnat-rest-api.md §4). */
+  preventAutoCommit: boolean;
 }
 
 export interface ImportParams {
@@ -116,6 +120,10 @@ export class XnatClient {
       throw new XnatHttpError(response.statusCode, 'GET', '/data/JSESSION', `XNAT rejected the credentials of user '${this.options.user}' (${response.statusCode})`, {
         hint: 'check XNAT_USER/XNAT_PASS; an alias token may have expired (they last 2 days by default)',
       });
+    }
+    // A 404, a redirect or a page without a session cookie: something answers, but not XNAT's REST API.
+    if (response.statusCode === 404 || (response.statusCode >= 300 && response.statusCode < 400) || (response.statusCode === 200 && !this.jar.hasSession)) {
+      throw new ConnectionError('XNAT', 'ERR_NOT_XNAT', `no XNAT answers at ${this.options.host}; check the base URL (it is the address of the XNAT home page)`);
     }
     if (response.statusCode !== 200 || !this.jar.hasSession) {
       throw new XnatHttpError(response.statusCode, 'GET', '/data/JSESSION', `XNAT login failed (${response.statusCode}): ${xnatErrorMessage(response.body) || 'no session cookie'}`, {
@@ -273,6 +281,8 @@ export class XnatClient {
       // The listing's url has no /data prefix (xnat-rest-api.md §5).
       uri: withDataPrefix(row.url ?? `/prearchive/projects/${row.project}/${row.timestamp}/${row.folderName}`),
       source: row.SOURCE ?? '',
+      lastmod: row.lastmod ?? '',
+      preventAutoCommit: (row.prevent_auto_commit ?? '').toLowerCase() === 'true',
     }));
   }
 

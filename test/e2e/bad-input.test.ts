@@ -166,11 +166,11 @@ describe('plain usage errors', () => {
   it('no credentials: exit 2 naming the variables', async () => {
     const result = await runCli(['import', 'x.tcia', '--project', 'P', '--xnat-host', 'https://x.org']);
     expect(result.exitCode).toBe(2);
-    expect(result.stderr).toMatch(/no XNAT credentials given \(set XNAT_USER and XNAT_PASS/);
+    expect(result.stderr).toMatch(/no XNAT user given: XNAT_USER is not set \(set XNAT_USER/);
   });
   it('an unknown option: exit 2 with usage', async () => {
     const result = await runCli(['import', 'x.tcia', '--project', 'P', '--bogus']);
     expect(result.exitCode).toBe(2);
-    expect(result.stderr).toMatch(/Unknown argument: bogus/);
+    expect(result.stderr).toMatch(/unknown option --bogus/);
   });
 });

@@ -36,7 +36,7 @@ describe('a header damaged in transit is a transfer error, not a verdict', () =>
     world.nbia.faults.set({ corruptByte: { entryIndex: 0, offset, count: 1, seriesUid: UID } });
     const result = await importOne('DAMAGED');
     expect(world.nbia.faults.fired.map((f) => f.kind)).toEqual(['corruptByte']);
-    expect(result.stdout).toMatch(/series attempt 1 failed, retrying: .*MD5 [0-9a-f]{32} does not match TCIA's/);
+    expect(result.stdout).toMatch(/attempt 1 .*failed, retrying: .*MD5 [0-9a-f]{32} does not match TCIA's/);
     expect(result.exitCode).toBe(0);
     expectArchivedAsServed(world, 'DAMAGED', [UID]);
     expect(result.stderr).toBe('');

@@ -90,13 +90,39 @@ describe('faults', () => {
     const c = client(emu, 'alice', 'pw');
     const res = await c.post(`${path}?action=commit`);
     expect(res.statusCode).toBe(504);
-    expect(emu.prearchive('AUTO')[0]?.status).toBe('ARCHIVING');
+    expect(emu.prearchive('AUTO')[0]?.status).toBe('QUEUED_ARCHIVING');
+    await eventually(() => emu.prearchive('AUTO')[0]?.status === 'ARCHIVING');
     const again = await c.post(`${path}?action=commit`);
     expect(again.statusCode).toBe(423);
     await eventually(() => emu.archive('AUTO').length === 1);
     expect(emu.prearchive('AUTO')).toHaveLength(0);
     expect(emu.archive('AUTO')[0]?.scans[0]?.files.map((f) => f.bytes)).toEqual(seriesFiles(a).map((f) => f.data));
     expect(emu.requests.filter((r) => r.query.action === 'commit').map((r) => r.status)).toEqual([504, 423]);
+  });
+
+  test('two archives of one study race: the one that finishes second meets "matching files" and stays in CONFLICT', async () => {
+    const c = client(emu, 'alice', 'pw');
+    const first = await upload();
+    emu.faults.commitTimeout(1, 300);
+    expect((await c.post(`${first}?action=commit`)).statusCode).toBe(504);
+    // The queued entry cannot take more files: the same study and label open a second prearchive session.
+    const second = await upload();
+    expect(second).not.toBe(first);
+    expect(emu.prearchive('AUTO').map((s) => s.status).sort()).toEqual(['QUEUED_ARCHIVING', 'RECEIVING']);
+    // The second commit wins the race; the background archive then conflicts.
+    expect((await c.post(`${second}?action=commit`)).statusCode).toBe(301);
+    await eventually(() => emu.prearchive('AUTO')[0]?.status === 'CONFLICT');
+    expect((await c.get(`${first}/logs/last`)).body).toBe('Session already exists with matching files.');
+    expect(emu.archive('AUTO')).toHaveLength(1);
+    expect(emu.archive('AUTO')[0]?.scans[0]?.files).toHaveLength(a.imageCount);
+
+    // The other order: the background archive finishes first, and the later commit is refused with a 409.
+    expect((await c.delete(first)).statusCode).toBe(200);
+    const third = await upload();
+    const refused = await c.post(`${third}?action=commit`);
+    expect(refused.statusCode).toBe(409);
+    expect(h3(refused.body)).toBe('Session already exists with matching files.');
+    expect(emu.prearchive('AUTO').map((s) => s.status)).toEqual(['CONFLICT']);
   });
 
   test('lock faults answer 423 on commit and on import for the matching session', async () => {

@@ -1,0 +1,79 @@
+/**
+ * `npm run build && tsx scripts/bench-idc-index.ts [rows]`: plans the 19,148-series BSC-DBT manifest against an IDC
+ * index of a million rows (default) and prints wall time, peak RSS and bytes fetched for three cases: a cold cache
+ * over HTTP (Range requests), a warm cache (one 304) and a local file. Each case runs in a fresh process of the
+ * built tool, so its peak RSS is the lookup's own. Budget (issue 12): 30 s and 300 MB.
+ */
+import { execFile } from 'node:child_process';
+import { stat } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { uidFromSeed } from '../emulators/dicom/synthetic-series.js';
+import { uuidFromSeed, startIdcEmulator, writeIndexParquet, type IdcIndexRow } from '../emulators/idc/index.js';
+
+const ROWS = Number(process.argv[2] ?? 1_000_000);
+const MANIFEST = 'resources/TCIA/BSC-DBT-Train-manifest.tcia';
+// DuckDB's default row group size, as in IDC's published file.
+const ROW_GROUP = 122_880;
+
+const wanted = (await readFile(MANIFEST, 'utf8')).split(/\r?\n/).map((l) => l.trim()).filter((l) => /^[0-9.]+$/.test(l) && l.includes('.'));
+const wantedSet = new Set(wanted);
+
+function row(i: number, uid: string): IdcIndexRow {
+  const patient = Math.floor(i / 8);
+  return {
+    collection_id: `collection_${Math.floor(i / 20_000)}`,
+    PatientID: `PT-${String(patient).padStart(7, '0')}`,
+    StudyInstanceUID: uidFromSeed(`bench-study:${Math.floor(i / 3)}`),
+    SeriesInstanceUID: uid,
+    series_size_MB: (i % 997) / 3,
+    series_aws_url: `s3://idc-open-data/${uuidFromSeed(`bench-series:${uid}`)}/*`,
+  };
+}
+
+/** ROWS rows; the manifest's UIDs are spread evenly through the file, the rest are synthetic. */
+function* batches(): Generator<IdcIndexRow[]> {
+  const stride = Math.floor(ROWS / wanted.length);
+  let next = 0;
+  for (let start = 0; start < ROWS; start += ROW_GROUP) {
+    const rows: IdcIndexRow[] = [];
+    for (let i = start; i < Math.min(ROWS, start + ROW_GROUP); i++) {
+      const manifestUid = i % stride === 0 && next < wanted.length ? wanted[next++] : undefined;
+      rows.push(row(i, manifestUid ?? uidFromSeed(`bench-uid:${i}`)));
+    }
+    yield rows;
+  }
+}
+
+const dir = await mkdtemp(join(tmpdir(), 'xtd-idc-bench-'));
+const indexPath = join(dir, 'tcia_idc_subset.parquet');
+const started = Date.now();
+await writeIndexParquet(batches(), indexPath, { rowGroupSize: ROW_GROUP });
+const { size } = await stat(indexPath);
+console.log(`index: ${ROWS} rows, ${(Number(size) / 1e6).toFixed(1)} MB, written in ${((Date.now() - started) / 1000).toFixed(1)} s; manifest: ${wantedSet.size} series`);
+
+const emu = await startIdcEmulator({ collection: [], indexFile: indexPath });
+const cacheDir = join(dir, 'cache');
+// The measured process: read the manifest and look its UIDs up, exactly as the plan will.
+const child = `
+  const { readManifest } = await import('./dist/manifest/read-manifest.js');
+  const { lookupIdcSeries } = await import('./dist/sources/idc/index-reader.js');
+  const t = Date.now();
+  const manifest = await readManifest(process.argv[1]);
+  const r = await lookupIdcSeries(process.argv[2], manifest.seriesUids, { cacheDir: process.argv[3] });
+  console.log(JSON.stringify({ ms: Date.now() - t, maxRssMB: Math.round(process.resourceUsage().maxRSS / 1024), found: r.series.size, wanted: manifest.seriesUids.length, fetchedMB: +(r.bytesFetched / 1e6).toFixed(1) }));
+`;
+try {
+  for (const [name, source] of [['cold cache, HTTP', emu.indexUrl], ['warm cache, HTTP', emu.indexUrl], ['local file', indexPath]] as const) {
+    // Asynchronous: the emulator in this process must keep answering while the child reads.
+    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', child, MANIFEST, source, cacheDir], { encoding: 'utf8' });
+    console.log(`${name.padEnd(18)} ${stdout.trim()}`);
+  }
+  const ranges = emu.requests.filter((r) => r.method === 'GET').length;
+  console.log(`index requests: ${emu.requests.length} (${ranges} range GETs)`);
+} finally {
+  await emu.close();
+  await rm(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,82 @@
+/** XNAT: reachable, credentials, rights on the project, prearchive code, anonymization. */
+import { ConnectionError, XnatHttpError, describeError } from '../errors.js';
+import type { XnatClient } from '../xnat/xnat-client.js';
+import { fail, ok, skip, warn, type CheckLine } from './checklist.js';
+import { anonymizationEnabled, isSiteAdmin, loggedInUser, prearchiveCode, projectGroup, siteSetting, xnatVersion } from './xnat-reads.js';
+
+export interface XnatFindings {
+  lines: CheckLine[];
+  /** Set when the login worked, for the checks that need a session. */
+  loggedIn: boolean;
+  projectExists: boolean;
+}
+
+const PREARCHIVE_CODES: Record<number, string> = { 0: 'Manual', 4: 'AutoArchive', 5: 'AutoArchiveOverwrite' };
+
+export async function checkXnat(xnat: XnatClient, project: string, user: string): Promise<XnatFindings> {
+  const lines: CheckLine[] = [];
+  try {
+    await xnat.authenticate();
+  } catch (error) {
+    if (error instanceof XnatHttpError && (error.status === 401 || error.status === 403)) {
+      lines.push(ok('XNAT', `answers at ${xnat.host}`));
+      lines.push(fail('credentials', `XNAT rejected user '${user}' (${error.status})`, 'check XNAT_USER/XNAT_PASS; an alias token may have expired (2 days by default): issue a new one'));
+    } else {
+      const fix = error instanceof ConnectionError ? 'fix XNAT_HOST or --xnat-host, or the network between here and XNAT' : 'see the message; is XNAT up?';
+      lines.push(fail('XNAT', describeError(error), fix));
+    }
+    return { lines, loggedIn: false, projectExists: false };
+  }
+
+  const version = await xnatVersion(xnat);
+  lines.push(ok('XNAT', `answers at ${xnat.host}${version ? `, version ${version}` : ' (version not reported)'}`));
+  const username = (await loggedInUser(xnat)) ?? user;
+  const token = username !== user ? ` (alias token of ${username})` : '';
+  const admin = await isSiteAdmin(xnat, username);
+  lines.push(ok('credentials', `logged in as ${username}${token}${admin ? ', a site administrator' : ''}`));
+
+  const exists = await xnat.projectExists(project);
+  lines.push(...(exists ? await existingProject(xnat, project, admin === true) : await newProject(xnat, project, admin === true)));
+  lines.push(await anonymization(xnat, exists ? project : undefined));
+  return { lines, loggedIn: true, projectExists: exists };
+}
+
+async function existingProject(xnat: XnatClient, project: string, admin: boolean): Promise<CheckLine[]> {
+  const group = admin ? 'Administrator' : await projectGroup(xnat, project);
+  const rights = (() => {
+    if (group === undefined) return warn('rights', `project ${project} exists; your role in it is not reported by this XNAT`, 'make sure you are an Owner or Member of the project');
+    if (['Administrator', 'Owners', 'Members'].includes(group)) return ok('rights', `project ${project} exists; you can import and archive into it (${group === 'Administrator' ? 'site administrator' : group})`);
+    const role = group ? `you are in ${group}, which is read-only` : 'you can read it but are not a member';
+    return fail('rights', `project ${project} exists, but ${role}: XNAT would refuse every commit`, `ask an owner of ${project} to make you a Member or Owner`);
+  })();
+  const code = await prearchiveCode(xnat, project);
+  const prearchive = code === undefined
+    ? skip('prearchive', `the prearchive code of ${project} is not reported`)
+    : ok('prearchive', `code ${code} (${PREARCHIVE_CODES[code] ?? 'unknown'}); the tool commits each session itself, so nothing waits in the prearchive`);
+  return [rights, prearchive];
+}
+
+async function newProject(xnat: XnatClient, project: string, admin: boolean): Promise<CheckLine[]> {
+  const anyone = admin ? true : await siteSetting(xnat, 'uiAllowNonAdminProjectCreation');
+  const rights = anyone === true
+    ? ok('rights', `project ${project} does not exist (or you cannot see it); the import will create it`)
+    : anyone === false
+      ? fail('rights', `project ${project} does not exist and only administrators may create projects here`, `ask an administrator to create ${project} and make you an Owner or Member`)
+      : warn('rights', `project ${project} does not exist; whether you may create it is not reported`, `create ${project} in XNAT first if the import cannot`);
+  return [rights, skip('prearchive', 'a new project gets the site default; the tool commits each session itself either way')];
+}
+
+/** Scripts rewrite files on import unless the upload sends prevent_anon (docs/reference/readiness-check.md#anonymization). */
+async function anonymization(xnat: XnatClient, project: string | undefined): Promise<CheckLine> {
+  const site = await anonymizationEnabled(xnat);
+  const own = project ? await anonymizationEnabled(xnat, project) : false;
+  if (site === undefined && !own) return skip('anonymization', 'this XNAT does not report whether an anonymization script is enabled');
+  const which = [site ? 'the site-wide' : '', own ? `project ${project}'s` : ''].filter(Boolean).join(' and ');
+  if (!which) return ok('anonymization', 'no anonymization script is enabled: XNAT archives the bytes TCIA served');
+  return warn(
+    'anonymization',
+    `${which} anonymization script is enabled: XNAT rewrites every DICOM file on import, so archived files will not match TCIA's bytes. ` +
+      "The tool still checks every file against TCIA's MD5 and its headers before upload, and each archived scan's file count after commit",
+    'disable the script for this project if the archive must hold TCIA\'s exact bytes',
+  );
+}

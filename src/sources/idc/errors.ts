@@ -1,0 +1,48 @@
+import { XMLParser } from 'fast-xml-parser';
+import { XtdError, type XtdErrorOptions } from '../../errors.js';
+
+/** Statuses worth another attempt (S3 asks clients to retry 500 InternalError and 503 SlowDown). */
+const TRANSIENT = new Set([408, 429, 500, 502, 503, 504]);
+
+/** An error answer from an IDC bucket or the index host, with S3's own code when it sent one. */
+export class IdcHttpError extends XtdError {
+  readonly status: number;
+  /** S3's `<Code>`, e.g. NoSuchKey, SlowDown; '' when the body was not S3 XML. */
+  readonly s3Code: string;
+  /** From Retry-After, when the server sent one. */
+  readonly retryAfterMs?: number;
+
+  constructor(status: number, s3Code: string, message: string, options: XtdErrorOptions & { retryAfterMs?: number } = {}) {
+    super('ERR_IDC_HTTP', message, { retryable: TRANSIENT.has(status) || s3Code === 'SlowDown', ...options });
+    this.status = status;
+    this.s3Code = s3Code;
+    this.retryAfterMs = options.retryAfterMs;
+  }
+}
+
+/** An object's bytes disagree with its listing: wrong length, or an MD5 that is not its ETag. Retried whole. */
+export class IdcVerifyError extends XtdError {
+  constructor(message: string, options: XtdErrorOptions = {}) {
+    super('ERR_IDC_VERIFY', message, { retryable: true, ...options });
+  }
+}
+
+const parser = new XMLParser({ parseTagValue: false, ignoreAttributes: true });
+
+/** The `<Error>` document S3 sends with a failed request (docs/reference/idc.md#errors); undefined if it is not one. */
+export function parseS3Error(body: string): { code: string; message: string } | undefined {
+  if (!body.includes('<Error')) return undefined;
+  try {
+    const doc = parser.parse(body) as { Error?: { Code?: string; Message?: string } };
+    return doc.Error?.Code ? { code: doc.Error.Code, message: doc.Error.Message ?? '' } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Builds the error for a non-2xx answer; `what` names the request ("listing <uuid>/", "object <key>"). */
+export function idcHttpError(status: number, body: string, what: string, retryAfterMs?: number): IdcHttpError {
+  const s3 = parseS3Error(body);
+  const detail = s3 ? `${s3.code}${s3.message ? `: ${s3.message}` : ''}` : body.replace(/\s+/g, ' ').trim().slice(0, 200);
+  return new IdcHttpError(status, s3?.code ?? '', `IDC ${what} answered ${status}${detail ? ` (${detail})` : ''}`, { retryAfterMs });
+}

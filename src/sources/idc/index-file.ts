@@ -1,0 +1,111 @@
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { asyncBufferFromFile, type AsyncBuffer } from 'hyparquet';
+import { DEFAULT_RETRY, type RetryPolicy } from '../../retry.js';
+import { IdcHttpError } from './errors.js';
+import { errorOf, idcHttp, withRetries } from './http.js';
+
+/** The index as hyparquet reads it, plus where it came from. */
+export interface IndexFile {
+  file: AsyncBuffer;
+  /** The ETag of the copy read (quoted), or undefined for a local file; goes into the run's records. */
+  etag?: string;
+  /** True when a cached copy's ETag still matched (the server answered 304). */
+  revalidated: boolean;
+  /** Bytes fetched over the network so far (cache hits cost none). */
+  bytesFetched(): number;
+}
+
+export interface IndexFileOptions {
+  /** Cached byte ranges live under `<cacheDir>/idc-index/`; without it nothing is kept between runs. */
+  cacheDir?: string;
+  retry?: RetryPolicy;
+  insecure?: boolean;
+  signal?: AbortSignal;
+}
+
+interface CacheMeta {
+  url: string;
+  etag: string;
+  size: number;
+}
+
+/** True for http(s) URLs; anything else is a local path. */
+export function isUrl(source: string): boolean {
+  return /^https?:\/\//i.test(source);
+}
+
+/**
+ * Opens the index for reading by byte range. A local path is read in place. A URL is read with Range requests
+ * pinned by If-Match to one ETag, so a release published mid-read fails loudly rather than mixing two files; each
+ * range is kept under the cache dir, keyed by ETag, and a later run revalidates with If-None-Match
+ * (docs/reference/idc.md#index). hyparquet asks for the same ranges for the same columns, so a rerun reads none.
+ */
+export async function openIndexFile(source: string, options: IndexFileOptions = {}): Promise<IndexFile> {
+  if (!isUrl(source)) return { file: await asyncBufferFromFile(source), revalidated: false, bytesFetched: () => 0 };
+  const http = idcHttp({ insecure: options.insecure });
+  const policy = options.retry ?? DEFAULT_RETRY;
+  const dir = options.cacheDir ? join(options.cacheDir, 'idc-index', createHash('sha256').update(source).digest('hex').slice(0, 16)) : undefined;
+  const cached = dir ? await readMeta(dir) : undefined;
+  const head = await withRetries(policy, options.signal, async () => {
+    const response = await http.head(source, { headers: cached ? { 'if-none-match': cached.etag } : {}, signal: options.signal });
+    if (response.statusCode !== 200 && response.statusCode !== 304) throw errorOf(response, 'index');
+    return response;
+  });
+  const revalidated = head.statusCode === 304 && cached !== undefined;
+  const meta: CacheMeta = revalidated ? cached : { url: source, etag: String(head.headers.etag ?? ''), size: Number(head.headers['content-length']) };
+  if (!Number.isFinite(meta.size)) throw new IdcHttpError(head.statusCode, '', `the IDC index at ${new URL(source).host} sent no Content-Length`);
+  // Without an ETag nothing can be validated later, so nothing is kept.
+  const keep = dir && meta.etag ? dir : undefined;
+  if (keep && !revalidated) {
+    await rm(keep, { recursive: true, force: true });
+    await mkdir(join(keep, 'ranges'), { recursive: true });
+    await writeFile(join(keep, 'meta.json'), JSON.stringify(meta));
+  }
+  let fetched = 0;
+  const file: AsyncBuffer = {
+    byteLength: meta.size,
+    async slice(start: number, end = meta.size): Promise<ArrayBuffer> {
+      const path = keep && join(keep, 'ranges', `${start}-${end}`);
+      const hit = path ? await readFile(path).catch(() => undefined) : undefined;
+      const bytes = hit ?? (await fetchRange(start, end));
+      if (path && !hit) {
+        await writeFile(`${path}.part`, bytes);
+        await rename(`${path}.part`, path);
+      }
+      return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length) as ArrayBuffer;
+    },
+  };
+
+  async function fetchRange(start: number, end: number): Promise<Buffer> {
+    if (start === end) return Buffer.alloc(0);
+    return withRetries(policy, options.signal, async () => {
+      const headers: Record<string, string> = { range: `bytes=${start}-${end - 1}` };
+      if (meta.etag) headers['if-match'] = meta.etag;
+      const response = await http.get(source, { headers, responseType: 'buffer', signal: options.signal });
+      if (response.statusCode === 412) {
+        throw new IdcHttpError(412, 'PreconditionFailed', 'the IDC index changed while it was being read; run again to use the new release');
+      }
+      if (response.statusCode !== 206 && response.statusCode !== 200) throw errorOf(response, 'index');
+      fetched += response.body.length;
+      // A server that ignores Range sends the whole file: keep the part asked for.
+      const body = response.statusCode === 200 ? response.body.subarray(start, end) : response.body;
+      if (body.length !== end - start) {
+        throw Object.assign(new Error(`IDC index range ${start}-${end - 1} came back with ${body.length} bytes`), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
+      }
+      return body;
+    });
+  }
+
+  return { file, etag: meta.etag || undefined, revalidated, bytesFetched: () => fetched };
+}
+
+async function readMeta(dir: string): Promise<CacheMeta | undefined> {
+  try {
+    const meta = JSON.parse(await readFile(join(dir, 'meta.json'), 'utf8')) as CacheMeta;
+    return meta.etag && Number.isFinite(meta.size) ? meta : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,116 @@
+import { parquetMetadataAsync, parquetRead, type AsyncBuffer, type FileMetaData } from 'hyparquet';
+import { compressors } from 'hyparquet-compressors';
+import { XtdError } from '../../errors.js';
+import { openIndexFile, type IndexFileOptions } from './index-file.js';
+
+/** Where IDC keeps one series, and the index's facts about it (docs/reference/idc.md#index). */
+export interface IdcSeriesLocation {
+  bucket: string;
+  /** crdc_series_uuid: objects are `<bucket>/<seriesUuid>/<instance uuid>.dcm`. */
+  seriesUuid: string;
+  /** series_size_MB, as published (an estimate for progress, not a check). */
+  sizeMB: number;
+  studyUid: string;
+  patientId: string;
+  /** IDC's collection_id, e.g. 'cmb_crc'. */
+  collection: string;
+}
+
+export interface IdcIndexLookup {
+  /** SeriesInstanceUID → location, for the wanted UIDs the index holds; a UID absent here is not in IDC's release. */
+  series: Map<string, IdcSeriesLocation>;
+  /** The index's ETag, or undefined for a local file. */
+  etag?: string;
+  /** Rows in the index. */
+  rows: number;
+  /** Bytes fetched over the network for this lookup (0 for a local file or a fully cached one). */
+  bytesFetched: number;
+}
+
+/** Public URL of TCIA's subset of IDC's index (docs/reference/idc.md#index). */
+export const DEFAULT_IDC_INDEX = 'https://storage.googleapis.com/idc-index-data-artifacts/current/release_artifacts/tcia_idc_subset.parquet';
+
+const UID_COLUMN = 'SeriesInstanceUID';
+const OTHER_COLUMNS = ['collection_id', 'PatientID', 'StudyInstanceUID', 'series_size_MB', 'series_aws_url'] as const;
+
+/** An index that cannot be used (wrong columns, bad series_aws_url): usage-level, nothing is transferred. */
+export class IdcIndexError extends XtdError {
+  constructor(message: string) {
+    super('ERR_IDC_INDEX', message, { hint: 'check --idc-index: it must be a tcia_idc_subset.parquet file or its URL' });
+  }
+}
+
+/** `s3://<bucket>/<uuid>/*` → bucket and uuid. */
+export function parseSeriesAwsUrl(url: string): { bucket: string; seriesUuid: string } | undefined {
+  const m = /^s3:\/\/([^/]+)\/([^/]+)\/\*?$/.exec(url.trim());
+  return m ? { bucket: m[1] as string, seriesUuid: m[2] as string } : undefined;
+}
+
+/**
+ * Looks the wanted SeriesInstanceUIDs up in the index (a URL or a local path). Memory is bounded by the row group,
+ * not the file: the UID column is read one row group at a time, and the other five columns only for the row
+ * groups that hold a wanted UID (docs/reference/idc.md#index).
+ */
+export async function lookupIdcSeries(source: string, uids: Iterable<string>, options: IndexFileOptions = {}): Promise<IdcIndexLookup> {
+  const index = await openIndexFile(source, options);
+  // The footer of a million-row index is a few KB; hyparquet's default first read (512 KB) would be mostly data.
+  const metadata = await parquetMetadataAsync(index.file, { initialFetchSize: 64 * 1024 });
+  const series = await findSeries(index.file, metadata, new Set(uids));
+  return { series, etag: index.etag, rows: Number(metadata.num_rows), bytesFetched: index.bytesFetched() };
+}
+
+/** The lookup over an already open parquet file. */
+export async function findSeries(file: AsyncBuffer, metadata: FileMetaData, wanted: ReadonlySet<string>): Promise<Map<string, IdcSeriesLocation>> {
+  const names = new Set(metadata.schema.map((s) => s.name));
+  const missing = [UID_COLUMN, ...OTHER_COLUMNS].filter((c) => !names.has(c));
+  if (missing.length > 0) throw new IdcIndexError(`the IDC index has no column ${missing.join(', ')}`);
+  const found = new Map<string, IdcSeriesLocation>();
+  if (wanted.size === 0) return found;
+  let groupStart = 0;
+  for (const group of metadata.row_groups) {
+    const rowStart = groupStart;
+    const rowEnd = groupStart + Number(group.num_rows);
+    groupStart = rowEnd;
+    // Column chunks, not rows: no per-row objects for the 100k+ rows of a group that are not wanted.
+    const hits = new Map<number, Partial<Record<string, unknown>>>();
+    await read(file, metadata, [UID_COLUMN], rowStart, rowEnd, (_column, first, values) => {
+      for (let k = 0; k < values.length; k++) {
+        const uid = values[k];
+        if (typeof uid === 'string' && wanted.has(uid)) hits.set(first + k, { [UID_COLUMN]: uid });
+      }
+    });
+    if (hits.size === 0) continue;
+    await read(file, metadata, [...OTHER_COLUMNS], rowStart, rowEnd, (column, first, values) => {
+      for (const [row, fields] of hits) {
+        if (row >= first && row < first + values.length) fields[column] = values[row - first];
+      }
+    });
+    for (const fields of hits.values()) addRow(found, fields);
+  }
+  return found;
+}
+
+function addRow(found: Map<string, IdcSeriesLocation>, fields: Partial<Record<string, unknown>>): void {
+  const uid = String(fields[UID_COLUMN]);
+  const awsUrl = String(fields.series_aws_url ?? '');
+  const where = parseSeriesAwsUrl(awsUrl);
+  if (!where) throw new IdcIndexError(`the IDC index's series_aws_url for ${uid} is not s3://<bucket>/<uuid>/*: ${awsUrl}`);
+  // A UID listed twice keeps its first row; IDC's index has one row per series.
+  if (found.has(uid)) return;
+  found.set(uid, {
+    ...where,
+    sizeMB: Number(fields.series_size_MB ?? 0),
+    studyUid: String(fields.StudyInstanceUID ?? ''),
+    patientId: String(fields.PatientID ?? ''),
+    collection: String(fields.collection_id ?? ''),
+  });
+}
+
+type OnValues = (column: string, firstRow: number, values: ArrayLike<unknown>) => void;
+
+function read(file: AsyncBuffer, metadata: FileMetaData, columns: string[], rowStart: number, rowEnd: number, onValues: OnValues): Promise<void> {
+  return parquetRead({
+    file, metadata, columns, rowStart, rowEnd, compressors,
+    onChunk: ({ columnName, columnData, rowStart: first }) => onValues(columnName, first, columnData as ArrayLike<unknown>),
+  });
+}

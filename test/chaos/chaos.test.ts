@@ -1,0 +1,17 @@
+import { resolve } from 'node:path';
+import { runChaos } from '../../chaos/index.js';
+
+// The small seeded version of `npm run chaos`; a failure prints the seed to replay it with the full command.
+const SEED = 20260113;
+
+it(`survives seeded faults and SIGKILLs, one right after a 504 on commit (seed ${SEED})`, async () => {
+  const lines: string[] = [];
+  const outcome = await runChaos({ seed: SEED, studies: 8, patients: 5, kills: 2, concurrency: 4, cli: resolve('dist', 'cli.js'), log: (l) => lines.push(l) });
+  const failures = outcome.runs.flatMap((r, i) => r.stdout.split('\n').filter((l) => /ERROR|WARN/.test(l)).map((l) => `run ${i + 1}: ${l}`));
+  const context = `${lines.join('\n')}\n${failures.join('\n')}\nreplay: npm run chaos -- --seed ${SEED} --studies 8 --patients 5 --kills 2 --concurrency 4`;
+  expect({ problems: outcome.problems, context }).toEqual({ problems: [], context });
+  expect(outcome.runs[0]!.killed).toBe('right after a commit answered 504');
+  // The rerun found the archive still running behind the 504 and waited for it instead of sending the study again.
+  expect(outcome.runs[1]!.stdout).toMatch(/waiting for XNAT to finish \d+ prearchive session\(s\)/);
+  expect(outcome.runs[outcome.runs.length - 1]!.exitCode).toBe(0);
+}, 180_000);
