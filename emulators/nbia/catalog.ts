@@ -1,5 +1,7 @@
 // Which series the emulated NBIA knows, and the per-series facts every endpoint must agree on.
 import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   makeInstance,
   seriesByteSize,
@@ -8,9 +10,17 @@ import {
   type SeriesSpec,
 } from '../dicom/synthetic-series.js';
 
+/**
+ * A series served from a folder of files exactly as they are (files made by another toolkit, say): every regular
+ * file, in name order, is one instance. The metadata NBIA reports comes from the fields given, with defaults.
+ */
+export type DirectorySeries = Pick<SeriesSpec, 'seriesUid' | 'studyUid' | 'patientId'> & Partial<SeriesSpec> & { dir: string };
+
 /** How the emulator decides which UIDs exist. */
 export interface CatalogOptions {
   collection?: SeriesSpec[];
+  /** Series served from folders; they are known on top of `collection` (or of the generated UIDs). */
+  directories?: DirectorySeries[];
   unknownUids?: Iterable<string>;
   shape?: CollectionShape;
 }
@@ -33,9 +43,11 @@ export class Catalog {
   private readonly hidden: Set<string>;
   private readonly shape?: CollectionShape;
   private readonly sizes = new Map<string, number>();
+  private readonly folders = new Map<string, { spec: SeriesSpec; files: Buffer[] }>();
 
   constructor(options: CatalogOptions) {
     this.fixed = options.collection && new Map(options.collection.map((s) => [s.seriesUid, s]));
+    for (const series of options.directories ?? []) this.folders.set(series.seriesUid, readFolder(series));
     this.hidden = new Set(options.unknownUids ?? []);
     this.shape = options.shape;
   }
@@ -43,6 +55,8 @@ export class Catalog {
   /** The spec of a public series, or undefined when NBIA would refuse it. */
   spec(uid: string): SeriesSpec | undefined {
     if (this.hidden.has(uid)) return undefined;
+    const folder = this.folders.get(uid);
+    if (folder) return folder.spec;
     if (this.fixed) return this.fixed.get(uid);
     return seriesSpecFromUid(uid, this.shape);
   }
@@ -55,6 +69,8 @@ export class Catalog {
 
   /** Total bytes of the series' DICOM files. */
   byteSize(spec: SeriesSpec): number {
+    const folder = this.folders.get(spec.seriesUid);
+    if (folder) return folder.files.reduce((n, f) => n + f.length, 0);
     let size = this.sizes.get(spec.seriesUid);
     if (size === undefined) {
       size = seriesByteSize(spec);
@@ -67,8 +83,32 @@ export class Catalog {
   instance(uid: string, index: number): Buffer {
     const spec = this.spec(uid);
     if (!spec) throw new Error(`Series ${uid} is not known to the NBIA emulator`);
-    return makeInstance(spec, index);
+    const folder = this.folders.get(uid);
+    if (!folder) return makeInstance(spec, index);
+    const file = folder.files[index];
+    if (!file) throw new RangeError(`Series ${uid} has ${folder.files.length} files, not ${index + 1}`);
+    return file;
   }
+}
+
+function readFolder(series: DirectorySeries): { spec: SeriesSpec; files: Buffer[] } {
+  const names = readdirSync(series.dir, { withFileTypes: true }).filter((e) => e.isFile()).map((e) => e.name).sort();
+  const { dir, ...given } = series;
+  const spec: SeriesSpec = {
+    patientName: '',
+    studyDate: '20200101',
+    studyDescription: '',
+    seriesDescription: '',
+    modality: 'OT',
+    seriesNumber: 1,
+    rows: 0,
+    columns: 0,
+    collection: 'FOLDER',
+    license: 'CC BY 4.0',
+    ...given,
+    imageCount: names.length,
+  };
+  return { spec, files: names.map((name) => readFileSync(join(dir, name))) };
 }
 
 function seededRandom(seed: string): () => number {

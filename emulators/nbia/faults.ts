@@ -34,6 +34,8 @@ export interface ByteFault extends FaultScope {
 /** Flip one byte inside DICOM entry `entryIndex` (0-based among .dcm entries, in served order). */
 export interface CorruptFault extends FaultScope {
   entryIndex: number;
+  /** Which byte: from the start when >= 0, from the end when < 0; default -1, the last pixel byte. */
+  offset?: number;
 }
 
 /** An extra non-DICOM entry right after the first .dcm entry. */
@@ -63,7 +65,7 @@ export interface FaultParams {
   htmlInsteadOfZip: { status: number };
   truncateAfterBytes: { bytes: number };
   stallAfterBytes: { bytes: number };
-  corruptByte: { entryIndex: number };
+  corruptByte: { entryIndex: number; offset: number };
   nonDicomEntry: { name: string; content: string };
 }
 
@@ -135,7 +137,7 @@ function normalize(spec: NbiaFaultSpec): Rule[] {
   }
   if (spec.corruptByte !== undefined) {
     const f = spec.corruptByte;
-    rules.push({ kind: 'corruptByte', params: { entryIndex: f.entryIndex }, ...scope(f, ZIP_ENDPOINTS) });
+    rules.push({ kind: 'corruptByte', params: { entryIndex: f.entryIndex, offset: f.offset ?? -1 }, ...scope(f, ZIP_ENDPOINTS) });
   }
   if (spec.nonDicomEntry !== undefined) {
     const f: NonDicomFault = spec.nonDicomEntry === true ? {} : spec.nonDicomEntry;

@@ -1,6 +1,6 @@
 // Public surface of the NBIA (TCIA) emulator.
 export { startNbiaEmulator, type NbiaEmulator, type NbiaEmulatorOptions } from './server.js';
-export { Catalog, licenseText, licenseUri, newFileName, sequentialName, servedOrder, shuffled } from './catalog.js';
+export { Catalog, type DirectorySeries, licenseText, licenseUri, newFileName, sequentialName, servedOrder, shuffled } from './catalog.js';
 export type { RequestRecord } from './exchange.js';
 export {
   NbiaFaults,

@@ -26,17 +26,21 @@ export function md5Csv(rows: [name: string, md5: string][], seriesUid: string): 
 }
 
 /** The entries of one getImage zip, generated one at a time as the zip encoder asks for them. */
-export function* zipEntries(spec: SeriesSpec, plan: ZipPlan): Generator<ZipSource> {
+export function* zipEntries(spec: SeriesSpec, plan: ZipPlan, instance = (index: number): Buffer => makeInstance(spec, index)): Generator<ZipSource> {
   if (plan.license) yield { name: 'LICENSE', data: Buffer.from(licenseText(spec), 'utf8') };
   // NewFileNames=Yes sorts by instance number before naming (ImageDAO2Impl.setNewFileNames).
   const order = plan.newFileNames ? Array.from({ length: spec.imageCount }, (_, i) => i) : servedOrder(spec);
   const hashes: [string, string][] = [];
   for (const [k, index] of order.entries()) {
     const name = plan.newFileNames ? newFileName(index, spec.imageCount) : sequentialName(k);
-    const data = makeInstance(spec, index);
+    let data = instance(index);
     if (plan.md5) hashes.push([name, createHash('md5').update(data).digest('hex')]);
-    // The flipped byte is the last pixel byte: the file still parses, only its MD5 no longer matches.
-    if (plan.corrupt?.entryIndex === k) data[data.length - 1] = (data[data.length - 1] as number) ^ 0xff;
+    // By default the flipped byte is the last pixel byte: the file still parses, only its MD5 no longer matches.
+    if (plan.corrupt?.entryIndex === k) {
+      const at = plan.corrupt.offset < 0 ? data.length + plan.corrupt.offset : plan.corrupt.offset;
+      data = Buffer.from(data);
+      data[at] = (data[at] as number) ^ 0xff;
+    }
     yield { name, data };
     if (plan.nonDicom && k === 0) yield { name: plan.nonDicom.name, data: Buffer.from(plan.nonDicom.content, 'utf8') };
   }
@@ -96,7 +100,7 @@ export async function handleImage(ctx: RouteContext, withMd5: boolean): Promise<
   // ZipOutputStream output has no Content-Length, so Node sends it chunked, as NBIA does.
   ex.head(200, { 'Content-Type': 'application/octet-stream', 'Content-Disposition': `attachment; filename="${uid}.zip"` });
   if (!(await sink.begin())) return;
-  for await (const chunk of zipStream(zipEntries(spec, plan), ctx.deflateLevel)) {
+  for await (const chunk of zipStream(zipEntries(spec, plan, (index) => catalog.instance(uid, index)), ctx.deflateLevel)) {
     if (!(await sink.write(chunk))) return;
   }
   await sink.end();

@@ -2,7 +2,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { CollectionShape, SeriesSpec } from '../dicom/synthetic-series.js';
-import { Catalog } from './catalog.js';
+import { Catalog, type DirectorySeries } from './catalog.js';
 import { Exchange, type RequestRecord } from './exchange.js';
 import { NbiaFaults } from './faults.js';
 import { ROUTES, type NbiaVersion, type RouteContext } from './routes.js';
@@ -13,6 +13,8 @@ export interface NbiaEmulatorOptions {
   port?: number;
   /** A fixed collection; any UID outside it is unknown (400). */
   collection?: SeriesSpec[];
+  /** Series served from folders of files, byte for byte, on top of `collection` or the generated UIDs. */
+  directories?: DirectorySeries[];
   /** UIDs that are "not public" (400), on top of `collection`. */
   unknownUids?: Iterable<string>;
   /** Shape of series generated for UIDs when there is no `collection`. */

@@ -1,8 +1,5 @@
-/** DICOM header reading (dcmjs) and the identifier rules XNAT applies to it (reference §7). */
-import { createRequire } from 'node:module';
-
-// Jest's ESM resolver would pick dcmjs's `module` build and load it as CommonJS; the CommonJS build loads everywhere.
-const dcmjs = createRequire(import.meta.url)('dcmjs') as typeof import('dcmjs');
+/** DICOM header reading and the identifier rules XNAT applies to it (reference §7). */
+import dicomParser from 'dicom-parser';
 
 /** The attributes the importer looks at. */
 export interface DicomHeader {
@@ -24,44 +21,61 @@ export interface DicomHeader {
   comments: string[];
 }
 
-/** Parses the header of a Part 10 file; undefined when it is not readable DICOM. */
+/**
+ * Parses the header of a Part 10 file or of a bare dataset (no preamble, no file meta), as dcm4che does; undefined
+ * when it is not readable DICOM. Strings are read byte for byte: the importer only compares and cleans them.
+ */
 export function readDicomHeader(bytes: Buffer): DicomHeader | undefined {
-  let ds: Record<string, unknown>;
-  try {
-    const ab = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
-    const dict = dcmjs.data.DicomMessage.readFile(ab, { untilTag: '7FE00010', includeUntilTagValue: false, ignoreErrors: false });
-    ds = dcmjs.data.DicomMetaDictionary.naturalizeDataset(dict.dict);
-  } catch {
-    return undefined;
-  }
-  const str = (key: string): string => text(ds[key]);
+  const ds = parseAny(bytes);
+  if (!ds) return undefined;
+  const str = (tag: string): string => (ds.string(tag) ?? '').trim();
   return {
-    sopInstanceUid: str('SOPInstanceUID'),
-    sopClassUid: str('SOPClassUID'),
-    studyInstanceUid: str('StudyInstanceUID'),
-    seriesInstanceUid: str('SeriesInstanceUID'),
-    seriesNumber: str('SeriesNumber'),
-    instanceNumber: str('InstanceNumber'),
-    modality: str('Modality'),
-    patientName: str('PatientName'),
-    patientId: str('PatientID'),
-    studyDate: str('StudyDate'),
-    studyTime: str('StudyTime'),
-    studyDescription: str('StudyDescription'),
-    seriesDescription: str('SeriesDescription'),
-    accessionNumber: str('AccessionNumber'),
-    comments: [str('PatientComments'), str('StudyComments'), str('AdditionalPatientHistory')],
+    sopInstanceUid: str('x00080018'),
+    sopClassUid: str('x00080016'),
+    studyInstanceUid: str('x0020000d'),
+    seriesInstanceUid: str('x0020000e'),
+    seriesNumber: str('x00200011'),
+    instanceNumber: str('x00200013'),
+    modality: str('x00080060'),
+    patientName: str('x00100010'),
+    patientId: str('x00100020'),
+    studyDate: str('x00080020'),
+    studyTime: str('x00080030'),
+    studyDescription: str('x00081030'),
+    seriesDescription: str('x0008103e'),
+    accessionNumber: str('x00080050'),
+    comments: [str('x00104000'), str('x00324000'), str('x001021b0')],
   };
 }
 
-function text(v: unknown): string {
-  if (v === undefined || v === null) return '';
-  if (Array.isArray(v)) return v.length ? text(v[0]) : '';
-  if (typeof v === 'object') {
-    const pn = v as { Alphabetic?: unknown };
-    return pn.Alphabetic !== undefined ? text(pn.Alphabetic) : '';
+/**
+ * A bare dataset is tried in each uncompressed transfer syntax until one yields a SOP Instance UID; a Part 10
+ * file whose meta group lacks the Transfer Syntax is read as explicit VR little endian (dcm4che's fallback).
+ */
+function parseAny(bytes: Buffer): dicomParser.DataSet | undefined {
+  const part10 = bytes.length > 132 && bytes.toString('latin1', 128, 132) === 'DICM';
+  if (part10) {
+    try {
+      return dicomParser.parseDicom(bytes, { untilTag: 'x7fe00010' });
+    } catch {
+      const meta = attempt(() => dicomParser.readPart10Header(bytes)) as (dicomParser.DataSet & { position?: number }) | undefined;
+      if (!meta || meta.elements.x00020010 || meta.position === undefined) return undefined;
+      bytes = bytes.subarray(meta.position);
+    }
   }
-  return String(v).trim();
+  for (const TransferSyntaxUID of ['1.2.840.10008.1.2', '1.2.840.10008.1.2.1', '1.2.840.10008.1.2.2']) {
+    const ds = attempt(() => dicomParser.parseDicom(bytes, { untilTag: 'x7fe00010', TransferSyntaxUID }));
+    if (ds?.string('x00080018')) return ds;
+  }
+  return undefined;
+}
+
+function attempt<T>(read: () => T): T | undefined {
+  try {
+    return read();
+  } catch {
+    return undefined;
+  }
 }
 
 /** `Key: value` in the comment fields (ContainedAssignmentExtractor), first match wins. */

@@ -1,4 +1,6 @@
-import dcmjs from 'dcmjs';
+import { constants, inflateRawSync, inflateSync } from 'node:zlib';
+import dicomParser from 'dicom-parser';
+import { convertBytes } from 'dicom-character-set';
 
 export interface DicomHeader {
   sopInstanceUid: string;
@@ -12,50 +14,114 @@ export interface DicomHeader {
 }
 
 /** The parse stops at PixelData (7FE0,0010): only the header is read, whatever the image size. */
-const PIXEL_DATA = '7FE00010';
-/** Most headers fit here; larger ones are parsed from the whole buffer. */
-const HEADER_GUESS = 64 * 1024;
+const PIXEL_DATA = 'x7fe00010';
+const EXPLICIT_LE = '1.2.840.10008.1.2.1';
+const IMPLICIT_LE = '1.2.840.10008.1.2';
+const EXPLICIT_BE = '1.2.840.10008.1.2.2';
+/** Two-letter VRs, for telling an explicit-VR bare dataset from an implicit one. */
+const VRS = new Set('AE AS AT CS DA DS DT FD FL IS LO LT OB OD OF OL OV OW PN SH SL SQ SS ST SV TM UC UI UL UN UR US UT UV'.split(' '));
 
 /**
- * Reads the identifying header fields of a DICOM Part 10 file, or returns undefined when the bytes are not
- * Part 10 DICOM (no 'DICM' after the 128-byte preamble).
+ * Reads the identifying header fields of a DICOM file, or returns undefined when the bytes cannot be read as
+ * DICOM at all. Parsing is lazy (docs/reference/dicom.md#reading-headers): values are decoded only for the few
+ * fields asked for, so a character set, a private tag or an odd VR elsewhere in the header cannot stop the
+ * UIDs (plain ASCII) from being read. Like XNAT, it accepts a Part 10 file and a bare dataset without preamble.
  */
 export function readDicomHeader(bytes: Buffer): DicomHeader | undefined {
-  if (bytes.length < 132 || bytes.toString('latin1', 128, 132) !== 'DICM') return undefined;
-  const guess = bytes.length > HEADER_GUESS ? tryParse(bytes.subarray(0, HEADER_GUESS)) : undefined;
-  const dict = guess ?? tryParse(bytes);
-  if (!dict) return undefined;
-  const natural = dcmjs.data.DicomMetaDictionary.naturalizeDataset(dict);
-  return {
-    sopInstanceUid: text(natural.SOPInstanceUID),
-    seriesUid: text(natural.SeriesInstanceUID),
-    studyUid: text(natural.StudyInstanceUID),
-    patientId: text(natural.PatientID),
-    patientName: personName(natural.PatientName),
-    modality: text(natural.Modality),
-    studyDate: text(natural.StudyDate),
+  const dataSet = parse(bytes);
+  if (!dataSet) return undefined;
+  const text = (tag: string): string => (dataSet.string(tag) ?? '').trim();
+  const header: DicomHeader = {
+    sopInstanceUid: text('x00080018'),
+    seriesUid: text('x0020000e'),
+    studyUid: text('x0020000d'),
+    patientId: text('x00100020'),
+    patientName: personName(dataSet),
+    modality: text('x00080060'),
+    studyDate: text('x00080020'),
   };
+  // Without its UIDs a file is not something XNAT could file under a session and scan.
+  return header.seriesUid && header.studyUid ? header : undefined;
 }
 
-function tryParse(bytes: Buffer): ReturnType<typeof dcmjs.data.DicomMessage.readFile>['dict'] | undefined {
-  // dcmjs wants an ArrayBuffer of exactly the bytes to read.
-  const view = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length) as ArrayBuffer;
+function parse(bytes: Buffer): dicomParser.DataSet | undefined {
+  const options: dicomParser.ParseDicomOptions = { untilTag: PIXEL_DATA, inflater };
+  const part10 = bytes.length >= 132 && bytes.toString('latin1', 128, 132) === 'DICM';
+  if (!part10) return tryParse(bytes, { ...options, TransferSyntaxUID: bareSyntax(bytes) });
+  let meta: dicomParser.DataSet & { position?: number };
   try {
-    const parsed = dcmjs.data.DicomMessage.readFile(view, { untilTag: PIXEL_DATA, includeUntilTagValue: false });
-    return parsed.dict;
+    meta = dicomParser.readPart10Header(bytes, { untilTag: PIXEL_DATA });
+  } catch {
+    return undefined;
+  }
+  // A file meta group without a Transfer Syntax: the dataset is read as explicit VR little endian, as dcm4che does.
+  if (!meta.elements.x00020010 && meta.position !== undefined) {
+    return tryParse(bytes.subarray(meta.position), { ...options, TransferSyntaxUID: EXPLICIT_LE });
+  }
+  return tryParse(bytes, options);
+}
+
+/** A value cut short after the identifying fields (the head of a larger file) still yields them. */
+function tryParse(bytes: Buffer, options: dicomParser.ParseDicomOptions): dicomParser.DataSet | undefined {
+  try {
+    return dicomParser.parseDicom(bytes, options);
+  } catch (error) {
+    return (error as { dataSet?: dicomParser.DataSet }).dataSet;
+  }
+}
+
+/**
+ * The transfer syntax of a dataset with no preamble and no file meta: explicit when a VR follows the first tag,
+ * big endian when the first group only makes sense read that way (datasets start with a low group number).
+ */
+function bareSyntax(bytes: Buffer): string {
+  if (bytes.length < 8) return IMPLICIT_LE;
+  const explicit = VRS.has(bytes.toString('latin1', 4, 6));
+  if (explicit && bytes.readUInt16BE(0) < bytes.readUInt16LE(0)) return EXPLICIT_BE;
+  return explicit ? EXPLICIT_LE : IMPLICIT_LE;
+}
+
+/**
+ * Deflated Explicit VR Little Endian: the dataset after the file meta is raw DEFLATE, or, from some writers, a
+ * zlib stream, which dcm4che accepts too. A sync flush inflates as much as there is, so the head of a large
+ * file still inflates up to its header.
+ */
+function inflater(array: Uint8Array, position: number): Uint8Array {
+  const source = Buffer.from(array.buffer, array.byteOffset, array.byteLength);
+  const deflated = source.subarray(position);
+  const options = { finishFlush: constants.Z_SYNC_FLUSH };
+  const zlibHeader = deflated.length >= 2 && deflated.readUInt16BE(0) === 0x789c;
+  const inflated = zlibHeader ? inflateSync(deflated, options) : inflateRawSync(deflated, options);
+  return Buffer.concat([source.subarray(0, position), inflated]);
+}
+
+/**
+ * PatientName as XNAT's subject extractor reads it (docs/reference/dicom.md#patientname): the first value, all
+ * of its `=` component groups, decoded in the file's Specific Character Set, with trailing `^` and spaces
+ * dropped. A name that cannot be decoded never refuses the file.
+ */
+function personName(dataSet: dicomParser.DataSet): string {
+  const element = dataSet.elements.x00100010;
+  if (!element || element.length <= 0) return '';
+  const raw = new Uint8Array(dataSet.byteArray.buffer, dataSet.byteArray.byteOffset + element.dataOffset, element.length);
+  const value = decode(rawCharset(dataSet), raw) ?? decode('', raw) ?? '';
+  return (value.split('\\')[0] ?? '').replace(/^ +/, '').replace(/[\^ ]+$/, '');
+}
+
+/** A set the decoder does not know is read as the default repertoire, as dcm4che does. */
+function decode(charset: string, raw: Uint8Array): string | undefined {
+  try {
+    return convertBytes(charset, raw, { vr: 'PN' });
   } catch {
     return undefined;
   }
 }
 
-function text(value: unknown): string {
-  if (Array.isArray(value)) return text(value[0]);
-  return value === undefined || value === null ? '' : String(value).trim();
-}
-
-/** PN values come back as {Alphabetic: 'FAMILY^GIVEN'}; XNAT's DICOM identifier uses that string. */
-function personName(value: unknown): string {
-  const first = Array.isArray(value) ? value[0] : value;
-  if (first && typeof first === 'object' && 'Alphabetic' in first) return String((first as { Alphabetic?: unknown }).Alphabetic ?? '').trim();
-  return text(first);
+/** The whole Specific Character Set, every value (dataSet.string would give only the first). */
+function rawCharset(dataSet: dicomParser.DataSet): string {
+  const element = dataSet.elements.x00080005;
+  if (!element) return '';
+  return Buffer.from(dataSet.byteArray.buffer, dataSet.byteArray.byteOffset + element.dataOffset, element.length)
+    .toString('latin1')
+    .replace(/[\0 ]+$/, '');
 }

@@ -4,10 +4,10 @@ import { basename } from 'node:path';
 import { PassThrough, Transform, type Readable, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import archiver from 'archiver';
-import unzip from 'unzip-stream';
-import { AbortedError, Md5MismatchError, SeriesContentError, XtdError } from '../errors.js';
+import { Md5MismatchError, SeriesContentError, XtdError } from '../errors.js';
 import { readDicomHeader, type DicomHeader } from './dicom-header.js';
 import { parseMd5List } from './md5-list.js';
+import { readZipEntries, type ZipEntry } from './zip-entries.js';
 
 export interface SeriesExpectation {
   seriesUid: string;
@@ -21,6 +21,9 @@ export interface RelayStats {
   bytes: number;
   md5Verified: number;
 }
+
+/** What the upload is started with when the first file's header cannot be read: labels then come from the plan. */
+const UNREAD_HEADER: DicomHeader = { sopInstanceUid: '', seriesUid: '', studyUid: '', patientId: '', patientName: '', modality: '', studyDate: '' };
 
 /** Starts the XNAT import with the outgoing zip as its body; called once, when the first DICOM file has been checked. */
 export type StartUpload = (zip: Readable, first: DicomHeader, signal: AbortSignal) => Promise<string>;
@@ -66,19 +69,25 @@ class ByteGauge extends Transform {
   }
 }
 
+export interface RelayHooks {
+  /** DICOM bytes handed to the upload, counted once (progress). */
+  onBytes?: (dicomBytes: number) => void;
+  /** A verified file whose header could not be read; XNAT judges it. */
+  onUnreadable?: (file: string) => void;
+}
+
 /**
  * Copies one series from TCIA's zip into the zip XNAT imports, with nothing staged on disk: each DICOM entry is
  * hashed and its header checked on the way through, LICENSE and md5hashes.csv are dropped, and the outgoing zip is
  * finished only after md5hashes.csv (the last entry) has confirmed every file. On any failure the upload is torn
- * down mid-body, so XNAT sees a broken request rather than a short but well-formed zip.
+ * down mid-body, so XNAT sees a broken request rather than a short but well-formed zip. `hooks` hear of bytes sent
+ * and of each verified file whose header could not be read, which XNAT then judges.
  */
-export async function relaySeries(
-  download: Readable, expected: SeriesExpectation, startUpload: StartUpload, outer: AbortSignal, onBytes: (dicomBytes: number) => void = () => undefined,
-): Promise<{ stats: RelayStats; uri: string }> {
+export async function relaySeries(download: Readable, expected: SeriesExpectation, startUpload: StartUpload, outer: AbortSignal, hooks: RelayHooks = {}): Promise<{ stats: RelayStats; uri: string }> {
+  const onBytes = hooks.onBytes ?? ((): void => undefined);
   const controller = new AbortController();
-  const signal = controller.signal;
-  const onOuterAbort = (): void => controller.abort(new AbortedError());
-  outer.addEventListener('abort', onOuterAbort, { once: true });
+  // Follows the run's signal without a listener on it, so any number of series can share that signal.
+  const signal = AbortSignal.any([controller.signal, outer]);
 
   const archive = archiver('zip', { zlib: { level: 0 }, highWaterMark: 1024 * 1024 });
   // Errors on the outgoing zip reach us through the upload; without an upload there is nobody else to tell.
@@ -100,7 +109,9 @@ export async function relaySeries(
   const ensureUpload = (header: DicomHeader): void => {
     if (upload) return;
     upload = startUpload(body, header, signal);
-    upload.catch((error: unknown) => controller.abort(remember(error)));
+    upload.catch((error: unknown) => {
+      if (!suspect) controller.abort(remember(error));
+    });
   };
 
   /** Appends one entry and waits until archiver has written it out, so at most one file is in flight. */
@@ -118,14 +129,36 @@ export async function relaySeries(
     if (Buffer.isBuffer(source)) onBytes(source.length);
   };
 
-  const check = (name: string, bytes: Buffer): void => {
+  /**
+   * A header that names another series or study is only a suspicion until md5hashes.csv confirms the file: a
+   * byte damaged in transit must be retried, not reported (docs/reference/dicom.md#verdicts). The upload is
+   * broken off at once; the rest of the zip is still read and hashed so the verdict can wait for the list.
+   * A file whose header cannot be read at all goes to XNAT, which decides, with a warning once it is verified.
+   */
+  let suspect: { name: string; error: SeriesContentError } | undefined;
+  /** See releaseHeld. */
+  let held: { bytes: Buffer; name: string } | undefined;
+  const unreadable: string[] = [];
+  const check = (name: string, bytes: Buffer): boolean => {
     const header = readDicomHeader(bytes);
-    if (!header) throw new SeriesContentError(`${name} in the TCIA zip is not a DICOM file`, uid);
-    if (header.seriesUid !== uid) throw new SeriesContentError(`${name} belongs to series ${header.seriesUid}, not ${uid}`, uid);
-    if (expected.studyUid && header.studyUid !== expected.studyUid) {
-      throw new SeriesContentError(`${name} belongs to study ${header.studyUid}, not ${expected.studyUid}`, uid);
+    let wrong: string | undefined;
+    if (header && header.seriesUid !== uid) wrong = `${name} belongs to series ${header.seriesUid}, not ${uid}`;
+    else if (header && expected.studyUid && header.studyUid !== expected.studyUid) wrong = `${name} belongs to study ${header.studyUid}, not ${expected.studyUid}`;
+    if (wrong !== undefined) {
+      suspect ??= { name, error: new SeriesContentError(wrong, uid) };
+      breakOffUpload(suspect.error);
     }
-    ensureUpload(header);
+    if (suspect) return false;
+    if (!header) unreadable.push(name);
+    ensureUpload(header ?? UNREAD_HEADER);
+    return true;
+  };
+
+  /** Tears the outgoing zip down without stopping the download, which still has to be verified. */
+  const breakOffUpload = (cause: Error): void => {
+    held = undefined;
+    archive.destroy(cause);
+    body.destroy(cause);
   };
 
   /**
@@ -134,7 +167,6 @@ export async function relaySeries(
    * holding every file of its series proves the tool verified that series, which is what lets a later run
    * commit what an interrupted run left behind.
    */
-  let held: { bytes: Buffer; name: string } | undefined;
   const releaseHeld = async (): Promise<void> => {
     if (!held) return;
     const { bytes, name } = held;
@@ -160,11 +192,17 @@ export async function relaySeries(
     }
     const head = Buffer.concat(parts);
     parts.length = 0;
-    check(name, head);
-    await releaseHeld();
-    if (complete) {
+    if (!check(name, head)) {
+      // Only hashed from here on: the upload is gone and the verdict waits for md5hashes.csv.
+      for (let next = await chunks.next(); !next.done; next = await chunks.next()) {
+        hash.update(next.value);
+        size += next.value.length;
+      }
+    } else if (complete) {
+      await releaseHeld();
       held = { bytes: head, name };
     } else {
+      await releaseHeld();
       const pass = new PassThrough({ highWaterMark: 1024 * 1024 });
       const write = async (data: Buffer): Promise<void> => {
         if (!pass.write(data)) await once(pass, 'drain', { signal });
@@ -216,6 +254,9 @@ export async function relaySeries(
       throw asContentError(firstError ?? error, uid);
     }
     verify(uid, expected, actual, published, stats);
+    if (suspect) throw suspect.error;
+    // Told before XNAT answers: its verdict on the file may well be the reason the series fails.
+    for (const file of unreadable) hooks.onUnreadable?.(file);
     if (!upload) throw new SeriesContentError('the TCIA zip holds no DICOM files', uid, { retryable: true });
     await releaseHeld();
     archive.finalize().catch((error: unknown) => controller.abort(error));
@@ -230,45 +271,7 @@ export async function relaySeries(
     download.destroy();
     if (upload) await upload.catch(() => undefined);
     throw cause;
-  } finally {
-    outer.removeEventListener('abort', onOuterAbort);
   }
-}
-
-type ZipEntry = Readable & { path: string; type: string; autodrain(): void };
-
-/**
- * The entries of a streamed zip, one at a time; each must be read before the next arrives. unzip-stream's
- * ParserStream emits 'close' from its flush before its readable side ends, which stream.finished (and so
- * pipeline and async iteration) reports as a premature close, so its entries are handed on through a plain
- * object stream instead. A source that fails mid-entry fails the entry being read too, so nothing waits forever.
- */
-function readZipEntries(source: Readable, signal: AbortSignal): AsyncIterable<ZipEntry> {
-  const parser = unzip.Parse();
-  const entries = new PassThrough({ objectMode: true });
-  let current: ZipEntry | undefined;
-  const fail = (error: Error): void => {
-    // The reader may be waiting inside the current entry; failing it too is what wakes the reader up.
-    if (current && !current.readableEnded) current.destroy(error);
-    entries.destroy(error);
-    source.destroy();
-  };
-  parser.on('entry', (entry: ZipEntry) => {
-    current = entry;
-    // A reader hears of a failure through its iterator; an entry nobody reads (LICENSE, drained) must not crash.
-    entry.on('error', () => undefined);
-    entries.write(entry);
-  });
-  parser.on('error', fail);
-  source.on('error', fail);
-  // unzip-stream itself fails a zip that stops inside an entry ("Stream finished in an invalid state").
-  parser.on('close', () => entries.end());
-  const onAbort = (): void => fail(signal.reason instanceof Error ? signal.reason : new AbortedError());
-  if (signal.aborted) onAbort();
-  else signal.addEventListener('abort', onAbort, { once: true });
-  entries.once('close', () => signal.removeEventListener('abort', onAbort));
-  source.pipe(parser);
-  return entries;
 }
 
 /** instanceof fails across realms (Node's own AbortError in a test VM), so look at the shape. */

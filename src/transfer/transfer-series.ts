@@ -65,7 +65,10 @@ export async function transferSeries(job: SeriesJob, deps: TransferDeps): Promis
           return deps.xnat.importZip({ project: job.project, subject, session: job.session, source: IMPORT_SOURCE }, zip, signal);
         },
         deps.signal,
-        deps.onBytes,
+        {
+          onBytes: deps.onBytes,
+          onUnreadable: (file) => log.warn({ file }, `${file}: its DICOM header could not be read, but it matches TCIA's MD5; XNAT decides`),
+        },
       );
       return { ...stats, subject: subject ?? '', prearchiveUri: uri, attempts: attempt };
     } catch (error) {

@@ -47,13 +47,13 @@ describe('TCIA faults: retried until the archive is byte-identical and complete'
     expect(result.stdout).toMatch(new RegExp(`failed: ${UIDS[1]!.replace(/\./g, '\\.')}.*MD5`));
   });
 
-  it('a zip holding a non-DICOM entry fails that series with a clear reason', async () => {
+  it('a zip holding a non-DICOM entry that md5hashes.csv does not list fails that series with a clear reason', async () => {
     world = await startWorld();
     world.nbia.faults.set({ nonDicomEntry: { seriesUid: UIDS[0], count: Infinity } });
     const result = await importAll('NONDICOM');
     expect(result.exitCode).toBe(1);
     expectArchivedAsServed(world, 'NONDICOM', [UIDS[1]!, UIDS[2]!]);
-    expect((await report()).series[0]!.error).toMatch(/is not a DICOM file/);
+    expect((await report()).series[0]!.error).toMatch(/readme\.txt is not listed in md5hashes\.csv/);
   });
 });
 

@@ -122,10 +122,12 @@ describe('relaySeries: TCIA zip → verify → XNAT zip', () => {
     expect(captured.error).toBeDefined();
   });
 
-  it('refuses a zip holding a non-DICOM entry', async () => {
+  it('calls a non-DICOM entry missing from md5hashes.csv a retryable transfer error', async () => {
     nbia.faults.set({ nonDicomEntry: true });
     const { start } = capture();
-    await expect(relaySeries(download(), { seriesUid: UID, studyUid: '', imageCount: 6 }, start, new AbortController().signal)).rejects.toThrow(/not a DICOM file/);
+    const error = await relaySeries(download(), { seriesUid: UID, studyUid: '', imageCount: 6 }, start, new AbortController().signal).catch((e: unknown) => e);
+    expect((error as Error).message).toMatch(/readme\.txt is not listed in md5hashes\.csv/);
+    expect((error as SeriesContentError).retryable).toBe(true);
   });
 
   it('calls a cut-off download a retryable content error', async () => {
@@ -134,6 +136,19 @@ describe('relaySeries: TCIA zip → verify → XNAT zip', () => {
     const error = await relaySeries(download(), { seriesUid: UID, studyUid: '', imageCount: 6 }, start, new AbortController().signal).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SeriesContentError);
     expect((error as SeriesContentError).retryable).toBe(true);
+  });
+
+  it('breaks the upload off when a damaged header names another series, but lets the MD5 list give the verdict', async () => {
+    const file = nbia.instance(UID, 0);
+    const offset = file.indexOf(Buffer.from(UID, 'latin1')) + UID.length - 1;
+    nbia.faults.set({ corruptByte: { entryIndex: 3, offset } });
+    const { start, result } = capture();
+    const error = await relaySeries(download(), { seriesUid: UID, studyUid: '', imageCount: 6 }, start, new AbortController().signal).catch((e: unknown) => e);
+    // A transfer error, retried like any other MD5 mismatch; not "belongs to series".
+    expect(error).toBeInstanceOf(Md5MismatchError);
+    const captured = await result;
+    expect(captured.ended).toBe(false);
+    expect(captured.error).toBeDefined();
   });
 
   it('checks the series UID in every header against the plan', async () => {
