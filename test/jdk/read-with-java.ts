@@ -27,14 +27,17 @@ function compiled(): string {
 }
 
 /** Streams `zip` into Java's ZipInputStream; resolves with the entries it read, or with its refusal. */
-export async function readWithJava(zip: Readable): Promise<{ entries: JavaEntry[]; error?: string }> {
+export async function readWithJava(zip: Readable): Promise<{ entries: JavaEntry[]; error?: string; broken?: boolean }> {
   const java = spawn('java', ['-cp', compiled(), 'ZipRead'], { stdio: ['pipe', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   java.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
   java.stderr.on('data', (d: Buffer) => (err += d.toString('utf8')));
   const exited = new Promise<number>((resolve) => java.on('close', (code) => resolve(code ?? -1)));
-  // Java may stop reading early when it refuses the zip; that is its answer, not a test failure.
+  // Java may stop reading early when it refuses the zip; that is its answer, not a test failure. A zip stream that
+  // errors is what an aborted upload looks like to XNAT (a broken request); Java itself only sees the pipe close.
+  let broken = false;
+  zip.once('error', () => (broken = true));
   await pipeline(zip, java.stdin).catch(() => undefined);
   const code = await exited;
   const entries = out
@@ -44,5 +47,6 @@ export async function readWithJava(zip: Readable): Promise<{ entries: JavaEntry[
       const [name = '', method = '', size = '', crc = ''] = line.split('\t');
       return { name, method: Number(method), size: Number(size), crc: parseInt(crc, 16) };
     });
-  return code === 0 ? { entries } : { entries, error: err.trim() || `java exited with ${code}` };
+  const error = code === 0 ? undefined : err.trim() || `java exited with ${code}`;
+  return { entries, ...(error ? { error } : {}), ...(broken ? { broken } : {}) };
 }
