@@ -65,6 +65,23 @@ describe('relaySeriesPassThrough (prototype)', () => {
     expect(java?.broken).toBe(true);
   });
 
+  it("fails an entry whose bytes do not match TCIA's data descriptor, though its MD5 would", async () => {
+    const spec = series(3, 64);
+    const parts: Buffer[] = [];
+    for await (const chunk of zipStream(zipEntries(spec, PLAN), 6)) parts.push(chunk as Buffer);
+    const zip = Buffer.concat(parts);
+    // The second descriptor is the first DICOM file's (the first is LICENSE's); flip a bit of its CRC-32.
+    const signature = Buffer.from('PK\x07\x08', 'latin1');
+    const at = zip.indexOf(signature, zip.indexOf(signature) + 4);
+    zip[at + 4] = (zip[at + 4] as number) ^ 1;
+    const result = relaySeriesPassThrough(Readable.from([zip]), { seriesUid: spec.seriesUid, studyUid: spec.studyUid, imageCount: 3 }, async (body) => {
+      body.resume();
+      await new Promise((resolve, reject) => body.on('end', resolve).on('error', reject));
+      return '/data/prearchive/projects/P/20260101_000000000/S';
+    }, new AbortController().signal);
+    await expect(result).rejects.toThrow(/CRC-32 or size does not match/);
+  });
+
   it('fails a series without md5hashes.csv', async () => {
     const { result } = await relay(series(3, 64), { ...PLAN, md5: false });
     expect((result as PromiseRejectedResult).reason).toBeInstanceOf(SeriesContentError);

@@ -76,6 +76,8 @@ export async function relaySeriesPassThrough(
   outer.addEventListener('abort', onOuterAbort, { once: true });
   const uid = expected.seriesUid;
   const writer = new ZipWriter();
+  // A failure before the upload starts destroys an output nobody reads; the upload hears of errors on its own.
+  writer.output.on('error', () => undefined);
   const actual = new Map<string, string>();
   const stats: RelayStats = { files: 0, bytes: 0, md5Verified: 0 };
   let published: Map<string, string> | undefined;
