@@ -3,12 +3,11 @@ import { spawn } from 'node:child_process';
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import got from 'got';
-import { buildCollection, type SeriesSpec } from '../emulators/nbia/index.js';
+import { type SeriesSpec } from '../emulators/nbia/index.js';
 import { runBaseline } from './bench-baseline.js';
 import { EmulatorProcess } from './bench-emulators.js';
 import { machineBusySeconds, measureSelf, runMeasured, type ProcessCost } from './bench-measure.js';
-import type { VerifyResult } from './bench-verify.js';
+import type { VerifyRelay, VerifyResult } from './bench-verify.js';
 
 export const CLI = resolve('dist', 'cli.js');
 const MEMORY_PROBE = pathToFileURL(resolve('scripts', 'bench-memory-probe.mjs')).href;
@@ -114,28 +113,6 @@ async function startEmulators(setup: RunSetup): Promise<{ nbia: EmulatorProcess;
   return { nbia, xnat };
 }
 
-/**
- * How the NBIA emulator frames its zip entries at a zlib level: the compression method of the DICOM entries and
- * whether their sizes follow in a data descriptor. XNAT (java.util.zip.ZipInputStream) refuses a STORED entry with
- * a descriptor, so such a zip cannot be piped into XNAT raw.
- */
-export async function zipShape(level: number): Promise<{ method: number; descriptor: boolean }> {
-  const [spec] = buildCollection(['1.2.826.0.1.3680043.8.498.1.2.3'], { imagesPerSeries: [2, 2], rows: 16, columns: 16 });
-  const nbia = await EmulatorProcess.start({ kind: 'nbia', options: { collection: [spec!], deflateLevel: level } });
-  try {
-    const zip = await got(`${nbia.url}/nbia-api/services/v4/getImage`, { searchParams: { SeriesInstanceUID: spec!.seriesUid } }).buffer();
-    for (let at = zip.indexOf(LOCAL_HEADER); at >= 0; at = zip.indexOf(LOCAL_HEADER, at + 4)) {
-      const name = zip.toString('utf8', at + 30, at + 30 + zip.readUInt16LE(at + 26));
-      if (name.endsWith('.dcm')) return { method: zip.readUInt16LE(at + 8), descriptor: (zip.readUInt16LE(at + 6) & 0x08) !== 0 };
-    }
-    throw new Error('the NBIA emulator served a zip without a .dcm entry');
-  } finally {
-    await nbia.close();
-  }
-}
-
-const LOCAL_HEADER = Buffer.from([0x50, 0x4b, 0x03, 0x04]);
-
 /** Runs one side (tool or baseline) against fresh emulators, so every run starts with an empty XNAT. */
 export async function measureRun(who: 'tool' | 'baseline', setup: RunSetup): Promise<RunResult> {
   const { nbia, xnat } = await startEmulators(setup);
@@ -238,9 +215,10 @@ export async function planningRun(manifestPath: string, workDir: string): Promis
 }
 
 /** Runs scripts/bench-verify.ts pinned to one core; with `profileFile` its measured rounds are also CPU-profiled. */
-export async function verifyRun(images: number, rows: number, level: number, rounds: number, profileFile?: string): Promise<VerifyResult> {
+export async function verifyRun(images: number, rows: number, level: number, rounds: number, options: { relay?: VerifyRelay; pixels?: string; profileFile?: string } = {}): Promise<VerifyResult> {
   const script = resolve('scripts', 'bench-verify.ts');
-  const node = ['--import', 'tsx', script, '--images', String(images), '--rows', String(rows), '--level', String(level), '--rounds', String(rounds), ...(profileFile ? ['--profile', profileFile] : [])];
+  const { relay = 'current', pixels = 'default', profileFile } = options;
+  const node = ['--import', 'tsx', script, '--images', String(images), '--rows', String(rows), '--level', String(level), '--rounds', String(rounds), '--relay', relay, '--pixels', pixels, ...(profileFile ? ['--profile', profileFile] : [])];
   // taskset keeps the libuv pool on the same core, so "one core" includes the zlib work done off the main thread.
   const pinned = await hasTaskset();
   const [command, args] = pinned ? ['taskset', ['-c', '0', process.execPath, ...node]] : [process.execPath, node];

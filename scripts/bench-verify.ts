@@ -1,10 +1,13 @@
 /**
  * Verification micro-benchmark: one series zip, built in memory exactly as NBIA's getImage sends it, goes through
- * the tool's relaySeries (MD5 of every file, dcmjs header parse up to PixelData, re-zip) into an upload that only
- * counts bytes. No sockets and no emulator run at the same time, so the figure is the verify path alone. The
+ * a relay (MD5 of every file, dcmjs header parse up to PixelData, the outgoing zip) into an upload that only
+ * counts bytes. `--relay current` is the tool's relaySeries; `--relay passthrough` the prototype that copies TCIA's
+ * DEFLATE bytes through (src/transfer/zip/relay-passthrough.ts); `--relay floor` is no relay at all: each entry's
+ * compressed bytes (cut out beforehand) inflated in one zlib call and hashed in one MD5 call, the least any
+ * verifying tool must spend. No sockets and no emulator run at the same time, so the figure is the verify path alone. The
  * parent pins this process to one core with taskset, so the libuv pool's zlib work counts against that core too.
  *
- * Run: `node --import tsx scripts/bench-verify.ts [--images 200] [--rows 512] [--level 0] [--rounds 5] [--profile FILE]`; prints
+ * Run: `node --import tsx scripts/bench-verify.ts [--images 200] [--rows 512] [--level 0] [--rounds 5] [--relay current|passthrough|floor] [--pixels default|ct|padded] [--profile FILE]`; prints
  * one JSON line. With --profile the rounds (and only the rounds: not start-up, not building the zip) are recorded
  * by the V8 CPU profiler into FILE, in the `.cpuprofile` format that `node --cpu-prof` writes.
  */
@@ -12,8 +15,22 @@ import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { seriesSpecFromUid, zipEntries, zipStream } from '../emulators/nbia/index.js';
+import { createHash } from 'node:crypto';
+import { inflateRawSync } from 'node:zlib';
+import { seriesSpecFromUid, zipEntries, zipStream, type PixelShape } from '../emulators/nbia/index.js';
 import { relaySeries } from '../src/transfer/relay-series.js';
+import { readZipEvents } from '../src/transfer/zip/zip-entry-reader.js';
+import { relaySeriesPassThrough } from '../src/transfer/zip/relay-passthrough.js';
+
+/** Which code a verify run measures. */
+export type VerifyRelay = 'current' | 'passthrough' | 'floor';
+
+/** Pixel fills with the compression ratios the issue names: CT/MR-like (~2.5:1) and padded CT (~5.4:1) at level 6. */
+export const PIXELS: Record<string, PixelShape | undefined> = {
+  ct: { noiseBits: 6, padding: 0.28 },
+  padded: { noiseBits: 4, padding: 0.62 },
+  default: undefined,
+};
 
 /** One round of the micro-benchmark. */
 export interface VerifyRound {
@@ -32,21 +49,49 @@ export interface VerifyResult {
   rounds: VerifyRound[];
   /** Whether the process was pinned to one core (set by the parent). */
   pinned?: boolean;
+  relay?: VerifyRelay;
+  pixels?: string;
 }
 
 // Chunks of this size reach the tool from a socket on loopback; a WAN gives smaller ones.
 const CHUNK = 64 * 1024;
 
 /** The getImage zip of one synthetic series, held in memory. */
-export async function seriesZip(images: number, rows: number, level: number): Promise<{ zip: Buffer; uid: string; studyUid: string }> {
-  const spec = seriesSpecFromUid('1.2.826.0.1.3680043.8.498.1.1.1', { imagesPerSeries: [images, images], rows, columns: rows, modalities: ['CT'] });
+export async function seriesZip(images: number, rows: number, level: number, pixels?: PixelShape): Promise<{ zip: Buffer; uid: string; studyUid: string }> {
+  const spec = seriesSpecFromUid('1.2.826.0.1.3680043.8.498.1.1.1', { imagesPerSeries: [images, images], rows, columns: rows, modalities: ['CT'], pixels });
   const parts: Buffer[] = [];
   for await (const chunk of zipStream(zipEntries(spec, { license: true, newFileNames: false, md5: true }), level)) parts.push(chunk as Buffer);
   return { zip: Buffer.concat(parts), uid: spec.seriesUid, studyUid: spec.studyUid };
 }
 
-/** Streams the zip through relaySeries once; returns wall and CPU seconds and the DICOM bytes verified. */
-export async function verifyOnce(zip: Buffer, uid: string, studyUid: string, images: number): Promise<VerifyRound> {
+/** The compressed bytes of each entry, cut out of the zip before timing starts (for the floor). */
+async function compressedEntries(zip: Buffer): Promise<Buffer[]> {
+  const entries: Buffer[] = [];
+  let parts: Buffer[] = [];
+  for await (const event of readZipEvents(Readable.from([zip]))) {
+    if (event.kind === 'entry') parts = [];
+    else if (event.kind === 'data') parts.push(event.chunk);
+    else entries.push(Buffer.concat(parts));
+  }
+  return entries;
+}
+
+/** The floor: inflate and MD5 of every entry in native code, one call each, no streams and no copies in JavaScript. */
+function floorOnce(entries: Buffer[]): VerifyRound {
+  const cpu = process.cpuUsage();
+  const started = process.hrtime.bigint();
+  let bytes = 0;
+  for (const compressed of entries) {
+    const data = inflateRawSync(compressed);
+    createHash('md5').update(data).digest();
+    bytes += data.length;
+  }
+  const used = process.cpuUsage(cpu);
+  return { seconds: Number(process.hrtime.bigint() - started) / 1e9, cpuSeconds: (used.user + used.system) / 1e6, bytes };
+}
+
+/** Streams the zip through a relay once; returns wall and CPU seconds and the DICOM bytes verified. */
+export async function verifyOnce(zip: Buffer, uid: string, studyUid: string, images: number, relay: 'current' | 'passthrough' = 'current'): Promise<VerifyRound> {
   const source = Readable.from(
     (function* () {
       for (let offset = 0; offset < zip.length; offset += CHUNK) yield zip.subarray(offset, offset + CHUNK);
@@ -55,7 +100,7 @@ export async function verifyOnce(zip: Buffer, uid: string, studyUid: string, ima
   const sink = new Writable({ write: (_chunk, _encoding, done) => done() });
   const cpu = process.cpuUsage();
   const started = process.hrtime.bigint();
-  const { stats } = await relaySeries(
+  const { stats } = await (relay === 'passthrough' ? relaySeriesPassThrough : relaySeries)(
     source,
     { seriesUid: uid, studyUid, imageCount: images },
     async (body) => {
@@ -79,20 +124,27 @@ async function main(): Promise<void> {
   const rows = arg('rows', 512);
   const level = arg('level', 0);
   const rounds = arg('rounds', 5);
-  const profileAt = process.argv.indexOf('--profile');
-  const profile = profileAt >= 0 ? process.argv[profileAt + 1] : undefined;
-  const { zip, uid, studyUid } = await seriesZip(images, rows, level);
+  const text = (name: string, fallback: string): string => {
+    const i = process.argv.indexOf(`--${name}`);
+    return i >= 0 ? (process.argv[i + 1] ?? fallback) : fallback;
+  };
+  const profile = text('profile', '') || undefined;
+  const relay = text('relay', 'current') as VerifyRelay;
+  const pixels = text('pixels', 'default');
+  const { zip, uid, studyUid } = await seriesZip(images, rows, level, PIXELS[pixels]);
+  const entries = relay === 'floor' ? (await compressedEntries(zip)).slice(1, 1 + images) : [];
+  const once = async (): Promise<VerifyRound> => (relay === 'floor' ? floorOnce(entries) : verifyOnce(zip, uid, studyUid, images, relay));
   // One unmeasured round lets V8 compile the hot paths first, as they would be a few series into a real run.
-  await verifyOnce(zip, uid, studyUid, images);
+  await once();
   const session = profile ? new Session() : undefined;
   if (session) {
     session.connect();
     await session.post('Profiler.enable');
     await session.post('Profiler.start');
   }
-  const result: VerifyResult = { images, level, dicomBytes: 0, zipBytes: zip.length, rounds: [] };
+  const result: VerifyResult = { images, level, dicomBytes: 0, zipBytes: zip.length, rounds: [], relay, pixels };
   for (let i = 0; i < rounds; i++) {
-    const round = await verifyOnce(zip, uid, studyUid, images);
+    const round = await once();
     result.dicomBytes = round.bytes;
     result.rounds.push(round);
   }

@@ -1,22 +1,18 @@
 /**
- * `npm run bench`: measures the tool against a raw pipe between the same two emulators, at several
- * concurrencies, with and without a per-connection bandwidth cap, plus peak memory on one very large series,
- * planning a 19,148-series manifest, and the verify path on one core. Writes docs/benchmarks.md.
+ * `npm run bench`: the conditions of issue 10. The NBIA emulator serves zips deflated at level 6 with data
+ * descriptors (as NBIA's Java ZipOutputStream writes them), each connection capped at 5 MB/s of zip bytes, at two
+ * compression ratios (CT/MR-like ~2.5:1 and padded CT ~5.4:1). For each ratio, the raw pipe (getImage body straight
+ * into the import, no checks) and the tool at concurrency 1, 4 and 8; in the same run, the verify floor (inflate +
+ * MD5 in native code) at both ratios, the verification rate on one core at 2.5:1 (the tool's relay and the
+ * pass-through prototype), peak RSS on a 2 GB series of 32 MB files, and planning the 19,148-series manifest.
+ * Writes docs/benchmarks.md.
  *
- *   npm run bench                      24 series × 200 images × 512 KB (~2.5 GB), capped 20 MB/s and uncapped,
- *                                      plus a smaller pass capped low enough to fit this machine's CPU (see below)
- *   npm run bench -- --quick           a small run for a smoke test (< 2 minutes), written to bench-output/
- *   npm run bench -- --large           48 series × 300 images (~7.5 GB) and a 3 GB single series
- *   knobs: --series N --images N --rows N --cap-mbps MB/s --only capped|uncapped --concurrency 1,4,8
- *          --fit-cap-mbps MB/s --single-images N --skip main,fit,planning,single,verify,profile --out FILE
+ *   npm run bench                      24 series × 100 images × 512 KB (1.27 GB) per ratio; about 25 minutes here
+ *   npm run bench -- --quick           a small run for a smoke test (a few minutes), written to bench-output/
+ *   knobs: --series N --images N --rows N --cap-mbps MB/s --level N --ratios ct,padded --concurrency 1,4,8
+ *          --single-images N --skip main,planning,single,verify,profile --out FILE
  *
- * --cap-mbps and --fit-cap-mbps are megabytes (10^6 bytes) per second per connection.
- *
- * The "fit" pass exists because on a small machine the emulators are the bottleneck long before a WAN is: the
- * NBIA emulator generates and zips ~75-80 MB/s of DICOM per core with stored blocks (~30 MB/s at zlib level 1),
- * so 8 connections × 20 MB/s cannot be produced on 2 cores while the tool and XNAT run too. The fit pass caps
- * each connection low enough (default 3 MB/s, 24 MB/s at c=8) that the cap, not the CPU, is the limit, which is
- * what a WAN deployment sees.
+ * --cap-mbps is megabytes (10^6 bytes) of zip per second per connection; 0 for no cap.
  */
 import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -25,19 +21,20 @@ import { buildCollection, seriesByteSize, uidFromSeed } from '../emulators/nbia/
 import { describeMachine, loadAverage } from './bench-measure.js';
 import { summariseCpuProfile } from './bench-profile.js';
 import { checkTargets, ratioTable, runTable, targetTable, verifyRate, writeBenchmarksDoc, type BenchResults } from './bench-report.js';
-import { measureRun, planningRun, profilesIn, verifyRun, writeManifest, zipShape, type Dataset, type RunResult } from './bench-runs.js';
+import { measureRun, planningRun, profilesIn, verifyRun, writeManifest, type Dataset, type RunResult } from './bench-runs.js';
+import { PIXELS, type VerifyRelay } from './bench-verify.js';
 
 interface Plan {
   preset: 'default' | 'quick' | 'large' | 'custom';
   series: number;
   images: number;
   rows: number;
-  caps: number[];
-  fitCap: number;
-  fitSeries: number;
-  fitImages: number;
+  cap: number;
+  level: number;
+  ratios: string[];
   concurrency: number[];
   singleImages: number;
+  singleRows: number;
   verifyImages: number;
   verifyRounds: number;
   profileSeries: number;
@@ -46,9 +43,10 @@ interface Plan {
 }
 
 const PRESETS = {
-  default: { series: 24, images: 200, fitSeries: 16, fitImages: 30, singleImages: 4000, verifyImages: 200, verifyRounds: 5, profileSeries: 8 },
-  quick: { series: 8, images: 25, fitSeries: 8, fitImages: 6, singleImages: 300, verifyImages: 100, verifyRounds: 2, profileSeries: 4 },
-  large: { series: 48, images: 300, fitSeries: 24, fitImages: 60, singleImages: 6000, verifyImages: 400, verifyRounds: 5, profileSeries: 8 },
+  // The single series: 64 files of 4096×4096 (32 MiB each), 2.1 GB.
+  default: { series: 24, images: 100, singleImages: 64, singleRows: 4096, verifyImages: 100, verifyRounds: 5, profileSeries: 8 },
+  quick: { series: 8, images: 20, singleImages: 8, singleRows: 4096, verifyImages: 50, verifyRounds: 2, profileSeries: 4 },
+  large: { series: 48, images: 300, singleImages: 96, singleRows: 4096, verifyImages: 200, verifyRounds: 5, profileSeries: 8 },
 };
 const PLANNING_MANIFEST = join('resources', 'TCIA', 'BSC-DBT-Train-manifest.tcia');
 const WORK_DIR = resolve('bench-output');
@@ -62,9 +60,9 @@ function parsePlan(argv: string[]): Plan {
       series: { type: 'string' },
       images: { type: 'string' },
       rows: { type: 'string' },
-      'cap-mbps': { type: 'string', default: '20' },
-      'fit-cap-mbps': { type: 'string', default: '3' },
-      only: { type: 'string' },
+      'cap-mbps': { type: 'string', default: '5' },
+      level: { type: 'string', default: '6' },
+      ratios: { type: 'string', default: 'ct,padded' },
       concurrency: { type: 'string', default: '1,4,8' },
       'single-images': { type: 'string' },
       skip: { type: 'string', default: '' },
@@ -80,11 +78,12 @@ function parsePlan(argv: string[]): Plan {
     return n;
   };
   const cap = Number(values['cap-mbps']);
-  if (!(cap > 0)) throw new Error(`--cap-mbps must be a positive number of MB/s (got ${values['cap-mbps']}); use --only uncapped for no cap`);
-  if (values.only !== undefined && !['capped', 'uncapped'].includes(values.only)) throw new Error('--only must be capped or uncapped');
-  const caps = values.only === 'capped' ? [cap] : values.only === 'uncapped' ? [0] : [cap, 0];
-  const fitCap = Number(values['fit-cap-mbps']);
-  if (!(fitCap > 0)) throw new Error(`--fit-cap-mbps must be a positive number of MB/s (got ${values['fit-cap-mbps']})`);
+  if (!(cap >= 0)) throw new Error(`--cap-mbps must be a number of MB/s, 0 for none (got ${values['cap-mbps']})`);
+  const level = Number(values.level);
+  if (!Number.isInteger(level) || level < 1 || level > 9) throw new Error(`--level must be a zlib level 1-9 (got ${values.level}); Java refuses the STORED entries level 0 would give`);
+  const ratios = values.ratios.split(',').map((r) => r.trim());
+  const unknown = ratios.find((r) => !(r in PIXELS));
+  if (unknown) throw new Error(`--ratios takes ${Object.keys(PIXELS).join(', ')} (got ${unknown})`);
   const concurrency = values.concurrency.split(',').map((c) => count(c.trim(), 1, 'concurrency'));
   const custom = values.series !== undefined || values.images !== undefined || values.rows !== undefined;
   return {
@@ -92,12 +91,12 @@ function parsePlan(argv: string[]): Plan {
     series: count(values.series, preset.series, 'series'),
     images: count(values.images, preset.images, 'images'),
     rows: count(values.rows, 512, 'rows'),
-    caps,
-    fitCap,
-    fitSeries: preset.fitSeries,
-    fitImages: preset.fitImages,
+    cap,
+    level,
+    ratios,
     concurrency: [...new Set(concurrency)].sort((a, b) => a - b),
     singleImages: count(values['single-images'], preset.singleImages, 'single-images'),
+    singleRows: preset.singleRows,
     verifyImages: preset.verifyImages,
     verifyRounds: preset.verifyRounds,
     profileSeries: preset.profileSeries,
@@ -108,7 +107,7 @@ function parsePlan(argv: string[]): Plan {
 }
 
 /** A collection of CT series, one series per study and patient, and its manifest. */
-async function dataset(name: string, series: number, images: number, rows: number): Promise<Dataset> {
+async function dataset(name: string, series: number, images: number, rows: number, ratio: string): Promise<Dataset> {
   const uids = Array.from({ length: series }, (_, i) => uidFromSeed(`bench:${name}:${i}`));
   const collection = buildCollection(uids, {
     seriesPerStudy: 1,
@@ -119,6 +118,7 @@ async function dataset(name: string, series: number, images: number, rows: numbe
     modalities: ['CT'],
     awkwardNames: false,
     collection: 'BENCH-CT',
+    pixels: PIXELS[ratio],
   });
   const manifestPath = join(WORK_DIR, `${name}.tcia`);
   await writeManifest(manifestPath, uids);
@@ -139,18 +139,12 @@ async function main(): Promise<void> {
   const started = Date.now();
   await mkdir(WORK_DIR, { recursive: true });
   const machine = describeMachine();
-  const data = await dataset('bench', plan.series, plan.images, plan.rows);
-  say(`machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGB} GB, Node ${machine.node}; load ${loadAverage().toFixed(2)}`);
-  say(`collection: ${plan.series} series × ${plan.images} images of ${plan.rows}×${plan.rows} = ${(data.bytes / 1e9).toFixed(2)} GB of DICOM`);
-  say('XNAT emulator: it has no per-file processing-cost option, so XNAT-side ingest cost is whatever the emulator itself spends.');
-  // Level 0 keeps the NBIA emulator's compressor off the CPU, but only helps if XNAT accepts the zip it then sends:
-  // the raw baseline pipes it into XNAT untouched.
-  const shape = await zipShape(0);
-  const deflateLevel = shape.method === 0 && shape.descriptor ? 1 : 0;
-  const levelNote =
-    deflateLevel === 0
-      ? 'NBIA emulator at deflateLevel 0: DEFLATE entries made of stored blocks, so its compressor costs next to nothing.'
-      : 'NBIA emulator at deflateLevel 1: at level 0 it now writes STORED entries with a data descriptor, which XNAT (java.util.zip.ZipInputStream: "only DEFLATED entries can have EXT descriptor") refuses, so the raw baseline could not run; level 1 costs the emulator ~60 MB/s of a core in compression.';
+  const capText = plan.cap > 0 ? `capped ${plan.cap} MB/s` : 'uncapped';
+  const data = new Map<string, Dataset>();
+  for (const ratio of plan.ratios) data.set(ratio, await dataset(`bench-${ratio}`, plan.series, plan.images, plan.rows, ratio));
+  const first = data.get(plan.ratios[0] ?? 'ct') as Dataset;
+  const deflateLevel = plan.level;
+  const levelNote = `NBIA emulator at zip level ${deflateLevel}: DEFLATED entries with data descriptors, as NBIA's ZipOutputStream writes them; it generates and compresses every series on the fly, on this machine, so its CPU is reported per run.`;
   say(levelNote);
   const results: BenchResults = {
     preset: plan.preset,
@@ -160,7 +154,7 @@ async function main(): Promise<void> {
     machine,
     loadBefore: loadAverage(),
     loadAfter: 0,
-    dataset: { series: plan.series, images: plan.images, rows: plan.rows, bytes: data.bytes },
+    dataset: { series: plan.series, images: plan.images, rows: plan.rows, bytes: first.bytes },
     deflateLevel,
     levelNote,
     runs: [],
@@ -168,16 +162,32 @@ async function main(): Promise<void> {
     verify: [],
   };
 
-  const passes = plan.skip.has('main') ? [] : plan.caps.map((cap) => ({ pass: cap > 0 ? `capped ${cap} MB/s` : 'uncapped', dataset: data, cap }));
-  if (!plan.skip.has('fit') && plan.caps.some((c) => c > 0)) {
-    const fit = await dataset('fit', plan.fitSeries, plan.fitImages, plan.rows);
-    passes.push({ pass: `fit: capped ${plan.fitCap} MB/s, ${plan.fitSeries}×${plan.fitImages}`, dataset: fit, cap: plan.fitCap });
+  if (!plan.skip.has('verify')) {
+    // First, while the machine is quietest: the floor at every ratio, then the relays on one core at 2.5:1.
+    say(`\nverification on one core (${plan.verifyImages} files of ${plan.rows}×${plan.rows}, zip level ${deflateLevel}):`);
+    const jobs: [VerifyRelay, string][] = [...plan.ratios.map((r): [VerifyRelay, string] => ['floor', r]), ['current', 'ct'], ['passthrough', 'ct']];
+    for (const [relay, pixels] of jobs) {
+      const verify = await verifyRun(plan.verifyImages, plan.rows, deflateLevel, plan.verifyRounds, { relay, pixels });
+      let profile;
+      if (relay !== 'floor') {
+        // Profiled separately: the profiler's own cost must not lower the measured figure.
+        const file = join(WORK_DIR, `verify-${relay}-${pixels}.cpuprofile`);
+        await verifyRun(plan.verifyImages, plan.rows, deflateLevel, 2, { relay, pixels, profileFile: file });
+        profile = await summariseCpuProfile(file, 25);
+      }
+      results.verify.push({ ...verify, ...(profile ? { profile } : {}) });
+      const r = verifyRate(verify);
+      say(`  ${relay} on ${pixels} (${(verify.dicomBytes / verify.zipBytes).toFixed(2)}:1): ${r.wall.toFixed(0)} MB/s, ${(1000 / r.perCpu).toFixed(2)} CPU s per GB${verify.pinned ? ', pinned to one core' : ''}`);
+    }
   }
-  for (const { pass, dataset: set, cap } of passes) {
+
+  for (const ratio of plan.skip.has('main') ? [] : plan.ratios) {
+    const set = data.get(ratio) as Dataset;
+    const pass = `${ratio}, ${capText}`;
     say(`\n${pass} (${(set.bytes / 1e9).toFixed(2)} GB):`);
     for (const concurrency of plan.concurrency) {
-      for (const who of ['tool', 'baseline'] as const) {
-        const run = await measureRun(who, { pass, dataset: set, deflateLevel, capMBps: cap, concurrency, workDir: WORK_DIR });
+      for (const who of ['baseline', 'tool'] as const) {
+        const run = await measureRun(who, { pass, dataset: set, deflateLevel, capMBps: plan.cap, concurrency, workDir: WORK_DIR });
         results.runs.push(run);
         say(`  ${describeRun(run)}`);
       }
@@ -186,7 +196,7 @@ async function main(): Promise<void> {
 
   if (!plan.skip.has('profile')) {
     // A separate run: profiling costs a few per cent, which must not leak into the measured table.
-    const subset: Dataset = { ...data, name: 'profile', collection: data.collection.slice(0, plan.profileSeries) };
+    const subset: Dataset = { ...first, name: 'profile', collection: first.collection.slice(0, plan.profileSeries) };
     subset.images = subset.collection.length * plan.images;
     subset.bytes = subset.collection.reduce((n, spec) => n + seriesByteSize(spec), 0);
     subset.manifestPath = join(WORK_DIR, 'profile.tcia');
@@ -194,13 +204,14 @@ async function main(): Promise<void> {
     const dir = join(WORK_DIR, 'profiles');
     await rm(dir, { recursive: true, force: true });
     await mkdir(dir, { recursive: true });
-    const c = Math.min(4, subset.collection.length);
-    say(`\nprofiling the tool and both emulators, uncapped, ${subset.collection.length} series at c=${c} (separate run):`);
-    const run = await measureRun('tool', { pass: 'profile, uncapped', dataset: subset, deflateLevel, capMBps: 0, concurrency: c, workDir: WORK_DIR, profileDir: dir });
+    const c = Math.min(8, subset.collection.length);
+    const pass = `profile, ${plan.ratios[0]}, ${capText}`;
+    say(`\nprofiling the tool and both emulators, ${pass}, ${subset.collection.length} series at c=${c} (separate run):`);
+    const run = await measureRun('tool', { pass, dataset: subset, deflateLevel, capMBps: plan.cap, concurrency: c, workDir: WORK_DIR, profileDir: dir });
     say(`  ${describeRun(run)}`);
     results.profiled = run;
     const files = await profilesIn(dir);
-    const what = `uncapped, ${subset.collection.length} series at c=${c}: ${run.cost.wallSeconds.toFixed(1)} s, ${(run.bytes / 1e6 / run.cost.wallSeconds).toFixed(1)} MB/s, ${run.cost.cpuSeconds.toFixed(1)} CPU s`;
+    const what = `${pass}, ${subset.collection.length} series at c=${c}: ${run.cost.wallSeconds.toFixed(1)} s, ${(run.bytes / 1e6 / run.cost.wallSeconds).toFixed(1)} MB/s, ${run.cost.cpuSeconds.toFixed(1)} CPU s`;
     const titles: Record<string, string> = { tool: `the tool (${what})`, nbia: 'the NBIA emulator in the same run', xnat: 'the XNAT emulator in the same run' };
     for (const key of ['tool', 'nbia', 'xnat']) {
       const file = files.get(key);
@@ -213,8 +224,8 @@ async function main(): Promise<void> {
   }
 
   if (!plan.skip.has('single')) {
-    const single = await dataset('single', 1, plan.singleImages, plan.rows);
-    say(`\none series of ${plan.singleImages} images (${(single.bytes / 1e9).toFixed(2)} GB), uncapped, c=1:`);
+    const single = await dataset('single', 1, plan.singleImages, plan.singleRows, 'ct');
+    say(`\none series of ${plan.singleImages} images of ${plan.singleRows}×${plan.singleRows} (${(single.bytes / 1e9).toFixed(2)} GB), uncapped, c=1:`);
     results.single = await measureRun('tool', { pass: 'uncapped', dataset: single, deflateLevel, capMBps: 0, concurrency: 1, workDir: WORK_DIR });
     say(`  ${describeRun(results.single)}`);
   }
@@ -224,20 +235,6 @@ async function main(): Promise<void> {
     const planning = await planningRun(resolve(PLANNING_MANIFEST), WORK_DIR);
     results.planning = { ...planning, manifest: PLANNING_MANIFEST };
     say(`  ${planning.series} series in ${planning.cost.wallSeconds.toFixed(1)} s, peak RSS ${planning.cost.peakRssMB.toFixed(0)} MB${planning.problem ? `  PROBLEM: ${planning.problem}` : ''}`);
-  }
-
-  if (!plan.skip.has('verify')) {
-    say(`\nverification micro-benchmark (${plan.verifyImages} files of ${plan.rows}×${plan.rows}, one core):`);
-    // Level 0 is the verify path itself; level 1 adds undoing real DEFLATE, as TCIA's own zips need.
-    for (const level of [0, 1]) {
-      const verify = await verifyRun(plan.verifyImages, plan.rows, level, plan.verifyRounds);
-      // Profiled separately: the profiler's own cost must not lower the measured figure.
-      const file = join(WORK_DIR, `verify-level${level}.cpuprofile`);
-      await verifyRun(plan.verifyImages, plan.rows, level, 2, file);
-      results.verify.push({ ...verify, profile: await summariseCpuProfile(file, 25) });
-      const r = verifyRate(verify);
-      say(`  zip level ${level}: ${r.wall.toFixed(0)} MB/s (${r.perCpu.toFixed(0)} MB per CPU-second)${verify.pinned ? ', pinned to one core' : ''}`);
-    }
   }
 
   results.loadAfter = loadAverage();

@@ -26,6 +26,20 @@ export interface SeriesSpec {
   columns: number;
   collection: string;
   license: string;
+  /** How compressible the pixels are; absent: the original fill (4 noise bits, no padding). */
+  pixels?: PixelShape;
+}
+
+/**
+ * Compressibility knobs for the pixel fill. Real CT deflates about 2.5:1 at zip level 6, padded CT (air outside the
+ * round field of view stored as one value) about 5.4:1; `{ noiseBits: 6, padding: 0.28 }` and
+ * `{ noiseBits: 4, padding: 0.62 }` give those ratios for 512x512 images.
+ */
+export interface PixelShape {
+  /** Random low bits added to every pixel inside the field of view (0-12). */
+  noiseBits: number;
+  /** 0-1: the field of view is a disc of radius sqrt(1 - padding) times half the image; outside it pixels are 0. */
+  padding: number;
 }
 
 /** Knobs for generated specs; every field has a small, fast default. */
@@ -51,6 +65,8 @@ export interface CollectionShape {
    * label cleaning is exercised; false gives every patient a plain 'CRC^0007'-style name.
    */
   awkwardNames?: boolean;
+  /** Pixel compressibility; see PixelShape. */
+  pixels?: PixelShape;
 }
 
 /** Attributes derived from a spec that both the DICOM header and the NBIA metadata carry. */
@@ -180,6 +196,7 @@ export function seriesSpecFromUid(uid: string, shape: CollectionShape = {}): Ser
     columns: shape.columns ?? DEFAULTS.columns,
     collection,
     license: shape.license ?? DEFAULTS.license,
+    ...(shape.pixels ? { pixels: shape.pixels } : {}),
   };
 }
 
@@ -369,14 +386,21 @@ function fillPixels(target: Uint16Array, spec: SeriesSpec, index: number): void 
   const { rows, columns } = spec;
   const span = Math.max(1, rows + columns);
   const ramp = 2048 / span;
+  const noise = (1 << (spec.pixels?.noiseBits ?? 4)) - 1;
+  // Squared radius of the field of view in pixels, scaled so a circle fits the image; Infinity: no padding.
+  const padding = spec.pixels?.padding ?? 0;
+  const inside = padding > 0 ? (1 - padding) * (rows / 2) * (columns / 2) : Infinity;
   let p = 0;
   for (let y = 0; y < rows; y++) {
+    const dy = y - rows / 2;
     for (let x = 0; x < columns; x++) {
       state ^= state << 13;
       state ^= state >>> 17;
       state ^= state << 5;
-      // Gradient plus 4 bits of noise: DEFLATE level 1 saves about a third, near the 40-60% of real CT (reference §6).
-      target[p++] = 1024 + Math.floor(((x + y + 3 * index) % span) * ramp) + ((state >>> 0) & 15);
+      const dx = x - columns / 2;
+      // Gradient plus 4 bits of noise by default: DEFLATE level 1 saves about a third, near the 40-60% of real CT
+      // (reference §6); spec.pixels changes the noise and pads outside a disc.
+      target[p++] = dx * dx + dy * dy > inside ? 0 : 1024 + Math.floor(((x + y + 3 * index) % span) * ramp) + ((state >>> 0) & noise);
     }
   }
 }

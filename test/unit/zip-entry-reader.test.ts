@@ -1,0 +1,88 @@
+// TCIA's streamed zip read entry by entry with each entry's raw bytes kept: boundaries, descriptors, truncation.
+import { Readable } from 'node:stream';
+import { crc32, deflateRawSync, inflateRawSync } from 'node:zlib';
+import archiver from 'archiver';
+import { zipStream } from '../../emulators/nbia/index.js';
+import { readZipEvents, type EntryEnd, type LocalEntry } from '../../src/transfer/zip/zip-entry-reader.js';
+import { ZipWriter } from '../../src/transfer/zip/zip-writer.js';
+
+interface Read {
+  entry: LocalEntry;
+  raw: Buffer;
+  end: EntryEnd;
+}
+
+async function readAll(zip: Buffer, chunkSize: number): Promise<Read[]> {
+  const chunks = Array.from({ length: Math.ceil(zip.length / chunkSize) }, (_, i) => zip.subarray(i * chunkSize, (i + 1) * chunkSize));
+  const out: Read[] = [];
+  let parts: Buffer[] = [];
+  let entry: LocalEntry | undefined;
+  for await (const event of readZipEvents(Readable.from(chunks))) {
+    if (event.kind === 'entry') [entry, parts] = [event.entry, []];
+    else if (event.kind === 'data') parts.push(event.chunk);
+    else if (entry) out.push({ entry, raw: Buffer.concat(parts), end: event.end });
+  }
+  return out;
+}
+
+async function collect(stream: Readable): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const chunk of stream) parts.push(chunk as Buffer);
+  return Buffer.concat(parts);
+}
+
+// A descriptor signature with a size that does not match, inside an entry's data, must not end the entry.
+// Each decoy is followed by a record signature, so only the size check tells it from a real descriptor.
+const decoy = Buffer.concat([Buffer.from('PK\x07\x08', 'latin1'), Buffer.alloc(12, 1), Buffer.from('PK\x03\x04', 'latin1'), Buffer.alloc(4, 9), Buffer.from('PK\x07\x08', 'latin1'), Buffer.alloc(20, 1), Buffer.from('PK\x01\x02', 'latin1'), Buffer.alloc(40, 2)]);
+const files = [
+  { name: 'LICENSE', data: Buffer.from('CC BY 4.0\n') },
+  { name: '1-001.dcm', data: Buffer.concat([Buffer.alloc(70_000, 7), decoy, Buffer.alloc(5000, 3)]) },
+  { name: 'empty.dcm', data: Buffer.alloc(0) },
+  { name: 'md5hashes.csv', data: Buffer.from('Filename,MD5Hash\n') },
+];
+
+describe('readZipEvents', () => {
+  it.each([1, 3, 17, 65_536])('reads DEFLATED entries with data descriptors in %i-byte chunks, raw bytes intact', async (size) => {
+    const zip = await collect(zipStream(files, 6));
+    const read = await readAll(zip, size);
+    expect(read.map((r) => r.entry.name)).toEqual(files.map((f) => f.name));
+    for (const [i, r] of read.entries()) {
+      const data = files[i]?.data ?? Buffer.alloc(0);
+      expect(r.entry.method).toBe(8);
+      expect(inflateRawSync(r.raw)).toEqual(data);
+      expect(r.end).toEqual({ crc: crc32(data), compressedSize: r.raw.length, size: data.length });
+    }
+  });
+
+  it('finds the end of a STORED entry with a descriptor past decoy signatures in its data', async () => {
+    // Java never writes this shape, other zip writers do; the signature-plus-size search is what must hold.
+    const archive = archiver('zip', { store: true });
+    for (const f of files) archive.append(Readable.from([f.data]), { name: f.name });
+    void archive.finalize();
+    const read = await readAll(await collect(archive), 1000);
+    expect(read.map((r) => [r.entry.method, r.raw])).toEqual(files.map((f) => [0, f.data]));
+  });
+
+  it('reads entries with sizes in the local header (STORED and DEFLATED, as ZipWriter writes them)', async () => {
+    const writer = new ZipWriter();
+    const zip = collect(writer.output);
+    for (const [i, f] of files.entries()) {
+      if (i % 2 === 0) await writer.addStored(f.name, f.data);
+      else await writer.addDeflated(f.name, [deflateRawSync(f.data)], { crc: crc32(f.data), size: f.data.length });
+    }
+    await writer.finish();
+    const read = await readAll(await zip, 4096);
+    expect(read.map((r) => [r.entry.flags & 8, r.entry.method, r.entry.method === 0 ? r.raw : inflateRawSync(r.raw)])).toEqual(files.map((f, i) => [0, i % 2 === 0 ? 0 : 8, f.data]));
+    expect(read.map((r) => [r.end.crc, r.end.size])).toEqual(files.map((f) => [crc32(f.data), f.data.length]));
+  });
+
+  it.each([100, 150, -30])('fails a zip cut off at byte %i instead of ending quietly', async (at) => {
+    const zip = await collect(zipStream(files, 6));
+    // 100: in a local header; 150: in 1-001.dcm's data; -30: in the central directory.
+    await expect(readAll(zip.subarray(0, at < 0 ? zip.length + at : at), 512)).rejects.toThrow(/zip ends inside/);
+  });
+
+  it('fails what is not a zip', async () => {
+    await expect(readAll(Buffer.from('<html><body>Service Unavailable</body></html>'), 512)).rejects.toThrow(/not a zip local header/);
+  });
+});
