@@ -51,7 +51,7 @@ describe('a header damaged in transit is a transfer error, not a verdict', () =>
     world = await startWorld({ nbia: { directories: [{ dir: join(folder, 's'), seriesUid: UID, studyUid: other.studyUid, patientId: 'P1' }] } });
     const result = await importOne('OTHER');
     expect(result.exitCode).toBe(1);
-    const report = JSON.parse(await readFile(join(world.out, 'report.json'), 'utf8')) as { series: { error: string; attempts: number }[] };
+    const report = JSON.parse(await readFile(join(world.out, 'latest', 'report.json'), 'utf8')) as { series: { error: string; attempts: number }[] };
     expect(report.series[0]).toMatchObject({ attempts: 1 });
     expect(report.series[0]!.error).toMatch(/00000001\.dcm belongs to series 1\.3\.6\.1\.4\.1\.14519\.5\.2\.1\.7\.2999/);
     expect(world.xnat.archive('OTHER')).toEqual([]);
@@ -72,7 +72,7 @@ describe('a verified file whose header cannot be read', () => {
     expect(uploads.length).toBeGreaterThan(0);
     expect(uploads.every((r) => r.status === 400)).toBe(true);
     expect(result.exitCode).toBe(1);
-    const report = JSON.parse(await readFile(join(world.out, 'report.json'), 'utf8')) as { series: { error: string }[] };
+    const report = JSON.parse(await readFile(join(world.out, 'latest', 'report.json'), 'utf8')) as { series: { error: string }[] };
     expect(report.series[0]!.error).toMatch(/unable to read DICOM object/);
   });
 });

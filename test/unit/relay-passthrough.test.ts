@@ -51,7 +51,7 @@ describe('relaySeriesPassThrough (prototype)', () => {
 
   it('fails a file whose MD5 does not match, and XNAT never sees a complete zip', async () => {
     const spec = series(5, 128);
-    const { result, java } = await relay(spec, { ...PLAN, corrupt: { entryIndex: 4 } } as ZipPlan);
+    const { result, java } = await relay(spec, { ...PLAN, corrupt: { entryIndex: 4, offset: -1 } });
     expect(result.status).toBe('rejected');
     expect((result as PromiseRejectedResult).reason).toBeInstanceOf(Md5MismatchError);
     expect(java?.broken).toBe(true);
@@ -60,7 +60,7 @@ describe('relaySeriesPassThrough (prototype)', () => {
   });
 
   it('fails a streamed entry whose MD5 does not match', async () => {
-    const { result, java } = await relay(series(3, 512), { ...PLAN, corrupt: { entryIndex: 2 } } as ZipPlan, 64 * 1024);
+    const { result, java } = await relay(series(3, 512), { ...PLAN, corrupt: { entryIndex: 2, offset: -1 } }, 64 * 1024);
     expect((result as PromiseRejectedResult).reason).toBeInstanceOf(Md5MismatchError);
     expect(java?.broken).toBe(true);
   });
