@@ -203,7 +203,7 @@ export class XnatState {
     return project;
   }
 
-  /** Finds a project by ID or alias (reference §2: "GET /data/projects/{ID or alias}"). */
+  /** Finds a project by ID or alias ("GET /data/projects/{ID or alias}", docs/reference/xnat-rest.md#projects). */
   findProject(idOrAlias: string): Project | undefined {
     const direct = this.projects.get(idOrAlias);
     if (direct) return direct;

@@ -66,7 +66,7 @@ export function buildPlan(uids: string[], metadata: ReadonlyMap<string, SeriesMe
     const meta = metadata.get(uid);
     if (!meta) return { uid, action: 'unknown' };
     const existing = sessionByStudy.get(meta.studyUid);
-    // A study XNAT already holds keeps its subject: another subject would be an "invalid modification" (xnat-rest-api.md §4).
+    // A study XNAT already holds keeps its subject: another subject would be an "invalid modification" (docs/reference/xnat-rest.md#archive-conflicts).
     const subject = existing?.subject || (meta.patientName === undefined ? undefined : subjectLabel(meta.patientName, meta.patientId));
     const session = labels.get(meta.studyUid)!;
     const scan = existing ? holdings.scans.get(existing.id)?.find((s) => s.seriesUid === uid) : undefined;
