@@ -226,6 +226,7 @@ function liveSession(state: XnatState, id: string | undefined, now: number): Htt
   if (!s) return undefined;
   if (!isLive(state, s, now)) {
     s.valid = false;
+    state.staleCookies++;
     return undefined;
   }
   return s;

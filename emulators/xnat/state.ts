@@ -150,6 +150,8 @@ export class XnatState {
   readonly loginCounts = new Map<string, number>();
   logins = 0;
   failedLogins = 0;
+  /** Requests that presented the cookie of an expired or invalidated session. */
+  staleCookies = 0;
   private seq = { subject: 0, experiment: 0, catalog: 1000, token: 0 };
 
   readonly blobs = new BlobStore();

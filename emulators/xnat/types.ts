@@ -107,6 +107,8 @@ export interface XnatStats {
   readonly logins: number;
   /** Credential checks that failed. */
   readonly failedLogins: number;
+  /** Requests that presented the JSESSIONID of an expired or invalidated session. */
+  readonly staleCookies: number;
   /** Sessions currently valid (not expired, not invalidated). */
   readonly activeSessions: number;
   /** Successful logins of one user (token logins count for the token's user). */
