@@ -18,7 +18,7 @@ export interface PlannedSeries {
   action: SeriesAction;
   subject?: string;
   session?: string;
-  /** The XNAT experiment that already holds this study, if any. */
+  /** The XNAT session (experiment ID) that already holds this study, if any. */
   sessionId?: string;
   existingScan?: ArchivedScan;
 }
@@ -28,11 +28,8 @@ export interface PlannedStudy {
   patientId: string;
   subject?: string;
   session: string;
-  sessionId?: string;
   /** Series to move, in SeriesNumber order. */
   series: PlannedSeries[];
-  /** Every series of the manifest in this study, moved now or already there. */
-  all: PlannedSeries[];
 }
 
 export interface Plan {
@@ -75,10 +72,9 @@ export function buildPlan(uids: string[], metadata: ReadonlyMap<string, SeriesMe
     const planned: PlannedSeries = { uid, meta, action, subject, session, sessionId: existing?.id, existingScan: scan };
     let study = studies.get(meta.studyUid);
     if (!study) {
-      study = { studyUid: meta.studyUid, patientId: meta.patientId, subject, session, sessionId: existing?.id, series: [], all: [] };
+      study = { studyUid: meta.studyUid, patientId: meta.patientId, subject, session, series: [] };
       studies.set(meta.studyUid, study);
     }
-    study.all.push(planned);
     if (action !== 'skip') study.series.push(planned);
     return planned;
   });
