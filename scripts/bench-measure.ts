@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, openSync, closeSync, readFileSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
+import { cpuSecondsOf, TICKS_PER_SECOND } from '../emulators/process.js';
 
 /** What one measured process cost. */
 export interface ProcessCost {
@@ -17,8 +18,6 @@ export interface ProcessCost {
 }
 
 const GNU_TIME = '/usr/bin/time';
-// Linux reports utime/stime in clock ticks; USER_HZ is 100 on every mainstream kernel build.
-const TICKS_PER_SECOND = 100;
 
 /** A run that takes longer than this is killed (and reported by its exit code) rather than hanging the bench. */
 const DEFAULT_TIMEOUT_MS = 30 * 60_000;
@@ -109,18 +108,6 @@ export function statusKb(pid: number | 'self', field: 'VmHWM' | 'VmRSS'): number
   try {
     const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return match ? Number(match[1]) : 0;
-  } catch {
-    return 0;
-  }
-}
-
-/** utime + stime of a live process in seconds (all its threads), or 0 once it is gone. */
-export function cpuSecondsOf(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name may contain spaces and parentheses; the fields after the last ')' are fixed.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
   } catch {
     return 0;
   }

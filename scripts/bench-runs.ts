@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type SeriesSpec } from '../emulators/nbia/index.js';
 import { runBaseline } from './bench-baseline.js';
-import { EmulatorProcess } from './bench-emulators.js';
+import { EmulatorProcess } from '../emulators/process.js';
 import { machineBusySeconds, measureSelf, runMeasured, type ProcessCost } from './bench-measure.js';
 import type { VerifyRelay, VerifyResult } from './bench-verify.js';
 

@@ -55,7 +55,7 @@ export interface XnatAccess {
   insecure: boolean;
 }
 
-/** XNAT project IDs are [A-Za-z0-9_-]; XNAT answers anything else with 417 (xnat-rest-api.md §2). */
+/** XNAT project IDs are [A-Za-z0-9_-]; XNAT answers anything else with 417 (docs/reference/xnat-rest.md#projects). */
 const PROJECT_ID = /^[A-Za-z0-9_-]{1,64}$/;
 
 /** The target project ID, checked the way XNAT checks it. */

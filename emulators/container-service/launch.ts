@@ -2,7 +2,7 @@
  * A stand-in for the XNAT Container Service (CS) launching this image on a project: it resolves a
  * wrapper's inputs against an emulated project, builds the command line, environment and mounts as
  * the CS does, then runs the image's entrypoint on this machine with the mounts mapped onto temp
- * directories. Facts cited as §n are from shared/reference/xnat-container-service.md.
+ * directories. Facts cited are in docs/reference/container-service.md.
  *
  * What is rewritten to run outside a container (and nothing else is):
  * - `/input` and `/output` (a whole argument, an argument prefix `/input/…`, or `--flag=/input…`;
@@ -58,7 +58,7 @@ export interface ResolvedLaunch {
   mounts: ResolvedMount[];
   /** The command's environment-variables, templated; the CS adds its own variables at launch. */
   environment: Record<string, string>;
-  /** Resolved wrapper input values (XNAT objects resolve to their URI, §1.4 CS-575). */
+  /** Resolved wrapper input values (XNAT objects resolve to their URI, CS-575; docs/reference/container-service.md#wrappers). */
   wrapperValues: Record<string, string | null>;
   /** Resolved command input values, before flags are applied. */
   commandValues: Record<string, string | null>;
@@ -114,7 +114,7 @@ export function matches(matcher: string, object: Json): boolean {
 
 /**
  * Splits a command line into arguments the way the CS's ShellSplitter does for
- * override-entrypoint false (§3): whitespace separates, single and double quotes group, a
+ * override-entrypoint false (docs/reference/container-service.md#launch): whitespace separates, single and double quotes group, a
  * backslash escapes the next character except inside single quotes, and empty words vanish.
  */
 export function shellSplit(line: string): string[] {
@@ -234,7 +234,7 @@ export function resolveLaunch(command: Json, wrapperName: string, launch: Launch
     if (input.type !== 'Project') throw new Error(`external input type ${String(input.type)} is not emulated`);
     const posted = launchValue(launch, name) ?? asString(input['default-value']);
     checkLegal(name, posted ?? null);
-    // A value may be an ID or a URI; values starting with / resolve as /archive + value (§4 Launch).
+    // A value may be an ID or a URI; values starting with / resolve as /archive + value (docs/reference/container-service.md#launch).
     const id = posted?.replace(/^(\/archive)?\/projects\//, '');
     let entry: WrapperValue = { value: null };
     if (id !== undefined && id !== '') {
@@ -382,7 +382,7 @@ export function dockerfileEnv(dockerfile: string): Record<string, string> {
 }
 
 /**
- * The argv of the container's first process, as the backend starts it (§3 Launch mechanics):
+ * The argv of the container's first process, as the backend starts it (docs/reference/container-service.md#launch):
  * override-entrypoint true runs `/bin/sh -c <line>` with the entrypoint cleared; false passes the
  * shell-split line as arguments to the image's ENTRYPOINT, with no shell involved.
  */
@@ -426,7 +426,7 @@ export function localArgv(argv: string[], map: PathMap, overrideEntrypoint: bool
 
 /** Credentials and extras for a local launch. */
 export interface LaunchOptions {
-  /** What the CS injects (§2): the site's processing URL and an alias token pair. */
+  /** What the CS injects (docs/reference/container-service.md#environment): the site's processing URL and an alias token pair. */
   xnatHost: string;
   xnatUser: string;
   xnatPass: string;
@@ -492,7 +492,7 @@ export async function launchLocally(resolved: ResolvedLaunch, options: LaunchOpt
     PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
     HOME: workDir,
     ...resolved.environment,
-    // Injected on every launch (ContainerServiceImpl.getDefaultEnvironmentVariablesForLaunch, §2).
+    // Injected on every launch (ContainerServiceImpl.getDefaultEnvironmentVariablesForLaunch, docs/reference/container-service.md#environment).
     XNAT_HOST: options.xnatHost,
     XNAT_USER: options.xnatUser,
     XNAT_PASS: options.xnatPass,

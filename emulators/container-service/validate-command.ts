@@ -1,7 +1,7 @@
 /**
  * The Container Service's command validation, re-stated as test code: validateCommand returns one
  * message per broken rule (an empty list means the CS would accept the command). Rules and their
- * sources are in shared/reference/xnat-container-service.md (§1 schema, §7.5 rejections).
+ * sources are in docs/reference/container-service.md#command-json (schema and rejections).
  */
 
 /** Input, output, wrapper-input and handler names (the COMMAND_NAME pattern, Command.java:67). */
@@ -20,7 +20,7 @@ const VISIBILITIES = ['public', 'private', 'protected'];
 const MULTIPLE_DELIMITERS = ['quoted-space', 'space', 'comma', 'flag'];
 /** The CS rejects launches whose values contain these (CommandResolutionService.ILLEGAL_INPUT_STRINGS). */
 export const ILLEGAL_INPUT_STRINGS = [';', '&&', '||', '`', '$('];
-/** The CS injects these itself; secrets may not use them (§1.1, §2). */
+/** The CS injects these itself; secrets may not use them (docs/reference/container-service.md#environment). */
 const RESERVED_ENV = ['XNAT_USER', 'XNAT_PASS', 'XNAT_HOST'];
 /** The documented command-line limit (docs/command.md). */
 export const COMMAND_LINE_LIMIT = 2048;
@@ -28,7 +28,7 @@ export const COMMAND_LINE_LIMIT = 2048;
 /**
  * Which object types a derived input may come from: the documented hierarchy
  * Project→Subject→Session→Scan/Assessor, any of those→Resource, plus Project→ProjectAsset and
- * Resource→File from the code (§1.4 "Deriving values").
+ * Resource→File from the code (docs/reference/container-service.md#wrappers).
  */
 const DERIVABLE_FROM: Record<string, string[]> = {
   Subject: ['Project', 'Session'],
@@ -44,7 +44,7 @@ const DERIVABLE_FROM: Record<string, string[]> = {
   Directory: ['Resource'],
 };
 
-/** Properties usable with derived-from-xnat-object-property, by parent type (§1.4). */
+/** Properties usable with derived-from-xnat-object-property, by parent type (docs/reference/container-service.md#wrappers). */
 const OBJECT_PROPERTIES: Record<string, string[]> = {
   Project: ['id', 'label', 'xsiType', 'uri', 'directory'],
   Subject: ['id', 'label', 'xsiType', 'uri', 'directory'],
@@ -73,7 +73,7 @@ function blank(value: unknown): boolean {
   return typeof value !== 'string' || value.trim() === '';
 }
 
-/** The replacement key of an input: its own, or `#name#` by default (§1.2). */
+/** The replacement key of an input: its own, or `#name#` by default (docs/reference/container-service.md#inputs). */
 export function replacementKey(input: Json): string {
   return str(input['replacement-key']) ?? `#${str(input.name) ?? ''}#`;
 }
@@ -181,7 +181,7 @@ export function validateCommand(command: unknown): string[] {
     if (wrapperNames.has(wname)) err(`wrapper name "${wname}" is not unique`);
     wrapperNames.add(wname);
     const where = `wrapper "${wname}"`;
-    // An old UI bug hid wrappers without a description (§7.6); the label is what the menu shows.
+    // An old UI bug hid wrappers without a description (docs/reference/container-service.md#wrappers); the label is what the menu shows.
     if (blank(wrapper.description)) err(`${where} has no description`);
     if (blank(wrapper.label)) err(`${where} has no label`);
     const contexts = Array.isArray(wrapper.contexts) ? wrapper.contexts : [];
@@ -189,7 +189,7 @@ export function validateCommand(command: unknown): string[] {
 
     const external = list(wrapper['external-inputs']);
     const derived = list(wrapper['derived-inputs']);
-    // Only wrappers with exactly one external input appear in the Run Containers menu (§4, §7.6).
+    // Only wrappers with exactly one external input appear in the Run Containers menu (docs/reference/container-service.md#wrappers).
     if (external.length !== 1) err(`${where} has ${external.length} external inputs; the UI needs exactly one`);
 
     const seen = new Map<string, Json>();
@@ -254,14 +254,14 @@ export function validateCommand(command: unknown): string[] {
         if (!allowed) err(`${where} input "${name}" reads property "${property}" of a ${parentType}, which has none`);
         else if (!allowed.includes(property)) err(`${where} input "${name}": a ${parentType} has no property "${property}"`);
         if (property === 'directory') {
-          err(`${where} input "${name}" passes "directory", an XNAT-host path; use the mount path instead (§5)`);
+          err(`${where} input "${name}" passes "directory", an XNAT-host path; use the mount path instead (docs/reference/container-service.md#mounts)`);
         }
       } else if (DERIVABLE_FROM[inputType] && !DERIVABLE_FROM[inputType]!.includes(parentType)) {
         err(`${where} input "${name}": a ${inputType} cannot be derived from a ${parentType}`);
       } else if (!DERIVABLE_FROM[inputType]) {
         err(`${where} input "${name}" of type ${inputType} needs derived-from-xnat-object-property`);
       }
-      // A Project input with load-children false cannot derive child Resources (§1.4, §7.9).
+      // A Project input with load-children false cannot derive child Resources (docs/reference/container-service.md#wrappers).
       if (inputType === 'Resource' && parent['load-children'] === false) {
         err(`${where} input "${name}" derives a Resource from "${parentName}", which has load-children false`);
       }

@@ -115,7 +115,7 @@ const SOP_CLASSES: Record<string, [uid: string, name: string]> = {
 };
 const SECONDARY_CAPTURE: [string, string] = ['1.2.840.10008.5.1.4.1.1.7', 'Secondary Capture Image Storage'];
 
-// Descriptions include '/' and '&' on purpose: NBIA v1 reduces descriptions to [A-Za-z0-9 .-] (reference §2.4).
+// Descriptions include '/' and '&' on purpose: NBIA v1 reduces descriptions to [A-Za-z0-9 .-] (docs/reference/nbia.md#series-metadata-v1).
 const STUDY_DESCRIPTIONS: Record<string, string[]> = {
   CT: ['CT CHEST ABDOMEN PELVIS W CONTRAST', 'CT ABD/PELVIS W IV CONTRAST'],
   MR: ['MRI PELVIS W/WO CONTRAST', 'MR ABDOMEN'],
@@ -399,7 +399,7 @@ function fillPixels(target: Uint16Array, spec: SeriesSpec, index: number): void 
       state ^= state << 5;
       const dx = x - columns / 2;
       // Gradient plus 4 bits of noise by default: DEFLATE level 1 saves about a third, near the 40-60% of real CT
-      // (reference §6); spec.pixels changes the noise and pads outside a disc.
+      // (docs/reference/nbia.md#sizes); spec.pixels changes the noise and pads outside a disc.
       target[p++] = dx * dx + dy * dy > inside ? 0 : 1024 + Math.floor(((x + y + 3 * index) % span) * ramp) + ((state >>> 0) & noise);
     }
   }

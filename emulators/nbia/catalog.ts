@@ -134,12 +134,12 @@ export function shuffled(n: number, seed: string): number[] {
   return order;
 }
 
-/** Instance indexes in the order getImage serves them: NBIA has no ORDER BY, so it is not slice order (reference §2.3). */
+/** Instance indexes in the order getImage serves them: NBIA has no ORDER BY, so it is not slice order (docs/reference/nbia.md#getimage). */
 export function servedOrder(spec: SeriesSpec): number[] {
   return shuffled(spec.imageCount, `order:${spec.seriesUid}`);
 }
 
-/** Default entry name of the k-th served file (0-based): `%08d` plus the stored extension (reference §2.3). */
+/** Default entry name of the k-th served file (0-based): `%08d` plus the stored extension (docs/reference/nbia.md#getimage). */
 export function sequentialName(k: number): string {
   return `${String(k + 1).padStart(8, '0')}.dcm`;
 }

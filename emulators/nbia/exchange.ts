@@ -67,7 +67,7 @@ export class Exchange {
     this.send(status, JSON.stringify(value), 'application/json');
   }
 
-  /** An empty result: NBIA answers 200 with no body rather than `[]` (reference §2.2). */
+  /** An empty result: NBIA answers 200 with no body rather than `[]` (docs/reference/nbia.md#responses). */
   empty(contentType = 'application/json', headers: OutgoingHttpHeaders = {}): void {
     this.send(200, '', contentType, headers);
   }

@@ -12,7 +12,7 @@ export interface FaultScope {
   count?: number;
 }
 
-/** Answer with an error instead of the real response; default 500 text/plain (reference §2.5 outage shape). */
+/** Answer with an error instead of the real response; default 500 text/plain (the outage shape, docs/reference/nbia.md#retries). */
 export interface FailFirstFault extends FaultScope {
   status?: number;
   body?: string;
@@ -107,7 +107,7 @@ const REASONS: Record<number, string> = {
   504: 'Gateway Timeout',
 };
 
-/** Default outage body: 48 bytes, the Content-Length of the live 500s in reference §2.5. */
+/** Default outage body: 48 bytes, the Content-Length of the live 500s in docs/reference/nbia.md#retries. */
 export const OUTAGE_BODY = 'The server encountered an unexpected condition.\n';
 
 function scope(spec: FaultScope, defaults: readonly string[]): Pick<Rule, 'endpoints' | 'seriesUid' | 'remaining'> {

@@ -1,4 +1,4 @@
-// getImage and getImageWithMD5Hash: a zip of the series streamed on the fly (reference §2.3).
+// getImage and getImageWithMD5Hash: a zip of the series streamed on the fly (docs/reference/nbia.md#getimage, docs/reference/nbia.md#getimagewithmd5hash).
 import { createHash } from 'node:crypto';
 import { makeInstance, type SeriesSpec } from '../dicom/synthetic-series.js';
 import { BodySink } from './body-sink.js';
@@ -61,7 +61,7 @@ function notPublicMessage(version: string, uid: string): string {
 export async function handleImage(ctx: RouteContext, withMd5: boolean): Promise<void> {
   const { ex, version, faults, catalog } = ctx;
   const allowed = withMd5 ? MD5_PARAMS : GET_IMAGE_PARAMS;
-  // v4 rejects parameters outside the endpoint's set; v1 ignores them (reference §2.2).
+  // v4 rejects parameters outside the endpoint's set; v1 ignores them (docs/reference/nbia.md#responses).
   const extra = version === 'v4' ? Object.keys(ex.query).find((k) => !allowed.includes(k)) : undefined;
   if (extra !== undefined) {
     ex.text(400, `Invalid query parameter: '${extra}'. Allowed parameters are: [${allowed.join(', ')}]`);

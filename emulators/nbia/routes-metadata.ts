@@ -4,7 +4,7 @@ import { seriesExtras, sopInstanceUid, type SeriesSpec } from '../dicom/syntheti
 import { licenseUri, servedOrder } from './catalog.js';
 import type { RouteContext } from './routes.js';
 
-/** The 40 columns of v4 getSeriesMetadata, in order (reference §2.4). */
+/** The 40 columns of v4 getSeriesMetadata, in order (docs/reference/nbia.md#series-metadata-v4). */
 export const V4_METADATA_COLUMNS = [
   'PatientID', 'PatientName', 'PatientSex', 'EthnicGroup', 'Phantom', 'SpeciesCode', 'SpeciesDescription',
   'StudyInstanceUID', 'StudyDate', 'StudyDesc', 'AdmittingDiagnosisDescription', 'StudyID', 'PatientAge',
@@ -15,7 +15,7 @@ export const V4_METADATA_COLUMNS = [
   'FileSize', 'ReleasedStatus', 'DateReleased', 'ThirdPartyAnalysis', 'Authorized',
 ] as const;
 
-/** The columns of v1 getSeriesMetaData, in order; v1 has no PatientName (reference §2.4). */
+/** The columns of v1 getSeriesMetaData, in order; v1 has no PatientName (docs/reference/nbia.md#series-metadata-v1). */
 export const V1_METADATA_COLUMNS = [
   'Series UID', 'Collection', '3rd Party Analysis', 'Data Description URI', 'Subject ID', 'Study UID',
   'Study Description', 'Study Date', 'Series Description', 'Manufacturer', 'Modality', 'SOP Class UID',
@@ -25,7 +25,7 @@ export const V1_METADATA_COLUMNS = [
 ] as const;
 
 type V4Row = Record<(typeof V4_METADATA_COLUMNS)[number], string>;
-// null marks a database NULL, which the JSON output drops (jettison put(k, null), reference §2.2).
+// null marks a database NULL, which the JSON output drops (jettison put(k, null), docs/reference/nbia.md#responses).
 type V1Row = Record<(typeof V1_METADATA_COLUMNS)[number], string | null>;
 
 /** 'YYYYMMDD' to NBIA's 'MM-DD-YYYY'. */
@@ -91,7 +91,7 @@ export function v4MetadataRow(spec: SeriesSpec, fileSize: number): V4Row {
   };
 }
 
-// v1 reduces descriptions to [A-Za-z0-9 .-] (reference §2.4).
+// v1 reduces descriptions to [A-Za-z0-9 .-] (docs/reference/nbia.md#series-metadata-v1).
 function cleanDescription(text: string): string {
   return text.replace(/[^A-Za-z0-9 .-]/g, '');
 }
@@ -198,7 +198,7 @@ export function handleSeriesMetaDataV1(ctx: RouteContext): void {
   else ctx.ex.json(200, [withoutNulls(row)]);
 }
 
-/** GET getSeriesSize?SeriesInstanceUID=…; the code's field names, not the swagger's (reference §2.4). */
+/** GET getSeriesSize?SeriesInstanceUID=…; the code's field names, not the swagger's (docs/reference/nbia.md#other-endpoints). */
 export function handleSeriesSize(ctx: RouteContext): void {
   const spec = requireUid(ctx, ['SeriesInstanceUID', 'format']);
   if (spec === null) return;
@@ -214,7 +214,7 @@ export function handleSopInstanceUids(ctx: RouteContext): void {
   else ctx.ex.json(200, servedOrder(spec).map((i) => ({ SOPInstanceUID: sopInstanceUid(spec, i) })));
 }
 
-/** GET getCollectionValues: every collection, `[{"Collection": name}]`; v4 allows only `format` (reference §2.2). */
+/** GET getCollectionValues: every collection, `[{"Collection": name}]`; v4 allows only `format` (docs/reference/nbia.md#responses). */
 export function handleCollectionValues(ctx: RouteContext): void {
   const extra = ctx.version === 'v4' ? Object.keys(ctx.ex.query).find((k) => k !== 'format') : undefined;
   if (extra !== undefined) ctx.ex.text(400, `Invalid query parameter: '${extra}'. Allowed parameters are: [format]`);

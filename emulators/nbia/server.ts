@@ -43,7 +43,7 @@ export interface NbiaEmulator {
   close(): Promise<void>;
 }
 
-// All REST endpoints are mounted at /nbia-api/services/* (reference §2.1).
+// All REST endpoints are mounted at /nbia-api/services/* (docs/reference/nbia.md#servers).
 const API_PATH = /^\/nbia-api\/services\/(v1|v4)\/([A-Za-z0-9]+)\/?$/;
 
 function seriesUidsOf(ctx: RouteContext): string[] {

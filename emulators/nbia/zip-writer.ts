@@ -14,7 +14,7 @@ const ENTRY_DATE = new Date(2024, 0, 1, 0, 0, 0);
 
 /**
  * Streams `entries` as a zip with DEFLATE entries whose sizes and CRC follow the data in a descriptor (bit 3),
- * the shape ZipOutputStream gives NBIA's getImage (tcia-nbia-api.md §2.3); archiver writes stream sources that
+ * the shape ZipOutputStream gives NBIA's getImage (docs/reference/nbia.md#getimage); archiver writes stream sources that
  * way. The next entry is taken from the iterator only once the previous one is written out, so a slow reader
  * holds generation back instead of letting it pile up.
  */

@@ -1,4 +1,4 @@
-/** Archiving a prearchive entry: label rules, merge rules and conflicts (reference §4 "Archive conflicts"). */
+/** Archiving a prearchive entry: label rules, merge rules and conflicts (docs/reference/xnat-rest.md#archive-conflicts). */
 import { dicomDate, dicomTime } from './html.js';
 import { LABEL_RE, leadModality, omCleanValue, sessionXsiType } from './dicom.js';
 import { type Experiment, type PrearcSession, type StoredScan, type XnatState, UNASSIGNED, archiveUri, prearcKey } from './state.js';
@@ -14,7 +14,7 @@ export function parseOverwrite(v: string | undefined, fallback: Overwrite): Over
   return 'append'; // `append` and any other value merge
 }
 
-/** Why an archive attempt failed; each path maps the kind to its own status (reference §9.5). */
+/** Why an archive attempt failed; each path maps the kind to its own status (docs/reference/xnat-rest.md#archive-conflicts). */
 export class ArchiveFailure extends Error {
   constructor(
     readonly kind: 'conflict' | 'invalid' | 'forbidden' | 'error',
@@ -71,7 +71,7 @@ function doArchive(state: XnatState, s: PrearcSession, req: ArchiveRequest): { u
   if (!existing) {
     let subject = state.findSubject(project.id, subjectLabel);
     if (!subject) {
-      // The importer creates missing subjects itself (reference §3 "Pre-create").
+      // The importer creates missing subjects itself (docs/reference/xnat-rest.md#experiments).
       subject = { id: state.nextSubjectId(), project: project.id, label: subjectLabel, insertDate: new Date(), insertUser: req.user };
       state.subjects.push(subject);
     }

@@ -4,7 +4,7 @@ import type { IncomingMessage } from 'node:http';
 import { HttpError, type Ctx, readAll, sendError } from './html.js';
 import type { AliasToken, HttpSession, UserRecord, XnatState } from './state.js';
 
-/** XnatAuthenticationEntryPoint's browser test (reference §1). */
+/** XnatAuthenticationEntryPoint's browser test (docs/reference/xnat-rest.md#login-and-sessions). */
 const BROWSER_UA = /.*Mozilla.*|.*AppleWebKit.*|.*MSIE.*|.*Opera.*/;
 const MAX_FAILED_LOGINS = 20; // maxFailedLogins, then locked for an hour
 const MAX_SESSIONS_PER_USER = 1000; // concurrentMaxSessions
@@ -60,7 +60,7 @@ export function checkCsrf(ctx: Ctx): void {
   const ua = ctx.req.headers['user-agent'] ?? '';
   if (!isBrowser(ctx.req) || /JAVA|XNATDesktopClient/i.test(ua)) return;
   if (ctx.session && ctx.params.XNAT_CSRF === ctx.session.csrf) return;
-  // A failed check throws inside the guard, which surfaces as a server error (reference §1).
+  // A failed check throws inside the guard, which surfaces as a server error (docs/reference/xnat-rest.md#login-and-sessions).
   throw new HttpError(500, 'INVALID CSRF (Request parameter XNAT_CSRF missing or incorrect)');
 }
 
@@ -226,6 +226,7 @@ function liveSession(state: XnatState, id: string | undefined, now: number): Htt
   if (!s) return undefined;
   if (!isLive(state, s, now)) {
     s.valid = false;
+    state.staleCookies++;
     return undefined;
   }
   return s;

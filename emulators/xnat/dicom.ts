@@ -1,4 +1,4 @@
-/** DICOM header reading and the identifier rules XNAT applies to it (reference §7). */
+/** DICOM header reading and the identifier rules XNAT applies to it (docs/reference/xnat-rest.md#labels). */
 import dicomParser from 'dicom-parser';
 
 /** The attributes the importer looks at. */

@@ -1,4 +1,4 @@
-/** Subjects, experiments, scans and scan files of the archive (reference §3). */
+/** Subjects, experiments, scans and scan files of the archive (docs/reference/xnat-rest.md#experiments, docs/reference/xnat-rest.md#scans-and-files). */
 import { createHash } from 'node:crypto';
 import { HttpError, type Ctx, type Row, mediaType, millisTimestamp, sendTable } from './html.js';
 import { scanXsiType } from './dicom.js';

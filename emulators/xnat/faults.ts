@@ -14,7 +14,7 @@ export type XnatFault =
   | (FaultMatch & { kind: 'status'; status: 500 | 502 | 503 | 504; message?: string })
   /**
    * Reply 504 once the request body has arrived while the request is still carried out behind it
-   * (reference §4 "Size and async": nginx `proxy_read_timeout`). Defaults to commits and /services/archive;
+   * (nginx `proxy_read_timeout`, docs/reference/xnat-rest.md#proxy-timeouts). Defaults to commits and /services/archive;
    * the archive itself then finishes `archiveDelayMs` later (default 100) with the entry in ARCHIVING meanwhile.
    */
   | (FaultMatch & { kind: 'late-504'; archiveDelayMs?: number })

@@ -36,7 +36,7 @@ export interface Ctx {
   reply(status: number, body?: string | Buffer, contentType?: string, headers?: Record<string, string>): void;
 }
 
-/** Restlet's HTML status page; clients parse the message out of `<h3>` (reference §0). */
+/** Restlet's HTML status page; clients parse the message out of `<h3>` (docs/reference/xnat-rest.md#conventions). */
 export function statusPage(message: string): string {
   return (
     `<html><head><title>Status page</title></head><body><h3>${escapeHtml(message)}</h3>` +

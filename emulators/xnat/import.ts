@@ -1,4 +1,4 @@
-/** The import service, POST /data/services/import (reference §4): DICOM-zip, gradual-DICOM and SI. */
+/** The import service, POST /data/services/import (docs/reference/xnat-rest.md#import-service): DICOM-zip, gradual-DICOM and SI. */
 import { Readable } from 'node:stream';
 import { HttpError, type Ctx, isTrue, readAll, sendError, sendUriList } from './html.js';
 import { type DicomHeader, cleanDicomLabel, containedAssignment, readDicomHeader } from './dicom.js';
@@ -66,7 +66,7 @@ export async function handleImport(ctx: Ctx): Promise<void> {
 /** The one uploaded file: a raw body on the upload list or with inbody=true, or exactly one multipart file. */
 async function findUpload(ctx: Ctx, type: string): Promise<Upload | undefined> {
   if (type === 'multipart/form-data') {
-    // inbody with multipart is rejected with 406, and a follow-on NPE makes it a 500 (reference §4).
+    // inbody with multipart is rejected with 406, and a follow-on NPE makes it a 500 (docs/reference/xnat-rest.md#import-service).
     if (isTrue(ctx.params.inbody)) throw new HttpError(500, 'Internal Server Error');
     const parts = parseMultipart(await readAll(ctx.body), ctx.req.headers['content-type'] ?? '');
     for (const p of parts) if (p.filename === undefined) ctx.params[p.name] ??= p.data.toString('utf8');
@@ -94,7 +94,7 @@ function parseDest(dest: string | undefined): Dest | undefined {
   throw new HttpError(400, `Invalid destination ${dest}`);
 }
 
-/** Identifiers for one object (reference §7); `gradual` reads only PROJECT_ID, SUBJECT_ID and EXPT_LABEL. */
+/** Identifiers for one object (docs/reference/xnat-rest.md#labels, docs/reference/xnat-rest.md#gradual-dicom); `gradual` reads only PROJECT_ID, SUBJECT_ID and EXPT_LABEL. */
 function routingFor(ctx: Ctx, h: DicomHeader, dest: Dest | undefined, handler: string): Routing {
   const p = ctx.params;
   const gradual = handler === 'gradual-DICOM';

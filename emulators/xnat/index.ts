@@ -78,6 +78,9 @@ export async function startXnatEmulator(opts: XnatEmulatorOptions = {}): Promise
     get failedLogins() {
       return state.failedLogins;
     },
+    get staleCookies() {
+      return state.staleCookies;
+    },
     get activeSessions() {
       const now = Date.now();
       return [...state.sessions.values()].filter((s) => isLive(state, s, now)).length;

@@ -1,4 +1,4 @@
-/** The prearchive: listing rows (reference §5), commit and the other routes on entries. */
+/** The prearchive: listing rows (docs/reference/xnat-rest.md#prearchive), commit and the other routes on entries. */
 import { HttpError, type Ctx, type Row, dicomDate, isTrue, javaTimestamp, millisTimestamp, sendError, sendTable, sendUriList } from './html.js';
 import { type Overwrite, ArchiveFailure, archiveSession, parseOverwrite } from './archive.js';
 import { canEdit } from './projects.js';
@@ -129,7 +129,7 @@ export function handlePrearchiveRoute(ctx: Ctx): boolean {
 }
 
 function listSessions(ctx: Ctx, projects: string[] | undefined): void {
-  // Filtering by tag is reserved to data admins (reference §3 "Existence checks").
+  // Filtering by tag is reserved to data admins (docs/reference/xnat-rest.md#permissions).
   if (ctx.query.tag !== undefined && !ctx.user?.admin) throw new HttpError(403, 'Only data admins can search the prearchive by tag.');
   if (projects) for (const p of projects) if (!canUsePrearchive(ctx, p)) throw new HttpError(403, `Invalid permissions for project ${p}.`);
   const rows = ctx.state.prearchive

@@ -96,7 +96,7 @@ function listProjects(ctx: Ctx): void {
 }
 
 function getProject(ctx: Ctx, id: string): void {
-  // Missing or unreadable: ProjectResource's message really says "experiment" (reference §2).
+  // Missing or unreadable: ProjectResource's message really says "experiment" (docs/reference/xnat-rest.md#projects).
   const p = readableProject(ctx, id, 'Unable to find the specified experiment.');
   const fmt = mediaType(ctx, 'xml');
   if (fmt === 'json') {

@@ -1,4 +1,4 @@
-/** Project resources and their files (reference §6). */
+/** Project resources and their files (docs/reference/xnat-rest.md#project-resources). */
 import { createHash } from 'node:crypto';
 import { HttpError, type Ctx, isTrue, readAll, sendTable } from './html.js';
 import { parseMultipart } from './multipart.js';

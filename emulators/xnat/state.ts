@@ -150,6 +150,8 @@ export class XnatState {
   readonly loginCounts = new Map<string, number>();
   logins = 0;
   failedLogins = 0;
+  /** Requests that presented the cookie of an expired or invalidated session. */
+  staleCookies = 0;
   private seq = { subject: 0, experiment: 0, catalog: 1000, token: 0 };
 
   readonly blobs = new BlobStore();
@@ -203,7 +205,7 @@ export class XnatState {
     return project;
   }
 
-  /** Finds a project by ID or alias (reference §2: "GET /data/projects/{ID or alias}"). */
+  /** Finds a project by ID or alias ("GET /data/projects/{ID or alias}", docs/reference/xnat-rest.md#projects). */
   findProject(idOrAlias: string): Project | undefined {
     const direct = this.projects.get(idOrAlias);
     if (direct) return direct;

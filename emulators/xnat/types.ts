@@ -24,11 +24,11 @@ export interface XnatEmulatorOptions {
   port?: number;
   users?: XnatUser[];
   projects?: XnatProjectSeed[];
-  /** Prearchive code given to projects created by PUT; default 4 (reference §2, `defaultPrearchiveCode`). */
+  /** Prearchive code given to projects created by PUT; default 4 (`defaultPrearchiveCode`, docs/reference/xnat-rest.md#projects). */
   defaultPrearchiveCode?: 0 | 4 | 5;
   /** '1.9' (default) and '1.8' (= 1.8.0–1.8.9) differ in small details only. */
   version?: '1.8' | '1.9';
-  /** Idle expiry of a JSESSIONID; default 15 minutes (reference §1). */
+  /** Idle expiry of a JSESSIONID; default 15 minutes (docs/reference/xnat-rest.md#login-and-sessions). */
   sessionTimeoutMs?: number;
   /**
    * When set, RECEIVING sessions idle for this long are auto-committed like SessionXMLRebuilder does
@@ -107,6 +107,8 @@ export interface XnatStats {
   readonly logins: number;
   /** Credential checks that failed. */
   readonly failedLogins: number;
+  /** Requests that presented the JSESSIONID of an expired or invalidated session. */
+  readonly staleCookies: number;
   /** Sessions currently valid (not expired, not invalidated). */
   readonly activeSessions: number;
   /** Successful logins of one user (token logins count for the token's user). */

@@ -147,7 +147,7 @@ export function readZipStream(source: Readable, sink: EntrySink): Promise<void> 
     const aborted = (): void => {
       if (ended || sourceDone) return;
       sourceDone = true;
-      // Entries complete before the break are kept (reference §4): those still inflating get a moment
+      // Entries complete before the break are kept (docs/reference/xnat-rest.md#dicom-zip): those still inflating get a moment
       // to be handed over, as ZipInputStream would have read them off the socket; then the upload fails.
       setTimeout(() => fail(Object.assign(new Error('upload aborted'), { code: 'ECONNRESET' })), 50);
     };

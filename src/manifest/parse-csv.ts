@@ -5,7 +5,7 @@ import { isDicomUid } from './types.js';
 /** Column titles that carry the SeriesInstanceUID in NBIA portal exports, Data Retriever CSVs and our own session map. */
 const UID_COLUMNS = ['seriesinstanceuid', 'seriesuid', 'seriesid'];
 
-/** Matching ignores case, spaces and underscores (tcia-nbia-api.md §1.2 recommendation). */
+/** Matching ignores case, spaces and underscores (docs/reference/nbia.md#csv-manifest). */
 function normalise(title: string): string {
   return title.replace(/[\s_]/g, '').toLowerCase();
 }

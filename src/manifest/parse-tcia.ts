@@ -12,7 +12,7 @@ const MARKER = 'listofseriestodownload';
 /**
  * Parses NBIA's `.tcia` format: Properties-style header keys, then one SeriesInstanceUID per line after
  * `ListOfSeriesToDownload=`. NBIA's parser reads the header with java.util.Properties (CRLF, `#` comments,
- * `key: value`) and finds the marker case-insensitively (tcia-nbia-api.md §1.1).
+ * `key: value`) and finds the marker case-insensitively (docs/reference/nbia.md#tcia-manifest).
  */
 export function parseTcia(text: string): ParsedTcia {
   const lines = text.replace(/^\uFEFF/, '').split(/\r\n|\r|\n/);
@@ -48,7 +48,7 @@ export function parseTcia(text: string): ParsedTcia {
   });
 
   function pushUid(line: string, index: number): void {
-    // NBIA's own test manifests carry a 'Series ID' column title after the marker (tcia-nbia-api.md §1.1).
+    // NBIA's own test manifests carry a 'Series ID' column title after the marker (docs/reference/nbia.md#tcia-manifest).
     if (/^series\s*(instance\s*)?(id|uid)$/i.test(line)) {
       skipped.push(line);
       return;

@@ -18,7 +18,7 @@ export interface PlannedSeries {
   action: SeriesAction;
   subject?: string;
   session?: string;
-  /** The XNAT experiment that already holds this study, if any. */
+  /** The XNAT session (experiment ID) that already holds this study, if any. */
   sessionId?: string;
   existingScan?: ArchivedScan;
 }
@@ -28,11 +28,8 @@ export interface PlannedStudy {
   patientId: string;
   subject?: string;
   session: string;
-  sessionId?: string;
   /** Series to move, in SeriesNumber order. */
   series: PlannedSeries[];
-  /** Every series of the manifest in this study, moved now or already there. */
-  all: PlannedSeries[];
 }
 
 export interface Plan {
@@ -66,7 +63,7 @@ export function buildPlan(uids: string[], metadata: ReadonlyMap<string, SeriesMe
     const meta = metadata.get(uid);
     if (!meta) return { uid, action: 'unknown' };
     const existing = sessionByStudy.get(meta.studyUid);
-    // A study XNAT already holds keeps its subject: another subject would be an "invalid modification" (xnat-rest-api.md §4).
+    // A study XNAT already holds keeps its subject: another subject would be an "invalid modification" (docs/reference/xnat-rest.md#archive-conflicts).
     const subject = existing?.subject || (meta.patientName === undefined ? undefined : subjectLabel(meta.patientName, meta.patientId));
     const session = labels.get(meta.studyUid)!;
     const scan = existing ? holdings.scans.get(existing.id)?.find((s) => s.seriesUid === uid) : undefined;
@@ -75,10 +72,9 @@ export function buildPlan(uids: string[], metadata: ReadonlyMap<string, SeriesMe
     const planned: PlannedSeries = { uid, meta, action, subject, session, sessionId: existing?.id, existingScan: scan };
     let study = studies.get(meta.studyUid);
     if (!study) {
-      study = { studyUid: meta.studyUid, patientId: meta.patientId, subject, session, sessionId: existing?.id, series: [], all: [] };
+      study = { studyUid: meta.studyUid, patientId: meta.patientId, subject, session, series: [] };
       studies.set(meta.studyUid, study);
     }
-    study.all.push(planned);
     if (action !== 'skip') study.series.push(planned);
     return planned;
   });

@@ -1,6 +1,6 @@
 /**
  * XNAT allows only [A-Za-z0-9_-] in labels ("Identifiers cannot use special characters"); its own DICOM
- * identifier replaces every other character with '_' (xnat-rest-api.md §7, §9.8). Doing the same here means
+ * identifier replaces every other character with '_' (docs/reference/xnat-rest.md#labels). Doing the same here means
  * the label we send is the label XNAT stores.
  */
 export function cleanLabel(value: string): string {
@@ -31,7 +31,7 @@ export function* labelCandidates(patientId: string): Generator<string> {
  * Gives every study a session label. A study XNAT already holds keeps its label. New studies of a patient
  * take the first free label in PID, PID_01, … order, visiting them by StudyDate then StudyInstanceUID so that
  * the result does not depend on manifest order. A label in use by any other session in the project is never
- * reused: same label with another StudyInstanceUID is a merge conflict in XNAT (xnat-rest-api.md §9.7).
+ * reused: same label with another StudyInstanceUID is a merge conflict in XNAT (docs/reference/xnat-rest.md#archive-conflicts).
  */
 export function assignSessionLabels(
   studies: Iterable<StudyKey>,

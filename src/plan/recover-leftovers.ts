@@ -51,7 +51,7 @@ export async function recoverLeftovers(
   try {
     rows = (await xnat.listPrearchive(project)).filter(mine);
   } catch (error) {
-    // Listing the prearchive needs more than read access (xnat-rest-api.md §5); without it there is nothing to settle.
+    // Listing the prearchive needs more than read access (docs/reference/xnat-rest.md#permissions); without it there is nothing to settle.
     logger.warn(`cannot look for unfinished work in the prearchive: ${describeError(error)}`);
     return outcome;
   }
@@ -114,7 +114,7 @@ async function waitWhileBusy(xnat: XnatClient, project: string, mine: (row: Prea
   }
 }
 
-/** XNAT prefixes a status with '_' while it works on an entry (xnat-rest-api.md §5). */
+/** XNAT prefixes a status with '_' while it works on an entry (docs/reference/xnat-prearchive.md#statuses). */
 function bareStatus(status: string): string {
   return status.toUpperCase().replace(/^_/, '');
 }

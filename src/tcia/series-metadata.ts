@@ -19,7 +19,7 @@ export interface SeriesMetadata {
   dataDescriptionUri: string;
 }
 
-/** NBIA writes dates as MM-DD-YYYY (tcia-nbia-api.md §2.4); some endpoints use YYYY-MM-DD or YYYYMMDD. */
+/** NBIA writes dates as MM-DD-YYYY (docs/reference/nbia.md#series-metadata-v4); some endpoints use YYYY-MM-DD or YYYYMMDD. */
 export function isoDate(value: string | undefined): string {
   const text = (value ?? '').trim();
   let m = /^(\d{2})-(\d{2})-(\d{4})/.exec(text);

@@ -6,7 +6,7 @@ import {
   readCommandLabel,
   unescapeDockerfileWord,
   withCommandLabel,
-} from '../../scripts/generate-command-label.js';
+} from '../../emulators/container-service/command-label.js';
 import { dockerfileEntrypoint, readCommand, REPO_ROOT } from '../../emulators/container-service/launch.js';
 import { COMMAND_LINE_LIMIT, replacementKey, validateCommand } from '../../emulators/container-service/validate-command.js';
 

@@ -12,7 +12,7 @@ async function importAll(project: string, extra: string[] = []): Promise<Awaited
   return world.run(['import', manifest, '--project', project, '--output-dir', world.out, ...FAST, ...extra]);
 }
 
-async function report(): Promise<{ series: { seriesUid: string; status: string; attempts: number; error: string }[] }> {
+async function report(): Promise<{ exitCode: number; series: { seriesUid: string; status: string; attempts: number; error: string }[] }> {
   return JSON.parse(await readFile(join(world.out, 'latest', 'report.json'), 'utf8'));
 }
 
@@ -85,11 +85,20 @@ describe('XNAT faults', () => {
   it('an expired session is renewed with one fresh login, and the cookie is reused otherwise', async () => {
     world = await startWorld();
     const manifest = await writeTciaManifest(world.out, 'faults.tcia', UIDS);
-    const run = world.run(['import', manifest, '--project', 'EXPIRE', '--output-dir', world.out, ...FAST, '--concurrency', '1']);
-    world.xnat.faults.set({ kind: 'expire-sessions', afterMs: 300 });
-    const result = await run;
+    // Expire every login session once the first series is on its way, so the run's cookie goes stale mid-run.
+    let expired = false;
+    const result = await world.run(['import', manifest, '--project', 'EXPIRE', '--output-dir', world.out, ...FAST, '--concurrency', '1'], {
+      onStdout: (text) => {
+        if (expired || !/series .* → /.test(text)) return;
+        expired = true;
+        world.xnat.faults.expireSessionsNow();
+      },
+    });
     expect(result.exitCode).toBe(0);
     expectArchivedAsServed(world, 'EXPIRE', UIDS);
+    // The expiry really hit the run (a stale cookie came back) and was answered by a fresh login.
+    expect(world.xnat.stats.staleCookies).toBeGreaterThan(0);
+    expect(world.xnat.stats.logins).toBeGreaterThanOrEqual(2);
     expect(world.xnat.stats.logins).toBeLessThanOrEqual(3);
   });
 });
@@ -110,11 +119,13 @@ describe('interruptions', () => {
     expect(stopped.exitCode).toBe(143);
     expect(stopped.stdout).toMatch(/SIGTERM received/);
     const first = await report();
+    expect(first.exitCode).toBe(143);
     expect(first.series.some((r) => r.status !== 'imported')).toBe(true);
     expect([...(world.xnat.projectResource('STOP', 'TCIA_IMPORT_LOGS')?.keys() ?? [])].some((k) => k.endsWith('report.json'))).toBe(true);
 
     const rerun = await world.run(args);
     expect(rerun.exitCode).toBe(0);
+    expect((await report()).exitCode).toBe(0);
     expectArchivedAsServed(world, 'STOP', UIDS);
   });
 
@@ -128,6 +139,7 @@ describe('interruptions', () => {
       expect(killed.signal).toBe('SIGKILL');
       const rerun = await world.run(args);
       expect(rerun.exitCode).toBe(0);
+      expect((await report()).exitCode).toBe(0);
       expectArchivedAsServed(world, 'KILL', UIDS);
       await world.close();
     }

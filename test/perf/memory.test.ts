@@ -12,7 +12,7 @@ import { pipeline } from 'node:stream/promises';
 import got from 'got';
 import { relaySeries } from '../../src/transfer/relay-series.js';
 import { seriesSpecFromUid } from '../../emulators/nbia/index.js';
-import { EmulatorProcess } from '../../scripts/bench-emulators.js';
+import { EmulatorProcess } from '../../emulators/process.js';
 
 const UID = '1.3.6.1.4.1.14519.5.2.1.99.5.600';
 const IMAGES = 600;

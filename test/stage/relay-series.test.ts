@@ -87,7 +87,9 @@ describe('relaySeries: TCIA zip → verify → XNAT zip', () => {
       last = downloaded;
       await new Promise((resolve) => setTimeout(resolve, 700));
     }
-    // 60 files of 512 KB are 31 MB; only a few files plus stream buffers may be in flight.
+    // 60 files of 512 KB are 31 MB; only a few files plus stream buffers may be in flight, but more than one file
+    // must have come in, or the test would pass with a download that never started.
+    expect(downloaded).toBeGreaterThan(512 * 512 * 2);
     expect(downloaded).toBeLessThan(12 * 1024 * 1024);
     release();
     const { stats } = await relay;

@@ -1,14 +1,29 @@
-/** Parent-side handles on emulators running in their own processes (scripts/bench-emulator-host.ts). */
+/** Parent-side handles on emulators running in their own processes (process-host.ts), for the benchmark and the memory test. */
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { NbiaEmulatorOptions } from '../emulators/nbia/index.js';
-import type { XnatEmulatorOptions } from '../emulators/xnat/index.js';
-import type { Holdings, HostReply, HostRequest } from './bench-emulator-host.js';
-import { cpuSecondsOf } from './bench-measure.js';
+import type { NbiaEmulatorOptions } from './nbia/index.js';
+import type { XnatEmulatorOptions } from './xnat/index.js';
+import type { Holdings, HostReply, HostRequest } from './process-host.js';
 
-const HOST = fileURLToPath(new URL('./bench-emulator-host.ts', import.meta.url));
+const HOST = fileURLToPath(new URL('./process-host.ts', import.meta.url));
+
+/** Linux's USER_HZ: /proc reports CPU time in these ticks. */
+export const TICKS_PER_SECOND = 100;
+
+/** utime + stime of a live process in seconds (all its threads), or 0 once it is gone. */
+export function cpuSecondsOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name may contain spaces and parentheses; the fields after the last ')' are fixed.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+  } catch {
+    return 0;
+  }
+}
 
 /** One emulator process. */
 export class EmulatorProcess {

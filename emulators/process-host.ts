@@ -1,10 +1,10 @@
 /**
- * Child-process entry that runs one emulator for the benchmark (forked by bench-emulators.ts). Each emulator gets
+ * Child-process entry that runs one emulator for the benchmark (forked by process.ts). Each emulator gets
  * its own process, so on a small machine the NBIA zip generator, XNAT's upload parser and the tool can each use a
  * core, and the CPU each one burns can be read from /proc separately.
  */
-import { startNbiaEmulator, type NbiaEmulator, type NbiaEmulatorOptions } from '../emulators/nbia/index.js';
-import { startXnatEmulator, type XnatEmulator, type XnatEmulatorOptions } from '../emulators/xnat/index.js';
+import { startNbiaEmulator, type NbiaEmulator, type NbiaEmulatorOptions } from './nbia/index.js';
+import { startXnatEmulator, type XnatEmulator, type XnatEmulatorOptions } from './xnat/index.js';
 
 /** Messages from the parent. */
 export type HostRequest =
