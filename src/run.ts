@@ -5,19 +5,21 @@ import { AbortedError, ConnectionError, ManifestError, UsageError, XnatHttpError
 import { createRunFolder, pointLatest } from './finalize/local-records.js';
 import { uploadManifestRecords, uploadRunRecords } from './finalize/records.js';
 import { licensesAndCitations, writeReportFiles, type RunReport, type SeriesReportRow } from './finalize/report.js';
+import { countTotals, reportRows, summaryLine } from './finalize/summarize.js';
 import type { Logger } from './log.js';
 import { readManifest, type Manifest } from './manifest/read-manifest.js';
-import { buildPlan, type Plan } from './plan/build-plan.js';
+import { buildPlan, type Plan, type PlannedSeries } from './plan/build-plan.js';
 import { formatPlanSummary, formatPlanTable, planCsv } from './plan/plan-table.js';
 import { formatSize } from './units.js';
-import { megabytesPerSecond, Progress } from './progress.js';
+import type { Progress } from './progress.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
 import { NbiaClient } from './tcia/nbia-client.js';
 import { resolveTciaRoot } from './tcia/server-url.js';
-import { transferStudies } from './transfer/transfer-studies.js';
 import { IMPORT_SOURCE } from './transfer/transfer-series.js';
 import { recoverLeftovers } from './plan/recover-leftovers.js';
-import { commitSession } from './finalize/commit-study.js';
+import { observeStudies } from './study/events.js';
+import { logObserver, progressObserver } from './study/observers.js';
+import { runStudyJobs } from './study/study-job.js';
 import { VERSION } from './version.js';
 import { forEachLimit } from './concurrency.js';
 import { XnatClient } from './xnat/xnat-client.js';
@@ -66,7 +68,7 @@ export interface RunResult {
   report: RunReport;
 }
 
-/** The whole job: manifest → plan → transfer → commit and verify → records. Never throws; the exit code says how it went. */
+/** The whole job: manifest → plan → study jobs (send, commit, verify) → summary → records. Never throws; the exit code says how it went. */
 export async function run(config: Readonly<Config>, context: RunContext): Promise<RunResult> {
   const { logger } = context;
   const tuning = { ...DEFAULT_TUNING, ...context.tuning };
@@ -98,6 +100,7 @@ export async function run(config: Readonly<Config>, context: RunContext): Promis
   let changedXnat = false;
   let plan: Plan | undefined;
   const host = config.xnat.host;
+  const where = { host, project: config.project };
 
   try {
     manifest = await readManifest(config.manifestPath);
@@ -118,8 +121,7 @@ export async function run(config: Readonly<Config>, context: RunContext): Promis
     // would be sent again and the two archives would race (issue 13).
     let stillBusy = new Map<string, string>();
     if (projectExists && !config.dryRun) {
-      const settle = { xnat, logger, signal: context.signal, source: IMPORT_SOURCE, settleTimeoutMs: tuning.settleTimeoutMs, pollIntervalMs: tuning.pollIntervalMs };
-      stillBusy = (await recoverLeftovers(xnat, config.project, IMPORT_SOURCE, metadata, (uri, archivePath) => commitSession(uri, archivePath, settle), logger,
+      stillBusy = (await recoverLeftovers(xnat, config.project, IMPORT_SOURCE, metadata, logger,
         { signal: context.signal, timeoutMs: tuning.settleTimeoutMs, pollIntervalMs: tuning.pollIntervalMs })).busy;
     }
     const holdings: XnatHoldings = projectExists ? await readHoldings(xnat, config.project, new Set([...metadata.values()].map((m) => m.studyUid))) : { sessions: [], scans: new Map() };
@@ -135,7 +137,7 @@ export async function run(config: Readonly<Config>, context: RunContext): Promis
       await writeFile(planPath, await planCsv(plan));
       // -q keeps the screen for the summary line; the plan is in plan.csv either way.
       if (!config.quiet) context.print(`${config.planTable ? formatPlanTable(plan) : formatPlanSummary(plan)}\nfull plan, one row per series: ${planPath}`);
-      report.series = plan.series.map((s) => row(s, s.action === 'unknown' ? 'unknown-at-tcia' : s.action === 'skip' ? 'already-in-xnat' : 'planned', s.action === 'import' || s.action === 'redo' ? { bytes: s.meta?.fileSize ?? 0 } : {}));
+      report.series = reportRows(plan, { dryRun: true, sent: new Map(), notStarted: () => '' }, where);
       report.exitCode = t.unknown > 0 ? 1 : 0;
       report.outcome = 'dry run: nothing was changed';
       return await finish();
@@ -150,22 +152,17 @@ export async function run(config: Readonly<Config>, context: RunContext): Promis
 
     context.progress.startTransfer(t.toMove, t.bytes);
     changedXnat = t.toMove > 0 && !context.signal.aborted;
-    const results = await transferStudies(plan, {
-      nbia, xnat, logger, retry, signal: context.signal, project: config.project, progress: context.progress,
-      settleTimeoutMs: tuning.settleTimeoutMs, pollIntervalMs: tuning.pollIntervalMs, concurrency: config.concurrency,
+    const sent = await runStudyJobs(plan.studies, config.concurrency, {
+      nbia, xnat, logger, retry, signal: context.signal, project: config.project,
+      settleTimeoutMs: tuning.settleTimeoutMs, pollIntervalMs: tuning.pollIntervalMs,
+      events: observeStudies(progressObserver(context.progress), logObserver(logger)),
     });
     context.progress.stop();
     transferSeconds = context.progress.transferSeconds();
 
-    report.series = plan.series.map((s) => {
-      if (s.action === 'unknown') return row(s, 'unknown-at-tcia', { error: 'TCIA has no public series with this UID' });
-      if (s.action === 'skip') return row(s, 'already-in-xnat', { files: s.existingScan?.fileCount ?? 0, sessionUrl: sessionUrl(host, config.project, s.subject, s.session) });
-      const r = results.get(s.uid);
-      if (!r) return row(s, 'not-started', { error: stillBusy.get(s.meta?.studyUid ?? '') ?? (context.signal.aborted ? 'run stopped before this series started' : 'not started') });
-      const { files, bytes, md5Verified, attempts, error } = r;
-      const subject = r.subject ?? s.subject;
-      return row({ ...s, subject }, r.status, { files, bytes, md5Verified, attempts, error, sessionUrl: r.status === 'imported' ? sessionUrl(host, config.project, subject, s.session) : '' });
-    });
+    const notStarted = (s: PlannedSeries): string =>
+      stillBusy.get(s.meta?.studyUid ?? '') ?? (context.signal.aborted ? 'run stopped before this series started' : 'not started');
+    report.series = reportRows(plan, { dryRun: false, sent, notStarted }, where);
     const failed = report.series.filter((r) => r.status !== 'imported' && r.status !== 'already-in-xnat').length;
     report.exitCode = context.signal.aborted ? stopExitCode(context.signal) : failed > 0 ? 1 : 0;
     report.outcome = context.signal.aborted ? `stopped by ${context.signal.reason instanceof StopRequest ? context.signal.reason.signalName : 'signal'}` : failed > 0 ? `${failed} series not imported` : 'every series is in XNAT';
@@ -180,19 +177,7 @@ export async function run(config: Readonly<Config>, context: RunContext): Promis
 
   async function finish(): Promise<RunResult> {
     context.progress.stop();
-    const totals = report.totals;
-    const count = (status: SeriesReportRow['status']): number => report.series.filter((r) => r.status === status).length;
-    totals.series = report.series.length;
-    totals.imported = count('imported');
-    totals.alreadyInXnat = count('already-in-xnat');
-    totals.failed = count('failed');
-    totals.notStarted = count('not-started');
-    totals.unknown = count('unknown-at-tcia');
-    totals.files = report.series.reduce((n, r) => n + (r.status === 'imported' ? r.files : 0), 0);
-    totals.bytes = report.series.reduce((n, r) => n + (r.status === 'imported' ? r.bytes : 0), 0);
-    totals.seconds = Math.round(transferSeconds * 10) / 10;
-    const rate = megabytesPerSecond(totals.bytes, transferSeconds);
-    totals.mbPerSecond = Number(rate);
+    const totals = (report.totals = countTotals(report.series, transferSeconds));
     report.finishedAt = new Date().toISOString();
     const carried = new Set<SeriesReportRow['status']>(config.dryRun ? ['planned', 'already-in-xnat'] : ['imported', 'already-in-xnat']);
     const inXnat = new Set(report.series.filter((r) => carried.has(r.status)).map((r) => r.seriesUid));
@@ -204,13 +189,7 @@ export async function run(config: Readonly<Config>, context: RunContext): Promis
     await writeLocalRecords();
     if (changedXnat) await attachRecords();
 
-    const sessions = new Set(report.series.filter((r) => r.status === 'imported').map((r) => r.session)).size;
-    const notStarted = totals.notStarted > 0 ? `, ${totals.notStarted} not started` : '';
-    const planned = report.series.filter((r) => r.status === 'planned');
-    const done = config.dryRun
-      ? `${planned.length} to import (${formatSize(planned.reduce((n, r) => n + r.bytes, 0))}) into ${new Set(planned.map((r) => r.session)).size} session(s), ${totals.alreadyInXnat} already in XNAT, ${totals.unknown} unknown at TCIA`
-      : `${totals.imported} imported into ${sessions} session(s), ${totals.alreadyInXnat} already in XNAT, ${totals.failed} failed${notStarted}, ${totals.unknown} unknown at TCIA; ${totals.files} files, ${formatSize(totals.bytes)} in ${totals.seconds} s (${rate} MB/s)`;
-    const summary = `summary: ${done}; exit ${report.exitCode}: ${report.outcome}`;
+    const summary = summaryLine(report, transferSeconds);
     logger[report.exitCode === 0 ? 'info' : 'error'](summary);
     // --quiet hides info lines, but the summary is the one line a quiet run still owes its user.
     if (config.quiet && report.exitCode === 0) context.print(summary);
@@ -242,11 +221,6 @@ export async function run(config: Readonly<Config>, context: RunContext): Promis
   }
 }
 
-/** The archived session's address; XNAT serves it by project, subject and session label. */
-function sessionUrl(host: string, project: string, subject: string | undefined, session: string | undefined): string {
-  return subject && session ? `${host}/data/projects/${project}/subjects/${subject}/experiments/${session}` : '';
-}
-
 /** Exit 2: the input or the setup is wrong (manifest, options, credentials, rights, an XNAT that cannot be reached). */
 function isUnusableInput(error: unknown): boolean {
   if (error instanceof UsageError || error instanceof ManifestError) return true;
@@ -268,29 +242,4 @@ async function readHoldings(xnat: XnatClient, project: string, studyUids: Set<st
     scans.set(session.id, (await xnat.sessionScans(session.id))?.scans ?? []);
   });
   return { sessions, scans };
-}
-
-function row(s: Plan['series'][number], status: SeriesReportRow['status'], extra: Partial<SeriesReportRow> = {}): SeriesReportRow {
-  return {
-    seriesUid: s.uid,
-    studyUid: s.meta?.studyUid ?? '',
-    patientId: s.meta?.patientId ?? '',
-    subject: s.subject ?? '',
-    session: s.session ?? '',
-    modality: s.meta?.modality ?? '',
-    seriesDescription: s.meta?.seriesDescription ?? '',
-    studyDate: s.meta?.studyDate ?? '',
-    collection: s.meta?.collection ?? '',
-    license: s.meta?.license ?? '',
-    licenseUri: s.meta?.licenseUri ?? '',
-    sessionUrl: '',
-    status,
-    imagesExpected: s.meta?.imageCount ?? 0,
-    files: 0,
-    bytes: 0,
-    md5Verified: 0,
-    attempts: 0,
-    error: '',
-    ...extra,
-  };
 }

@@ -1,4 +1,4 @@
-import { ConnectionError, XnatHttpError, XtdError } from '../errors.js';
+import { ConnectionError, XnatHttpError, XtdError, describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { pause } from '../retry.js';
 import type { ArchivedScan, XnatClient } from '../xnat/xnat-client.js';
@@ -66,6 +66,52 @@ function isLostAnswer(error: unknown): boolean {
   return error instanceof ConnectionError && error.retryable;
 }
 
+export interface ExpectedSeries {
+  uid: string;
+  imageCount: number;
+}
+
+export interface CommitOutcome {
+  /** The archived session's path. */
+  archived: string;
+  /** A reason per expected series the archive does not hold complete; empty when every one is there. */
+  problems: Map<string, string>;
+  /** Why XNAT refused the commit, when it did so because the archive already held this study. */
+  refusal?: string;
+}
+
+/**
+ * The study's last step, shared by the study job and the recovery of an interrupted run's leftovers: commit the
+ * prearchive session, then check the archive holds every expected series with all its files. A refusal stands
+ * (thrown, as "commit of session … failed") unless the archive already holds a session of this study under the
+ * label; then the refused entry, a duplicate, is removed from the prearchive.
+ */
+export async function commitAndVerify(
+  prearchiveUri: string,
+  target: { project: string; subject: string; session: string; studyUid: string },
+  expected: ExpectedSeries[],
+  deps: CommitDeps,
+): Promise<CommitOutcome> {
+  const archivePath = `/data/archive/projects/${target.project}/subjects/${target.subject}/experiments/${target.session}`;
+  try {
+    const archived = await commitSession(prearchiveUri, archivePath, deps);
+    const session = await deps.xnat.sessionScans(archived);
+    return { archived, problems: checkArchivedSeries(expected, session?.scans ?? []) };
+  } catch (error) {
+    const refused = new Error(`commit of session ${target.session} failed: ${describeError(error)}`);
+    // Look at the archive before reporting: the same study may already be archived there, complete.
+    const problems = await archiveAfterRefusal(deps.xnat, target.project, target.session, target.studyUid, expected, error).catch(() => undefined);
+    if (!problems) throw refused;
+    // The refused entry duplicates what the archive holds; it must not stay in the prearchive.
+    await deps.xnat.deletePrearchive(prearchiveUri).then(
+      () => deps.logger.info(`removed duplicate prearchive session ${prearchiveUri}`),
+      (e: unknown) => deps.logger.warn(`could not remove prearchive session ${prearchiveUri}: ${describeError(e)}`),
+    );
+    for (const [uid, problem] of problems) problems.set(uid, `${refused.message}; ${problem}`);
+    return { archived: archivePath, problems, refusal: describeError(error) };
+  }
+}
+
 /**
  * XNAT refused to archive a session (409 "Session already exists with matching files" and the like, 400/500 on other
  * paths: docs/reference/xnat-prearchive.md#conflicts). When the archive holds a session of the same study under
@@ -79,7 +125,7 @@ export async function archiveAfterRefusal(
   project: string,
   label: string,
   studyUid: string,
-  expected: { uid: string; imageCount: number }[],
+  expected: ExpectedSeries[],
   error: unknown,
 ): Promise<Map<string, string> | undefined> {
   if (!(error instanceof XnatHttpError) || ![400, 409, 500].includes(error.status)) return undefined;
@@ -89,7 +135,7 @@ export async function archiveAfterRefusal(
 }
 
 /** Compares what XNAT archived with what TCIA listed; returns a reason per series that is not complete. */
-export function checkArchivedSeries(expected: { uid: string; imageCount: number }[], scans: ArchivedScan[]): Map<string, string> {
+export function checkArchivedSeries(expected: ExpectedSeries[], scans: ArchivedScan[]): Map<string, string> {
   const problems = new Map<string, string>();
   for (const series of expected) {
     const scan = scans.find((s) => s.seriesUid === series.uid);

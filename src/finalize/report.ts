@@ -4,6 +4,21 @@ import { writeToString } from 'fast-csv';
 
 export type SeriesStatus = 'imported' | 'already-in-xnat' | 'failed' | 'unknown-at-tcia' | 'planned' | 'not-started';
 
+/**
+ * What became of one series this run, the one result type that flows into the report: a study job's outcome for
+ * what it sent, or what the plan says of series that were never to be sent (or were not reached).
+ */
+export interface SeriesOutcome {
+  status: SeriesStatus;
+  /** The subject label the series went in under, when the plan could not name it (v1 metadata). */
+  subject?: string;
+  files: number;
+  bytes: number;
+  md5Verified: number;
+  attempts: number;
+  error: string;
+}
+
 export interface SeriesReportRow {
   seriesUid: string;
   studyUid: string;

@@ -1,4 +1,5 @@
 import { describeError } from '../errors.js';
+import { commitAndVerify } from '../finalize/commit-study.js';
 import type { Logger } from '../log.js';
 import { pause } from '../retry.js';
 import type { SeriesMetadata } from '../tcia/series-metadata.js';
@@ -28,8 +29,9 @@ const PROGRESS_EVERY_MS = 30_000;
  * the manifest lists) before planning, so the plan is built from what XNAT holds once it is done:
  * - a session XNAT is still working on (queued, archiving, building, or one it may still auto-commit) is waited
  *   for, bounded, with a progress line now and then; a killed run may have left an archive running behind a 504;
- * - a READY or RECEIVING session whose every scan holds all the files TCIA lists is committed: the transfer
- *   withholds each series' last file until the whole series has passed its MD5 check, so a full scan is verified;
+ * - a READY or RECEIVING session whose every scan holds all the files TCIA lists is committed and checked in the
+ *   archive, by the study job's own last step: the transfer withholds each series' last file until the whole
+ *   series has passed its MD5 check, so a full scan is verified;
  * - a CONFLICT or ERROR session is examined against the archive and deleted: when the archive holds its series
  *   complete it was a duplicate, otherwise planning sends them again;
  * - anything else is deleted, and planning sends its series again.
@@ -39,7 +41,6 @@ export async function recoverLeftovers(
   project: string,
   source: string,
   metadata: ReadonlyMap<string, SeriesMetadata>,
-  commit: (uri: string, archivePath: string) => Promise<string>,
   logger: Logger,
   options: SettleOptions,
 ): Promise<LeftoverOutcome> {
@@ -67,10 +68,21 @@ export async function recoverLeftovers(
       continue;
     }
     try {
-      if ((status === 'READY' || status === 'RECEIVING') && (await isWhole(xnat, row.uri, byStudy.get(row.tag)!))) {
-        const path = await commit(row.uri, `/data/archive/projects/${project}/subjects/${row.subject}/experiments/${row.name}`);
-        logger.info(`committed ${row.name} left in the prearchive by an interrupted run: ${path}`);
-        outcome.committed.push(row.uri);
+      const held = status === 'READY' || status === 'RECEIVING' ? await wholeSeries(xnat, row.uri, byStudy.get(row.tag)!) : undefined;
+      if (held) {
+        const committed = await commitAndVerify(row.uri, { project, subject: row.subject, session: row.name, studyUid: row.tag },
+          held.map((s) => ({ uid: s.seriesUid, imageCount: s.imageCount })),
+          { xnat, logger, signal: options.signal, source, settleTimeoutMs: options.timeoutMs, pollIntervalMs: options.pollIntervalMs });
+        if (committed.refusal !== undefined) {
+          // XNAT refused it because the archive already holds this study; commitAndVerify removed the duplicate.
+          logger.info(`prearchive session ${row.uri} left by an interrupted run duplicated the archive (${committed.refusal}); removed it`);
+          outcome.deleted.push(row.uri);
+        } else {
+          logger.info(`committed ${row.name} left in the prearchive by an interrupted run: ${committed.archived}`);
+          outcome.committed.push(row.uri);
+        }
+        // Planning reads the archive afterwards, so a series found incomplete there is replaced this run.
+        for (const problem of committed.problems.values()) logger.warn(`${row.name}: ${problem}; it will be sent again`);
         continue;
       }
       if (status === 'CONFLICT' || status === 'ERROR') {
@@ -135,13 +147,14 @@ function isBusy(row: PrearchiveRow, options: SettleOptions): boolean {
 }
 
 /**
- * Every scan maps (by SeriesNumber, XNAT's scan ID) to exactly one series of the study and holds all its files.
+ * The series a leftover holds when every scan maps (by SeriesNumber, XNAT's scan ID) to exactly one series of the
+ * study and holds all its files; undefined otherwise.
  * A leftover holding only part of a study whose series differ in modality is not committed: the rest would
  * follow as a session of another type, which XNAT refuses to merge (docs/reference/xnat-prearchive.md#conflicts).
  */
-async function isWhole(xnat: XnatClient, uri: string, series: SeriesMetadata[]): Promise<boolean> {
+async function wholeSeries(xnat: XnatClient, uri: string, series: SeriesMetadata[]): Promise<SeriesMetadata[] | undefined> {
   const scans = await xnat.prearchiveScans(uri);
-  if (scans.length === 0) return false;
+  if (scans.length === 0) return undefined;
   const held = new Set<SeriesMetadata>();
   const whole = scans.every((scan) => {
     const matches = series.filter((s) => s.seriesNumber !== '' && String(Number(s.seriesNumber)) === scan.id);
@@ -149,7 +162,7 @@ async function isWhole(xnat: XnatClient, uri: string, series: SeriesMetadata[]):
     held.add(matches[0]!);
     return true;
   });
-  return whole && (held.size === series.length || new Set(series.map((s) => s.modality)).size === 1);
+  return whole && (held.size === series.length || new Set(series.map((s) => s.modality)).size === 1) ? [...held] : undefined;
 }
 
 /** Whether the archived session of this study under the entry's label holds every scan the entry carries, complete. */

@@ -1,0 +1,151 @@
+import { describeError } from '../errors.js';
+import { commitAndVerify } from '../finalize/commit-study.js';
+import type { SeriesOutcome } from '../finalize/report.js';
+import type { Logger } from '../log.js';
+import type { PlannedSeries, PlannedStudy } from '../plan/build-plan.js';
+import type { RetryPolicy } from '../retry.js';
+import type { NbiaClient } from '../tcia/nbia-client.js';
+import { IMPORT_SOURCE, SeriesFailure, transferSeries, type SeriesTransfer } from '../transfer/transfer-series.js';
+import type { XnatClient } from '../xnat/xnat-client.js';
+import { forEachLimit } from '../concurrency.js';
+import type { StudyEvents } from './events.js';
+
+export interface StudyJobDeps {
+  nbia: NbiaClient;
+  xnat: XnatClient;
+  logger: Logger;
+  retry: RetryPolicy;
+  signal: AbortSignal;
+  project: string;
+  settleTimeoutMs: number;
+  pollIntervalMs: number;
+  events: StudyEvents;
+}
+
+/**
+ * Runs the study jobs, up to `concurrency` at once. The series of one study go one at a time because XNAT locks a
+ * session while it takes files, and parallel work on one session ends in 423/409
+ * (docs/reference/xnat-rest.md#receiving-and-locking).
+ * Returns the outcome of every series a job got to; a series missing from it was not started.
+ */
+export async function runStudyJobs(studies: readonly PlannedStudy[], concurrency: number, deps: StudyJobDeps): Promise<Map<string, SeriesOutcome>> {
+  const outcomes = new Map<string, SeriesOutcome>();
+  await forEachLimit(studies, concurrency, async (study) => {
+    for (const [uid, outcome] of await runStudyJob(study, deps)) outcomes.set(uid, outcome);
+  }, () => deps.signal.aborted);
+  return outcomes;
+}
+
+/**
+ * Owns one study from first byte to verified archive: sends its series into one prearchive session; when a series
+ * failed part-way, drops that session and sends the good series again into a clean one; commits; checks the archive.
+ * The plan is read, never changed.
+ */
+export async function runStudyJob(study: PlannedStudy, deps: StudyJobDeps): Promise<Map<string, SeriesOutcome>> {
+  const log = deps.logger.child({ study: study.studyUid, session: study.session });
+  const { events } = deps;
+  const outcomes = new Map<string, SeriesOutcome>();
+  const sent = new Map<string, SeriesTransfer>();
+  /** Scans of 'redo' series this job already deleted, so a resend does not delete them again. */
+  const replaced = new Set<string>();
+  // The plan decides the subject label, except for v1 metadata, which has no PatientName: then the first file's
+  // header decides it (transfer-series.ts) and the rest of the study follows it.
+  let subject = study.subject;
+  let prearchiveUri: string | undefined;
+  let tainted = false;
+
+  const fail = (series: PlannedSeries, error: unknown, attempts = 0, whileSending = false): void => {
+    outcomes.set(series.uid, { status: 'failed', subject, files: 0, bytes: 0, md5Verified: 0, attempts, error: describeError(error) });
+    events.seriesFailed({ study, series, error, attempts, whileSending });
+  };
+
+  const sendAll = async (list: PlannedSeries[]): Promise<void> => {
+    for (const series of list) {
+      if (deps.signal.aborted) return;
+      try {
+        const scan = series.existingScan;
+        if (series.action === 'redo' && series.sessionId && scan && !replaced.has(series.uid)) {
+          // A partial scan cannot be completed by a merge: the files it has would clash with "matching files"
+          // (docs/reference/xnat-rest.md#archive-conflicts).
+          log.info({ series: series.uid }, `scan ${scan.id} holds ${scan.fileCount} of ${series.meta!.imageCount} files; replacing it`);
+          await deps.xnat.deleteScan(series.sessionId, scan.id);
+          replaced.add(series.uid);
+        }
+        const moved = await transferSeries(
+          { meta: series.meta!, project: deps.project, subject, session: study.session },
+          { nbia: deps.nbia, xnat: deps.xnat, logger: deps.logger, retry: deps.retry, signal: deps.signal,
+            onBytes: (bytes) => events.seriesProgressed({ study, series, bytes }), onAttempt: () => events.seriesStarted({ study, series }) },
+        );
+        subject = moved.subject;
+        prearchiveUri = moved.prearchiveUri;
+        sent.set(series.uid, moved);
+        events.seriesSent({ study, series, subject, sent: moved });
+      } catch (error) {
+        const failure = error instanceof SeriesFailure ? error : new SeriesFailure(error, 0, false);
+        if (failure.touchedXnat) tainted = true;
+        // A series a stop broke off is reported as not started: the next run sends it.
+        if (!deps.signal.aborted) fail(series, failure.cause, failure.attempts, true);
+      }
+    }
+  };
+
+  await sendAll(study.series);
+
+  if (tainted) {
+    // A series that failed part-way may have left files in the prearchive session; committing it would archive
+    // a partial scan. Drop the session and send the good series again into a clean one.
+    await dropPrearchive(study, prearchiveUri, deps, log);
+    prearchiveUri = undefined;
+    tainted = false;
+    const again = study.series.filter((s) => sent.has(s.uid));
+    sent.clear();
+    if (deps.signal.aborted) {
+      for (const s of again) fail(s, new Error('run stopped before its session was committed'));
+      return outcomes;
+    }
+    if (again.length > 0) {
+      log.warn(`re-sending ${again.length} series of session ${study.session} into a clean prearchive session`);
+      await sendAll(again);
+      if (tainted) {
+        await dropPrearchive(study, prearchiveUri, deps, log);
+        for (const s of again) if (sent.has(s.uid)) fail(s, new Error('another series of its session failed part-way twice'));
+        return outcomes;
+      }
+    }
+  }
+  if (sent.size === 0 || !prearchiveUri) return outcomes;
+  // Stopping: a session whose series all arrived whole is still worth committing quickly.
+  if (deps.signal.aborted) log.info('stopping: committing the series already received for this session');
+
+  const inSession = study.series.filter((s) => sent.has(s.uid));
+  try {
+    const committed = await commitAndVerify(
+      prearchiveUri,
+      { project: deps.project, subject: subject ?? '', session: study.session, studyUid: study.studyUid },
+      inSession.map((s) => ({ uid: s.uid, imageCount: s.meta!.imageCount })),
+      { xnat: deps.xnat, logger: log, signal: new AbortController().signal, source: IMPORT_SOURCE, settleTimeoutMs: deps.settleTimeoutMs, pollIntervalMs: deps.pollIntervalMs },
+    );
+    for (const series of inSession) {
+      const moved = sent.get(series.uid)!;
+      const problem = committed.problems.get(series.uid);
+      if (problem) fail(series, new Error(problem), moved.attempts);
+      else outcomes.set(series.uid, { status: 'imported', subject, files: moved.files, bytes: moved.bytes, md5Verified: moved.md5Verified, attempts: moved.attempts, error: '' });
+    }
+    events.studyCommitted({ study, subject: subject ?? '', archived: committed.archived, sent: sent.size, verified: sent.size - committed.problems.size, refusal: committed.refusal });
+  } catch (error) {
+    for (const series of inSession) fail(series, error, sent.get(series.uid)!.attempts);
+  }
+  return outcomes;
+}
+
+async function dropPrearchive(study: PlannedStudy, uri: string | undefined, deps: StudyJobDeps, log: Logger): Promise<void> {
+  try {
+    const uris = uri ? [uri] : (await deps.xnat.listPrearchive(deps.project)).filter((r) => r.tag === study.studyUid && r.name === study.session).map((r) => r.uri);
+    for (const u of uris) {
+      await deps.xnat.deletePrearchive(u);
+      log.info(`removed partial prearchive session ${u}`);
+    }
+  } catch (error) {
+    log.error(`could not remove the partial prearchive session of ${study.session}: ${describeError(error)}`);
+  }
+}
