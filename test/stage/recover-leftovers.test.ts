@@ -44,27 +44,33 @@ async function leaveArchiving(archiveMs: number): Promise<{ metadata: Map<string
   return { metadata: new Map([[UID, meta]]), uri };
 }
 
-const neverCommit = async (): Promise<string> => {
-  throw new Error('a session XNAT is archiving must not be committed again');
-};
+/** Commits or deletes of prearchive sessions the tool sent (the leftover's own commit came before recovery). */
+function changesAfter(count: number): string[] {
+  return emu.requests.slice(count).filter((r) => r.method !== 'GET' && r.path.startsWith('/data/prearchive')).map((r) => `${r.method} ${r.path}`);
+}
 
 describe('recoverLeftovers: waiting for XNAT to settle', () => {
   it('waits while XNAT archives what an interrupted run committed, then leaves it archived', async () => {
     const { metadata } = await leaveArchiving(1_500);
-    const outcome = await recoverLeftovers(xnat, PROJECT, SOURCE, metadata, neverCommit, logger, { signal: new AbortController().signal, timeoutMs: 20_000, pollIntervalMs: 100 });
+    const before = emu.requests.length;
+    const outcome = await recoverLeftovers(xnat, PROJECT, SOURCE, metadata, logger, { signal: new AbortController().signal, timeoutMs: 20_000, pollIntervalMs: 100 });
     expect(outcome).toEqual({ committed: [], deleted: [], busy: new Map() });
     expect(lines).toMatch(/waiting for XNAT to finish 1 prearchive session\(s\) an interrupted run left: S1 (QUEUED_)?ARCHIVING/);
     expect(emu.prearchive(PROJECT)).toEqual([]);
     expect(emu.archive(PROJECT).map((s) => [s.label, s.scans.length])).toEqual([['S1', 1]]);
+    // A session XNAT is archiving is never committed again nor deleted.
+    expect(changesAfter(before)).toEqual([]);
   });
 
   it('reports a session still archiving when the wait runs out, and neither commits nor deletes it', async () => {
     const { metadata, uri } = await leaveArchiving(10_000);
-    const outcome = await recoverLeftovers(xnat, PROJECT, SOURCE, metadata, neverCommit, logger, { signal: new AbortController().signal, timeoutMs: 400, pollIntervalMs: 100 });
+    const before = emu.requests.length;
+    const outcome = await recoverLeftovers(xnat, PROJECT, SOURCE, metadata, logger, { signal: new AbortController().signal, timeoutMs: 400, pollIntervalMs: 100 });
     expect(outcome.committed).toEqual([]);
     expect(outcome.deleted).toEqual([]);
     expect([...outcome.busy.keys()]).toEqual([metadata.get(UID)!.studyUid]);
     expect(outcome.busy.get(metadata.get(UID)!.studyUid)).toMatch(new RegExp(`XNAT was still working on prearchive session ${uri} \\((QUEUED_)?ARCHIVING\\)`));
     expect(emu.prearchive(PROJECT)).toHaveLength(1);
+    expect(changesAfter(before)).toEqual([]);
   });
 });
