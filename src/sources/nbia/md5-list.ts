@@ -2,7 +2,7 @@ import { parseString } from 'fast-csv';
 
 /**
  * Reads NBIA's md5hashes.csv: `Filename,MD5Hash` then one unquoted row per file, in no particular order
- * (tcia-nbia-api.md §2.3).
+ * (docs/reference/nbia.md#md5-list).
  */
 export async function parseMd5List(text: string): Promise<Map<string, string>> {
   const hashes = new Map<string, string>();
