@@ -1,44 +1,53 @@
 /**
- * Proposal (issue 12): the seam between "where a series comes from" and "verify → zip → XNAT import". Both NBIA
- * (one zip per series, MD5s in md5hashes.csv) and IDC (one S3 object per instance, ETag or length) can serve a
- * series as a sequence of DICOM files, each carrying what it must be checked against. The transfer stage consumes
- * this and stays the same whichever source answered; NBIA is not moved onto it yet.
+ * The seam between "where a series comes from" and "verify → zip → XNAT import" (src/transfer/relay-series.ts).
+ * NBIA serves a series as one zip whose MD5 list comes last; IDC (issue 12) as one object per instance, checked
+ * by ETag or length. Both fit one shape: a sequence of DICOM files, then the list they must match. The relay
+ * verifies (src/transfer/verification.ts) and holds the last file back until that list has confirmed every file,
+ * so a source only delivers bytes and the list; it never judges them.
  */
 import type { Readable } from 'node:stream';
 
 /** Which source served a series; goes into the report's `source` column. */
 export type SourceName = 'idc' | 'nbia';
 
-/** How one file's bytes are checked before they may be committed; `size` is IDC's multipart-ETag case. */
+/** What one file's bytes must match: TCIA's MD5, or (IDC's multipart-ETag case) only the length. */
 export type FileCheck =
   | { kind: 'md5'; md5: string }
   | { kind: 'size'; size: number };
 
-/** One DICOM file of a series, opened lazily so a source may fetch several at once with bounded concurrency. */
-export interface SourceFile {
-  /** Name inside the series (NBIA zip entry name, or IDC's `<instance uuid>.dcm`). */
-  name: string;
-  /** Expected length when the source knows it up front (IDC's listing; NBIA learns it from the zip). */
-  size?: number;
-  check: FileCheck;
-  /**
-   * The bytes. The stream ends only after `check` passed; on a mismatch it errors instead (retryable), so a consumer
-   * must not commit a file before 'end'. Each call is a fresh attempt: a source that can retry one file (IDC) lets
-   * the caller call again; one that cannot (NBIA's zip) throws a retryable error for the whole series.
-   */
-  open(signal: AbortSignal): Readable | Promise<Readable>;
+/** The list a series is verified against, with the words its failures are reported in. */
+export interface CheckList {
+  /** By file name, as SourceFile.name gives it. */
+  checks: Map<string, FileCheck>;
+  /** What the list is called in messages (`md5hashes.csv`, `the IDC listing`). */
+  listName: string;
+  /** What holds the files, in messages (`the TCIA zip`). */
+  holder: string;
 }
 
-/** A series as a source holds it. */
+/** One DICOM file of a series. */
+export interface SourceFile {
+  /** Name inside the series (NBIA zip entry name, or IDC's `<instance uuid>.dcm`); the key into CheckList. */
+  name: string;
+  /** The bytes, unchecked. Read to its end (or the series given up) before the next file is asked for. */
+  body: Readable;
+}
+
+/** One attempt at a series, as a source serves it. */
 export interface SourceSeries {
   source: SourceName;
   seriesUid: string;
-  /** Instances the source says the series has (IDC: the listing; NBIA: md5hashes.csv rows, known at the end). */
-  expectedCount?: number;
   /** What the report's `verified` column says for this series: every file by MD5, or by size plus header. */
   verified: 'md5' | 'size+header';
-  /** Files in the order the source gives them; files may be opened concurrently up to the source's limit. */
+  /**
+   * The files, one at a time, in the order the source gives them; called once. A source may fetch ahead with
+   * bounded concurrency. `signal` is the relay's: once it aborts, every pending read must fail rather than wait.
+   */
   files(signal: AbortSignal): AsyncIterable<SourceFile>;
+  /** The list, once `files` is exhausted (NBIA learns it only from the zip's last entry). Fails when there is none. */
+  checkList(): Promise<CheckList>;
+  /** Stops every download of this attempt; called once the relay is done with it, whether it succeeded or not. */
+  close(): void;
 }
 
 /** A place series come from. `open` resolves undefined when the source does not hold the series (fall back). */

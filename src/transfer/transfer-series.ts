@@ -1,11 +1,13 @@
-import { AbortedError, XtdError, describeError } from '../errors.js';
+import { AbortedError, SeriesContentError, XtdError, describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { isRetryable, pause, retryDelay, type RetryPolicy } from '../retry.js';
 import type { NbiaClient } from '../tcia/nbia-client.js';
 import type { SeriesMetadata } from '../tcia/series-metadata.js';
 import { subjectLabel } from '../plan/labels.js';
 import type { XnatClient } from '../xnat/xnat-client.js';
-import { relaySeries, type RelayStats } from './relay-series.js';
+import { NbiaSource } from '../sources/nbia/zip-series.js';
+import type { SeriesSource } from '../sources/types.js';
+import { relaySource, type RelayStats } from './relay-series.js';
 
 export const IMPORT_SOURCE = 'xnat-tcia-download';
 
@@ -25,6 +27,8 @@ export interface SeriesTransfer extends RelayStats {
 
 export interface TransferDeps {
   nbia: NbiaClient;
+  /** Where the series' files come from; NBIA (through `nbia`) when not given. */
+  source?: SeriesSource;
   xnat: XnatClient;
   logger: Logger;
   retry: RetryPolicy;
@@ -50,14 +54,16 @@ export class SeriesFailure extends Error {
 export async function transferSeries(job: SeriesJob, deps: TransferDeps): Promise<SeriesTransfer> {
   const log = deps.logger.child({ series: job.meta.seriesUid });
   let touchedXnat = false;
+  const source = deps.source ?? new NbiaSource(deps.nbia);
   for (let attempt = 1; ; attempt += 1) {
     if (deps.signal.aborted) throw new SeriesFailure(new AbortedError(), attempt - 1, touchedXnat);
     let subject = job.subject;
     try {
       deps.onAttempt?.();
-      const download = await deps.nbia.openSeries(job.meta.seriesUid, deps.signal);
-      const { stats, uri } = await relaySeries(
-        download,
+      const series = await source.open(job.meta.seriesUid, deps.signal);
+      if (!series) throw new SeriesContentError(`${source.name} does not hold series ${job.meta.seriesUid}`, job.meta.seriesUid);
+      const { stats, uri } = await relaySource(
+        series,
         { seriesUid: job.meta.seriesUid, studyUid: job.meta.studyUid, imageCount: job.meta.imageCount },
         (zip, first, signal) => {
           touchedXnat = true;

@@ -10,10 +10,12 @@ import { once } from 'node:events';
 import { basename } from 'node:path';
 import type { Readable } from 'node:stream';
 import { crc32, createInflateRaw, inflateRawSync, type InflateRaw } from 'node:zlib';
-import { AbortedError, Md5MismatchError, SeriesContentError, XtdError } from '../../errors.js';
+import { AbortedError, SeriesContentError, XtdError } from '../../errors.js';
+import { parseMd5List } from '../../sources/nbia/md5-list.js';
+import { md5CheckList } from '../../sources/nbia/zip-series.js';
 import { readDicomHeader, type DicomHeader } from '../dicom-header.js';
-import { parseMd5List } from '../md5-list.js';
-import type { RelayStats, SeriesExpectation, StartUpload } from '../relay-series.js';
+import type { StartUpload } from '../relay-series.js';
+import { asContentError, compareWithList, type FileDigest, type RelayStats, type SeriesExpectation } from '../verification.js';
 import { readZipEvents, type EntryEnd, type LocalEntry, type ZipEvent } from './zip-entry-reader.js';
 import { ZipWriter } from './zip-writer.js';
 
@@ -78,7 +80,7 @@ export async function relaySeriesPassThrough(
   const writer = new ZipWriter();
   // A failure before the upload starts destroys an output nobody reads; the upload hears of errors on its own.
   writer.output.on('error', () => undefined);
-  const actual = new Map<string, string>();
+  const actual = new Map<string, FileDigest>();
   const stats: RelayStats = { files: 0, bytes: 0, md5Verified: 0 };
   let published: Map<string, string> | undefined;
   let upload: Promise<string> | undefined;
@@ -105,7 +107,7 @@ export async function relaySeriesPassThrough(
     else await writer.addStored(name, data, end.crc);
   };
   const counted = (name: string, md5: string, size: number): void => {
-    actual.set(name, md5);
+    actual.set(name, { md5, size });
     stats.files += 1;
     stats.bytes += size;
   };
@@ -197,7 +199,7 @@ export async function relaySeriesPassThrough(
     } catch (error) {
       throw asContentError(firstError ?? error, uid);
     }
-    verifyAgainstList(uid, expected, actual, published, stats);
+    compareWithList(expected, actual, md5CheckList(published, uid), stats);
     if (!upload) throw new SeriesContentError('the TCIA zip holds no DICOM files', uid, { retryable: true });
     await releaseHeld();
     await writer.finish();
@@ -215,22 +217,3 @@ export async function relaySeriesPassThrough(
 }
 
 const EMPTY = Buffer.alloc(0);
-
-/** Every file listed, every listed file present and matching; the same rules as relay-series.ts. */
-function verifyAgainstList(uid: string, expected: SeriesExpectation, actual: Map<string, string>, published: Map<string, string> | undefined, stats: RelayStats): void {
-  if (!published) throw new SeriesContentError('the TCIA zip has no md5hashes.csv, so the files cannot be verified', uid, { retryable: true });
-  for (const [name, hash] of actual) {
-    const want = published.get(name);
-    if (want === undefined) throw new SeriesContentError(`${name} is not listed in md5hashes.csv`, uid, { retryable: true });
-    if (want !== hash) throw new Md5MismatchError(name, want, hash, uid);
-    stats.md5Verified += 1;
-  }
-  const missing = [...published.keys()].filter((name) => !actual.has(name));
-  if (missing.length > 0) throw new SeriesContentError(`${missing.length} file(s) listed in md5hashes.csv are missing from the zip (first: ${missing[0]})`, uid, { retryable: true });
-  if (expected.imageCount > 0 && actual.size !== expected.imageCount) throw new SeriesContentError(`TCIA lists ${expected.imageCount} images but the zip holds ${actual.size}`, uid, { retryable: true });
-}
-
-function asContentError(error: unknown, uid: string): unknown {
-  if (error instanceof XtdError || (error as { name?: string }).name === 'AbortError') return error;
-  return new SeriesContentError(`TCIA download broke off: ${(error as Error).message ?? String(error)}`, uid, { retryable: true, cause: error });
-}

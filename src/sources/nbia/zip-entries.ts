@@ -1,6 +1,6 @@
 import { PassThrough, type Readable } from 'node:stream';
 import unzip from 'unzip-stream';
-import { AbortedError } from '../errors.js';
+import { AbortedError } from '../../errors.js';
 
 export type ZipEntry = Readable & { path: string; type: string; autodrain(): void };
 
