@@ -16,7 +16,7 @@ export interface CommitDeps {
 /**
  * Archives one prearchive session and returns the archive path. A 504 or dropped connection during the commit is
  * never blindly re-sent: a long synchronous archive can outlive the proxy's timeout and still complete
- * (xnat-rest-api.md §4 "Size and async", §9.10), so the outcome is read from the prearchive and the archive.
+ * (docs/reference/xnat-rest.md#proxy-timeouts), so the outcome is read from the prearchive and the archive.
  */
 export async function commitSession(prearchiveUri: string, archivePath: string, deps: CommitDeps): Promise<string> {
   try {

@@ -49,7 +49,7 @@ export class SeriesFailure extends Error {
 /**
  * Moves one series from TCIA into the XNAT prearchive, retrying the whole series from a fresh request: once bytes
  * have gone downstream a stream is never resumed. A retry re-sends every file; XNAT replaces an instance with the
- * same SOPInstanceUID in place (xnat-rest-api.md §4 gradual-DICOM "Repeats"), so a retry leaves no duplicates.
+ * same SOPInstanceUID in place (docs/reference/xnat-rest.md#repeats), so a retry leaves no duplicates.
  */
 export async function transferSeries(job: SeriesJob, deps: TransferDeps): Promise<SeriesTransfer> {
   const log = deps.logger.child({ series: job.meta.seriesUid });
