@@ -79,6 +79,8 @@ export function countTotals(rows: SeriesReportRow[], transferSeconds: number): R
 /** The run's last line: what happened, the exit code and why. */
 export function summaryLine(report: RunReport, transferSeconds: number): string {
   const { totals } = report;
+  // A run that stopped on its input or setup has already logged that error; one message per mistake.
+  if (report.series.length === 0 && report.exitCode !== 0) return `summary: nothing imported; exit ${report.exitCode}: stopped on the error above`;
   const rate = megabytesPerSecond(totals.bytes, transferSeconds);
   const sessions = new Set(report.series.filter((r) => r.status === 'imported').map((r) => r.session)).size;
   const notStarted = totals.notStarted > 0 ? `, ${totals.notStarted} not started` : '';

@@ -100,6 +100,9 @@ describe('XNAT problems', () => {
     const refused = await world.run(['import', manifest, '--project', 'NET', '--output-dir', world.out], { env: { XNAT_HOST: 'http://127.0.0.1:1' } });
     expect(refused.exitCode).toBe(2);
     expect(refused.stdout).toMatch(/cannot connect to XNAT at 127\.0\.0\.1:1 \(ECONNREFUSED\)/);
+    // One message per mistake: the summary points at the error instead of repeating it.
+    expect(`${refused.stdout}${refused.stderr}`.match(/cannot connect to XNAT/g)).toHaveLength(1);
+    expect(refused.stdout).toMatch(/summary: nothing imported; exit 2: stopped on the error above/);
     const dns = await world.run(['import', manifest, '--project', 'NET', '--output-dir', world.out], { env: { XNAT_HOST: 'https://xnat.invalid' } });
     expect(dns.exitCode).toBe(2);
     expect(dns.stdout).toMatch(/cannot resolve XNAT host xnat\.invalid/);
