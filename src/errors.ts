@@ -97,6 +97,18 @@ export class PeerAnswerError extends XtdError {
   }
 }
 
+/**
+ * A prearchive entry XNAT left in a state it will not archive from by itself (CONFLICT, ERROR). The state is
+ * what XNAT said; no HTTP status stands behind it (docs/reference/xnat-rest.md#prearchive-states).
+ */
+export class PrearchiveStateError extends XtdError {
+  readonly state: string;
+  constructor(prearchiveUri: string, state: string) {
+    super('ERR_XNAT_PREARCHIVE_STATE', `XNAT could not archive ${prearchiveUri}: prearchive status ${state}`);
+    this.state = state;
+  }
+}
+
 /** A file's MD5 differs from the one TCIA published in md5hashes.csv. */
 export class Md5MismatchError extends XtdError {
   constructor(file: string, expected: string, actual: string, seriesUid: string) {
