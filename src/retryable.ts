@@ -18,12 +18,17 @@ export const RETRYABLE_STATUS: Readonly<Record<Peer, ReadonlySet<number>>> = Obj
 /** S3 error codes (`<Code>` in the body) worth another attempt whatever the status. */
 export const RETRYABLE_S3_CODES: ReadonlySet<string> = new Set(['SlowDown']);
 
+/** Connection failures; got's own retry of idempotent requests uses this list. */
+export const CONNECTION_CODES: readonly string[] = Object.freeze([
+  'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH', 'EADDRINUSE',
+]);
+
 /**
- * Error codes of the network, the stream or the decompressor: the peer or the path failed, not the request.
- * got's own retry for idempotent requests uses the same list.
+ * Every raw error code that means the peer or the path failed, not the request: the connections above, a body
+ * cut short or corrupt on the way, and got's code for a request error it has no name for.
  */
 export const TRANSPORT_CODES: readonly string[] = Object.freeze([
-  'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH', 'EADDRINUSE',
+  ...CONNECTION_CODES,
   'ERR_STREAM_PREMATURE_CLOSE', 'ERR_HTTP_CONTENT_LENGTH_MISMATCH', 'Z_DATA_ERROR', 'Z_BUF_ERROR', 'ERR_GOT_REQUEST_ERROR',
 ]);
 const TRANSPORT = new Set(TRANSPORT_CODES);

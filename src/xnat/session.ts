@@ -2,7 +2,7 @@ import got, { type Got, type Method, type OptionsOfTextResponseBody, type Respon
 import { ConnectionError, XnatHttpError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { translateNetworkError } from '../network-errors.js';
-import { retryableStatuses, TRANSPORT_CODES } from '../retryable.js';
+import { CONNECTION_CODES, retryableStatuses } from '../retryable.js';
 import { USER_AGENT } from '../version.js';
 import { SessionCookieJar } from './cookie-jar.js';
 import { xnatErrorMessage } from './html-error.js';
@@ -45,7 +45,7 @@ export class XnatSession {
         // Only requests that can be repeated safely; imports and commits are never re-sent blindly.
         methods: ['GET', 'PUT', 'DELETE', 'HEAD'],
         statusCodes: retryableStatuses('XNAT'),
-        errorCodes: [...TRANSPORT_CODES],
+        errorCodes: [...CONNECTION_CODES],
       },
     });
   }
