@@ -86,7 +86,7 @@ function parser(argv: string[], choose: (action: () => Promise<number>) => void)
         passwordFromArgv: args['xnat-pass'] !== undefined,
         tciaUrl: args['tcia-url'] as string | undefined,
         concurrency: args.concurrency as number | undefined,
-        retries: args.retries as number | undefined,
+        retries: args.attempts as number | undefined,
         dryRun: args['dry-run'] as boolean | undefined,
         planTable: args['plan-table'] as boolean | undefined,
         outputDir: args['output-dir'] as string | undefined,
@@ -130,7 +130,7 @@ function importOptions(y: Argv): Argv {
     .option('xnat-pass', { type: 'string', describe: 'XNAT password or token secret; prefer the XNAT_PASS environment variable [env: XNAT_PASS]' })
     .option('tcia-url', { type: 'string', describe: "TCIA server root scheme://host[:port] (default: from the manifest's downloadServerUrl) [env: TCIA_URL]" })
     .option('concurrency', { alias: 'c', type: 'number', default: 4, describe: 'Series in flight at once, across different sessions' })
-    .option('retries', { type: 'number', describe: "Attempts per series (default: the manifest's noOfrRetry, else 4)" })
+    .option('attempts', { alias: 'retries', type: 'number', describe: "Attempts per series, the first included (default: the manifest's noOfrRetry, else 4); --retries is the old name" })
     .option('dry-run', { type: 'boolean', default: false, describe: 'Print the plan (series, subject, session, images, size) and change nothing' })
     .option('plan-table', { type: 'boolean', default: false, describe: 'With --dry-run: print every series, not one line per session' })
     .option('output-dir', { alias: 'o', type: 'string', default: 'xnat-tcia-download-output', describe: 'Where report.json, report.csv and run.log.jsonl are written' })

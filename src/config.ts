@@ -83,7 +83,7 @@ export function resolveConfig(raw: RawOptions, env: NodeJS.ProcessEnv): Readonly
     throw new UsageError(`--concurrency must be a whole number from 1 to 64 (got ${raw.concurrency})`);
   }
   if (raw.retries !== undefined && (!Number.isInteger(raw.retries) || raw.retries < 1 || raw.retries > 20)) {
-    throw new UsageError(`--retries must be a whole number from 1 to 20 (got ${raw.retries})`);
+    throw new UsageError(`--attempts (--retries) must be a whole number from 1 to 20 (got ${raw.retries})`);
   }
   const logLevel = (raw.logLevel ?? 'info').toLowerCase() as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);

@@ -1,4 +1,6 @@
 /** Error hierarchy: every failure the tool reports carries a stable code and, where a user can act, a hint. */
+import type { Logger } from './log.js';
+import { isRetryableStatus, type Peer } from './retryable.js';
 
 export interface XtdErrorOptions {
   hint?: string;
@@ -47,25 +49,63 @@ export class ConnectionError extends XtdError {
   }
 }
 
-/** An HTTP answer from TCIA that is not what the API promises. */
-export class TciaHttpError extends XtdError {
+export interface PeerHttpErrorOptions extends XtdErrorOptions {
+  /** From the answer's Retry-After header, when it sent one. */
+  retryAfterMs?: number;
+}
+
+/**
+ * An error status a peer really answered. Whether it is worth another attempt comes from the table in
+ * src/retryable.ts unless the caller knows better (`retryable`).
+ */
+export class PeerHttpError extends XtdError {
+  readonly peer: Peer;
   readonly status: number;
-  constructor(status: number, message: string, options: XtdErrorOptions = {}) {
-    super('ERR_TCIA_HTTP', message, options);
+  readonly retryAfterMs?: number;
+  constructor(peer: Peer, status: number, code: string, message: string, options: PeerHttpErrorOptions = {}) {
+    super(code, message, { ...options, retryable: options.retryable ?? isRetryableStatus(peer, status) });
+    this.peer = peer;
     this.status = status;
+    this.retryAfterMs = options.retryAfterMs;
+  }
+}
+
+/** An HTTP answer from TCIA that is an error status. */
+export class TciaHttpError extends PeerHttpError {
+  constructor(status: number, message: string, options: PeerHttpErrorOptions = {}) {
+    super('TCIA', status, 'ERR_TCIA_HTTP', message, options);
   }
 }
 
 /** An HTTP answer from XNAT that is an error; `message` holds XNAT's own words where it gave any. */
-export class XnatHttpError extends XtdError {
-  readonly status: number;
+export class XnatHttpError extends PeerHttpError {
   readonly method: string;
   readonly url: string;
-  constructor(status: number, method: string, url: string, message: string, options: XtdErrorOptions = {}) {
-    super('ERR_XNAT_HTTP', message, options);
-    this.status = status;
+  constructor(status: number, method: string, url: string, message: string, options: PeerHttpErrorOptions = {}) {
+    super('XNAT', status, 'ERR_XNAT_HTTP', message, options);
     this.method = method;
     this.url = url;
+  }
+}
+
+/** A peer answered with a success status but not what its API promises (an HTML page, no session URI). */
+export class PeerAnswerError extends XtdError {
+  readonly peer: Peer;
+  constructor(peer: Peer, message: string, options: XtdErrorOptions = {}) {
+    super(`ERR_${peer}_ANSWER`, message, options);
+    this.peer = peer;
+  }
+}
+
+/**
+ * A prearchive entry XNAT left in a state it will not archive from by itself (CONFLICT, ERROR). The state is
+ * what XNAT said; no HTTP status stands behind it (docs/reference/xnat-rest.md#prearchive-states).
+ */
+export class PrearchiveStateError extends XtdError {
+  readonly state: string;
+  constructor(prearchiveUri: string, state: string) {
+    super('ERR_XNAT_PREARCHIVE_STATE', `XNAT could not archive ${prearchiveUri}: prearchive status ${state}`);
+    this.state = state;
   }
 }
 
@@ -95,4 +135,19 @@ export function describeError(error: unknown): string {
   if (error instanceof XtdError) return error.hint ? `${error.message} (${error.hint})` : error.message;
   if (error instanceof Error) return error.message;
   return String(error);
+}
+
+/** An error the tool did not raise on purpose (not an XtdError, not a stop): a bug, never retried. */
+export function isBug(error: unknown): boolean {
+  return !(error instanceof XtdError) && (error as { name?: unknown } | null | undefined)?.name !== 'AbortError';
+}
+
+/**
+ * The rule for bugs at the top of a run: log the stack at error level, so it reaches the person who files the
+ * report, and end with exit code 1. Returns the exit code, or undefined when `error` is not a bug.
+ */
+export function reportBug(error: unknown, logger: Logger): 1 | undefined {
+  if (!isBug(error)) return undefined;
+  logger.error({ stack: error instanceof Error ? error.stack : String(error) }, `internal error (a bug, please report it): ${describeError(error)}`);
+  return 1;
 }

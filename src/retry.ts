@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AbortedError, XtdError } from './errors.js';
+import { AbortedError, PeerHttpError, XtdError } from './errors.js';
+import { isTransportError } from './retryable.js';
 
 export interface RetryPolicy {
   /** Total attempts, the first included. */
@@ -21,26 +22,20 @@ export function retryDelay(attempt: number, policy: RetryPolicy, retryAfterMs?: 
   return retryAfterMs !== undefined && retryAfterMs > jittered ? Math.min(retryAfterMs, policy.maxDelayMs * 5) : jittered;
 }
 
-/** Network error codes worth another attempt: the peer or the path failed, not the request. */
-const TRANSIENT_CODES = new Set([
-  'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH',
-  'ERR_STREAM_PREMATURE_CLOSE', 'ERR_HTTP_CONTENT_LENGTH_MISMATCH', 'Z_DATA_ERROR', 'Z_BUF_ERROR',
-]);
-const TRANSIENT_STATUS = new Set([408, 423, 429, 500, 502, 503, 504]);
-
-/** Decides from codes and statuses, never from message text. */
+/**
+ * Whether a failure is worth another attempt. Our own errors say so themselves (a peer's status is judged by
+ * the table in src/retryable.ts when the error is made); a raw error is retried only when it comes from the
+ * connection or the byte stream. Any other raw error is a bug and is never retried.
+ */
 export function isRetryable(error: unknown): boolean {
   if (error instanceof AbortedError) return false;
-  if (error instanceof XtdError) {
-    if (error.retryable) return true;
-    const status = (error as { status?: number }).status;
-    return status !== undefined && TRANSIENT_STATUS.has(status);
-  }
-  const code = (error as { code?: string } | undefined)?.code;
-  if (code === 'ETIMEDOUT' || code === 'ERR_GOT_REQUEST_ERROR') return true;
-  const status = (error as { response?: { statusCode?: number } }).response?.statusCode;
-  if (status !== undefined) return TRANSIENT_STATUS.has(status);
-  return code !== undefined && TRANSIENT_CODES.has(code);
+  if (error instanceof XtdError) return error.retryable;
+  return isTransportError(error);
+}
+
+/** The wait a peer asked for with Retry-After, when the error carries one. */
+export function retryAfterOf(error: unknown): number | undefined {
+  return error instanceof PeerHttpError ? error.retryAfterMs : undefined;
 }
 
 /** Retry-After in ms from a header value (seconds or an HTTP date). */

@@ -1,7 +1,7 @@
 /** TCIA: NBIA's v4 API answers (v1 as the fallback the import uses when v4 is missing). */
 import got from 'got';
 import { describeError } from '../errors.js';
-import { translateNetworkError } from '../http-errors.js';
+import { translateNetworkError } from '../network-errors.js';
 import { USER_AGENT } from '../version.js';
 import { fail, ok, warn, type CheckLine } from './checklist.js';
 

@@ -1,12 +1,13 @@
 import type { Readable } from 'node:stream';
 import got, { type Got, type Response } from 'got';
 import { parseString } from 'fast-csv';
-import { TciaHttpError } from '../errors.js';
+import { PeerAnswerError, TciaHttpError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { parseRetryAfter } from '../retry.js';
+import { retryableStatuses } from '../retryable.js';
 import { USER_AGENT } from '../version.js';
 import { fromV1Row, fromV4Row, type SeriesMetadata } from './series-metadata.js';
-import { translateNetworkError } from '../http-errors.js';
+import { translateNetworkError } from '../network-errors.js';
 import { forEachLimit } from '../concurrency.js';
 
 export interface NbiaClientOptions {
@@ -43,7 +44,7 @@ export class NbiaClient {
         limit: Math.max(0, options.attempts - 1),
         // Metadata POSTs only read, so retrying them is safe.
         methods: ['GET', 'POST'],
-        statusCodes: [408, 429, 500, 502, 503, 504],
+        statusCodes: retryableStatuses('TCIA'),
         calculateDelay: ({ computedValue }) => computedValue,
       },
       throwHttpErrors: false,
@@ -105,17 +106,15 @@ export class NbiaClient {
       const text = await readSnippet(stream);
       stream.destroy();
       const status = response.statusCode;
-      const retryable = status >= 500 || status === 429 || status === 408;
       const what = status === 400 ? `TCIA has no public series ${uid}` : `TCIA answered ${status} for series ${uid}`;
-      const error = new TciaHttpError(status, `${what}${text ? `: ${text}` : ''}`, { seriesUid: uid, retryable });
-      Object.assign(error, { retryAfterMs: parseRetryAfter(header(response, 'retry-after')) });
-      throw error;
+      throw new TciaHttpError(status, `${what}${text ? `: ${text}` : ''}`, { seriesUid: uid, retryAfterMs: parseRetryAfter(header(response, 'retry-after')) });
     }
     const type = header(response, 'content-type') ?? '';
     if (/text\/|html/i.test(type)) {
       const text = await readSnippet(stream);
       stream.destroy();
-      throw new TciaHttpError(200, `TCIA sent a ${type.split(';')[0]} page instead of a zip for series ${uid}: ${text}`, { seriesUid: uid, retryable: true });
+      // A portal or proxy page in front of NBIA; the next attempt may reach NBIA itself.
+      throw new PeerAnswerError('TCIA', `TCIA sent a ${type.split(';')[0]} page instead of a zip for series ${uid}: ${text}`, { seriesUid: uid, retryable: true });
     }
     return stream;
   }
@@ -137,7 +136,7 @@ function header(response: Response, name: string): string | undefined {
 function httpError(endpoint: string, response: Response<string>): TciaHttpError {
   const status = response.statusCode;
   return new TciaHttpError(status, `TCIA ${endpoint} answered ${status}: ${response.body.slice(0, 200).trim()}`, {
-    retryable: status >= 500 || status === 429,
+    retryAfterMs: parseRetryAfter(header(response, 'retry-after')),
   });
 }
 

@@ -1,22 +1,15 @@
 import { XMLParser } from 'fast-xml-parser';
-import { XtdError, type XtdErrorOptions } from '../../errors.js';
-
-/** Statuses worth another attempt (S3 asks clients to retry 500 InternalError and 503 SlowDown). */
-const TRANSIENT = new Set([408, 429, 500, 502, 503, 504]);
+import { PeerHttpError, XtdError, type PeerHttpErrorOptions, type XtdErrorOptions } from '../../errors.js';
+import { isRetryableStatus, RETRYABLE_S3_CODES } from '../../retryable.js';
 
 /** An error answer from an IDC bucket or the index host, with S3's own code when it sent one. */
-export class IdcHttpError extends XtdError {
-  readonly status: number;
+export class IdcHttpError extends PeerHttpError {
   /** S3's `<Code>`, e.g. NoSuchKey, SlowDown; '' when the body was not S3 XML. */
   readonly s3Code: string;
-  /** From Retry-After, when the server sent one. */
-  readonly retryAfterMs?: number;
 
-  constructor(status: number, s3Code: string, message: string, options: XtdErrorOptions & { retryAfterMs?: number } = {}) {
-    super('ERR_IDC_HTTP', message, { retryable: TRANSIENT.has(status) || s3Code === 'SlowDown', ...options });
-    this.status = status;
+  constructor(status: number, s3Code: string, message: string, options: PeerHttpErrorOptions = {}) {
+    super('IDC', status, 'ERR_IDC_HTTP', message, { retryable: isRetryableStatus('IDC', status) || RETRYABLE_S3_CODES.has(s3Code), ...options });
     this.s3Code = s3Code;
-    this.retryAfterMs = options.retryAfterMs;
   }
 }
 

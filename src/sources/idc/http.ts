@@ -1,5 +1,5 @@
 import got, { type Got, type Response } from 'got';
-import { isRetryable, parseRetryAfter, pause, retryDelay, type RetryPolicy } from '../../retry.js';
+import { isRetryable, retryAfterOf, parseRetryAfter, pause, retryDelay, type RetryPolicy } from '../../retry.js';
 import { USER_AGENT } from '../../version.js';
 import { idcHttpError, type IdcHttpError } from './errors.js';
 
@@ -35,7 +35,7 @@ export async function withRetries<T>(policy: RetryPolicy, signal: AbortSignal | 
     try {
       return await send();
     } catch (error) {
-      const delay = isRetryable(error) ? retryDelay(attempt, policy, (error as { retryAfterMs?: number }).retryAfterMs) : 0;
+      const delay = isRetryable(error) ? retryDelay(attempt, policy, retryAfterOf(error)) : 0;
       if (delay === 0 || signal?.aborted) throw error;
       await pause(delay, signal);
     }

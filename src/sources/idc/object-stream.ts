@@ -1,7 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import { once } from 'node:events';
 import { PassThrough, type Readable } from 'node:stream';
-import { isRetryable, pause, retryDelay, type RetryPolicy } from '../../retry.js';
+import { isRetryable, retryAfterOf, pause, retryDelay, type RetryPolicy } from '../../retry.js';
 import { IdcVerifyError } from './errors.js';
 
 /** One object as its listing describes it: what its bytes are checked against. */
@@ -83,7 +83,7 @@ export function resumableObject(ref: S3ObjectRef, open: OpenBody, policy: RetryP
         if (controller.signal.aborted) throw error;
         if (error instanceof IdcVerifyError) throw error;
         failures = received > before ? 1 : failures + 1;
-        const delay = isRetryable(error) ? retryDelay(failures, policy, (error as { retryAfterMs?: number }).retryAfterMs) : 0;
+        const delay = isRetryable(error) ? retryDelay(failures, policy, retryAfterOf(error)) : 0;
         if (delay === 0) throw error;
         await pause(delay, controller.signal);
       }

@@ -1,0 +1,85 @@
+import type { XnatSession } from './session.js';
+import { resultSet, stripOrigin, withDataPrefix } from './result-set.js';
+
+export interface PrearchiveRow {
+  project: string;
+  timestamp: string;
+  folderName: string;
+  name: string;
+  subject: string;
+  tag: string;
+  status: string;
+  /** `/data/prearchive/projects/P/TS/F` (XNAT lists it without /data; this adds it back). */
+  uri: string;
+  source: string;
+  /** Last change, as XNAT prints it (`yyyy-MM-dd HH:mm:ss.S`, server time); '' when not listed. */
+  lastmod: string;
+  /** XNAT's idle auto-commit skips entries uploaded with prevent_auto_commit=true (docs/reference/xnat-rest.md#auto-commit). */
+  preventAutoCommit: boolean;
+}
+
+export type CommitOutcome = { archived: true; uri: string } | { archived: false; uri: string };
+
+export async function listPrearchive(xnat: XnatSession, project: string): Promise<PrearchiveRow[]> {
+  const path = `/data/prearchive/projects/${encodeURIComponent(project)}`;
+  const response = await xnat.request('GET', path, { searchParams: { format: 'json' } });
+  if (response.statusCode === 404) return [];
+  if (response.statusCode !== 200) throw xnat.error(response, 'GET', path);
+  return resultSet(response.body).map((row) => ({
+    project: row.project ?? project,
+    timestamp: row.timestamp ?? '',
+    folderName: row.folderName ?? row.name ?? '',
+    name: row.name ?? '',
+    subject: row.subject ?? '',
+    tag: row.tag ?? '',
+    status: row.status ?? '',
+    // The listing's url has no /data prefix (docs/reference/xnat-rest.md#prearchive).
+    uri: withDataPrefix(row.url ?? `/prearchive/projects/${row.project}/${row.timestamp}/${row.folderName}`),
+    source: row.SOURCE ?? '',
+    lastmod: row.lastmod ?? '',
+    preventAutoCommit: (row.prevent_auto_commit ?? '').toLowerCase() === 'true',
+  }));
+}
+
+/** One prearchive row, or undefined once the entry is gone (archived or deleted). */
+export async function prearchiveEntry(xnat: XnatSession, prearchiveUri: string): Promise<{ status: string } | undefined> {
+  const response = await xnat.request('GET', prearchiveUri, { searchParams: { format: 'json' } });
+  if (response.statusCode === 404) return undefined;
+  if (response.statusCode !== 200) throw xnat.error(response, 'GET', prearchiveUri);
+  const row = resultSet(response.body)[0];
+  return row ? { status: row.status ?? '' } : undefined;
+}
+
+/** Scans of a prearchive session with their DICOM file counts (scan IDs are SeriesNumbers: docs/reference/xnat-rest.md#scans-and-files). */
+export async function prearchiveScans(xnat: XnatSession, prearchiveUri: string): Promise<{ id: string; fileCount: number }[]> {
+  const response = await xnat.request('GET', `${prearchiveUri}/scans`, { searchParams: { format: 'json' } });
+  if (response.statusCode === 404) return [];
+  if (response.statusCode !== 200) throw xnat.error(response, 'GET', `${prearchiveUri}/scans`);
+  const scans: { id: string; fileCount: number }[] = [];
+  for (const row of resultSet(response.body)) {
+    const id = row.ID ?? '';
+    const files = await xnat.request('GET', `${prearchiveUri}/scans/${encodeURIComponent(id)}/resources/DICOM/files`, { searchParams: { format: 'json' } });
+    if (files.statusCode !== 200) throw xnat.error(files, 'GET', `${prearchiveUri}/scans/${id}/resources/DICOM/files`);
+    scans.push({ id, fileCount: resultSet(files.body).length });
+  }
+  return scans;
+}
+
+/**
+ * Commits a prearchive session. AA=true archives it whatever the project's prearchive code: a Manual project
+ * only builds on a bare commit (docs/reference/xnat-rest.md#commit). Archived → 301 with the URI in the body.
+ */
+export async function commit(xnat: XnatSession, prearchiveUri: string, source: string): Promise<CommitOutcome> {
+  const response = await xnat.request('POST', prearchiveUri, { searchParams: { action: 'commit', AA: 'true', SOURCE: source }, retry: { limit: 0 } });
+  if (response.statusCode === 301 || response.statusCode === 302 || response.statusCode === 303) {
+    const uri = response.body.trim() || String(response.headers.location ?? '');
+    return { archived: true, uri: stripOrigin(uri) };
+  }
+  if (response.statusCode === 200) return { archived: false, uri: response.body.trim() };
+  throw xnat.error(response, 'POST', prearchiveUri);
+}
+
+export async function deletePrearchive(xnat: XnatSession, prearchiveUri: string): Promise<void> {
+  const response = await xnat.request('DELETE', prearchiveUri);
+  if (response.statusCode !== 200 && response.statusCode !== 404) throw xnat.error(response, 'DELETE', prearchiveUri);
+}
