@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Config } from './config.js';
-import { AbortedError, ConnectionError, ManifestError, UsageError, XnatHttpError, XtdError, describeError } from './errors.js';
+import { AbortedError, ConnectionError, ManifestError, UsageError, XnatHttpError, XtdError, describeError, reportBug } from './errors.js';
 import { createRunFolder, pointLatest } from './finalize/local-records.js';
 import { uploadManifestRecords, uploadRunRecords } from './finalize/records.js';
 import { licensesAndCitations, writeReportFiles, type RunReport, type SeriesReportRow } from './finalize/report.js';
@@ -168,10 +168,11 @@ export async function run(config: Readonly<Config>, context: RunContext): Promis
     report.outcome = context.signal.aborted ? `stopped by ${context.signal.reason instanceof StopRequest ? context.signal.reason.signalName : 'signal'}` : failed > 0 ? `${failed} series not imported` : 'every series is in XNAT';
     return await finish();
   } catch (error) {
-    report.exitCode = context.signal.aborted ? stopExitCode(context.signal) : isUnusableInput(error) ? 2 : 1;
+    // An error the tool did not raise on purpose is a bug: its stack goes to the log at error level, exit 1.
+    const bug = context.signal.aborted ? undefined : reportBug(error, logger);
+    report.exitCode = context.signal.aborted ? stopExitCode(context.signal) : bug ?? (isUnusableInput(error) ? 2 : 1);
     report.outcome = describeError(error);
-    logger.error({ code: (error as XtdError).code }, describeError(error));
-    if (!(error instanceof XtdError)) logger.debug({ stack: (error as Error).stack }, 'unexpected error');
+    if (bug === undefined) logger.error({ code: (error as XtdError).code }, describeError(error));
     return await finish();
   }
 

@@ -1,4 +1,4 @@
-import { ConnectionError, XnatHttpError, XtdError, describeError } from '../errors.js';
+import { ConnectionError, XnatHttpError, PrearchiveStateError, XtdError, describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { pause } from '../retry.js';
 import type { ArchivedScan, XnatClient } from '../xnat/xnat-client.js';
@@ -53,7 +53,7 @@ async function settle(prearchiveUri: string, archivePath: string, deps: CommitDe
       }
     }
     if (['CONFLICT', 'ERROR'].includes(entry.status.toUpperCase())) {
-      throw new XnatHttpError(409, 'POST', prearchiveUri, `XNAT could not archive ${prearchiveUri}: prearchive status ${entry.status}`);
+      throw new PrearchiveStateError(prearchiveUri, entry.status);
     }
   }
   throw new XtdError('ERR_COMMIT_UNSETTLED', `XNAT did not finish archiving ${prearchiveUri} within ${Math.round(deps.settleTimeoutMs / 1000)} s`, {
@@ -128,7 +128,8 @@ export async function archiveAfterRefusal(
   expected: ExpectedSeries[],
   error: unknown,
 ): Promise<Map<string, string> | undefined> {
-  if (!(error instanceof XnatHttpError) || ![400, 409, 500].includes(error.status)) return undefined;
+  const refused = error instanceof PrearchiveStateError || (error instanceof XnatHttpError && [400, 409, 500].includes(error.status));
+  if (!refused) return undefined;
   const held = (await xnat.listSessions(project)).find((s) => s.label === label);
   if (!held || held.studyUid !== studyUid) return undefined;
   return checkArchivedSeries(expected, (await xnat.sessionScans(held.id))?.scans ?? []);

@@ -1,6 +1,6 @@
 import { AbortedError, SeriesContentError, XtdError, describeError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { isRetryable, pause, retryDelay, type RetryPolicy } from '../retry.js';
+import { isRetryable, pause, retryAfterOf, retryDelay, type RetryPolicy } from '../retry.js';
 import type { NbiaClient } from '../tcia/nbia-client.js';
 import type { SeriesMetadata } from '../tcia/series-metadata.js';
 import { subjectLabel } from '../plan/labels.js';
@@ -79,7 +79,7 @@ export async function transferSeries(job: SeriesJob, deps: TransferDeps): Promis
       return { ...stats, subject: subject ?? '', prearchiveUri: uri, attempts: attempt };
     } catch (error) {
       if (error instanceof AbortedError || deps.signal.aborted) throw new SeriesFailure(new AbortedError(), attempt, touchedXnat);
-      const delay = isRetryable(error) ? retryDelay(attempt, deps.retry, (error as { retryAfterMs?: number }).retryAfterMs) : 0;
+      const delay = isRetryable(error) ? retryDelay(attempt, deps.retry, retryAfterOf(error)) : 0;
       if (delay === 0) throw new SeriesFailure(error, attempt, touchedXnat);
       log.warn({ attempt, of: deps.retry.attempts, code: (error as XtdError).code, delayMs: delay }, `series ${job.meta.seriesUid} (${job.session}) attempt ${attempt} of ${deps.retry.attempts} failed, retrying: ${describeError(error)}`);
       await pause(delay, deps.signal).catch(() => undefined);
