@@ -11,7 +11,7 @@ import { translateNetworkError } from '../network-errors.js';
 import { forEachLimit } from '../concurrency.js';
 
 export interface NbiaClientOptions {
-  /** Server root, scheme://host[:port]; the API lives under /nbia-api/services/ (tcia-nbia-api.md §2.1). */
+  /** Server root, scheme://host[:port]; the API lives under /nbia-api/services/ (docs/reference/nbia.md#servers). */
   root: string;
   logger: Logger;
   /** Idle time after which a silent download counts as stalled. */
@@ -76,7 +76,7 @@ export class NbiaClient {
     const rows: SeriesMetadata[] = [];
     await forEachLimit(uids, 8, async (uid) => {
       const response = await this.call(() => this.http.get('v1/getSeriesMetaData', { searchParams: { SeriesInstanceUID: uid } }));
-      // v1 answers 204 for an unknown series (tcia-nbia-api.md §2.4).
+      // v1 answers 204 for an unknown series (docs/reference/nbia.md#series-metadata-v1).
       if (response.statusCode === 204 || response.body.trim() === '') return;
       if (response.statusCode !== 200) throw httpError('getSeriesMetaData', response);
       const parsed = JSON.parse(response.body) as Record<string, unknown>[];
@@ -90,7 +90,7 @@ export class NbiaClient {
 
   /**
    * Opens the series zip. v4 getImage takes only SeriesInstanceUID, NewFileNames and IncludeMD5 and answers 400
-   * to anything else, so nothing more is sent (tcia-nbia-api.md §2.2). Resolves once a zip is really coming.
+   * to anything else, so nothing more is sent (docs/reference/nbia.md#responses). Resolves once a zip is really coming.
    */
   async openSeries(uid: string, signal: AbortSignal): Promise<Readable> {
     const path = this.version === 'v4' ? 'v4/getImage' : 'v1/getImageWithMD5Hash';
@@ -155,7 +155,7 @@ async function readSnippet(stream: Readable): Promise<string> {
   return Buffer.concat(chunks).toString('utf8').replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim().slice(0, 200);
 }
 
-/** v4 metadata is CSV with every cell quoted; an empty result is an empty body (tcia-nbia-api.md §2.2, §2.4). */
+/** v4 metadata is CSV with every cell quoted; an empty result is an empty body (docs/reference/nbia.md#series-metadata-v4, docs/reference/nbia.md#responses). */
 async function parseV4Csv(body: string): Promise<SeriesMetadata[]> {
   if (body.trim() === '') return [];
   const rows: SeriesMetadata[] = [];

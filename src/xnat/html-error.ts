@@ -1,4 +1,4 @@
-/** XNAT's errors are Restlet "Status page" HTML with the message in <h3> (xnat-rest-api.md §0). */
+/** XNAT's errors are Restlet "Status page" HTML with the message in <h3> (docs/reference/xnat-rest.md#conventions). */
 export function xnatErrorMessage(body: string | undefined): string {
   const text = body ?? '';
   const h3 = /<h3>([\s\S]*?)<\/h3>/i.exec(text);

@@ -9,13 +9,8 @@ import { REPO_ROOT as ROOT } from '../../emulators/container-service/launch.js';
 
 const SCANNED = ['src', 'emulators', 'test', 'scripts', 'chaos', 'README.md', 'docs/glossary.md', 'docs/container.md', 'docs/benchmarks.md', 'Dockerfile', 'command.json'];
 
-// TODO(issue 11): files other branches were rewriting while the citations were moved; their comments still cite
-// the shared notes. docs/reference/citation-map.md "Still to rewrite" lists each one; drop a file once it is done.
-const PENDING = new Set([
-  'src/xnat/xnat-client.ts',
-  'src/xnat/html-error.ts',
-  'src/tcia/nbia-client.ts',
-]);
+// Files allowed to keep an old citation for a while (none now); docs/reference/citation-map.md maps old to new.
+const PENDING = new Set<string>([]);
 
 function filesUnder(path: string): string[] {
   const full = join(ROOT, path);
