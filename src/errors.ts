@@ -151,3 +151,12 @@ export function reportBug(error: unknown, logger: Logger): 1 | undefined {
   logger.error({ stack: error instanceof Error ? error.stack : String(error) }, `internal error (a bug, please report it): ${describeError(error)}`);
   return 1;
 }
+
+/**
+ * TCIA's zip does not parse: its bytes were damaged or cut on the way. A raw error with a code, so the retry table
+ * (src/retryable.ts) counts it as a transport fault like a reset or a cut-off body.
+ */
+export class ZipFormatError extends Error {
+  override name = 'ZipFormatError';
+  readonly code = 'ERR_ZIP_FORMAT';
+}

@@ -30,6 +30,8 @@ export const CONNECTION_CODES: readonly string[] = Object.freeze([
 export const TRANSPORT_CODES: readonly string[] = Object.freeze([
   ...CONNECTION_CODES,
   'ERR_STREAM_PREMATURE_CLOSE', 'ERR_HTTP_CONTENT_LENGTH_MISMATCH', 'Z_DATA_ERROR', 'Z_BUF_ERROR', 'ERR_GOT_REQUEST_ERROR',
+  // A zip that does not parse (src/errors.ts ZipFormatError): its bytes were damaged or cut on the way.
+  'ERR_ZIP_FORMAT',
 ]);
 const TRANSPORT = new Set(TRANSPORT_CODES);
 

@@ -1,3 +1,4 @@
+import { isTransportError } from '../retryable.js';
 import { Md5MismatchError, SeriesContentError, XtdError } from '../errors.js';
 import type { CheckList } from '../sources/types.js';
 import { readDicomHeader, type DicomHeader } from './dicom-header.js';
@@ -80,11 +81,14 @@ export function verifySeries(expected: SeriesExpectation, actual: Map<string, Fi
   if (verdicts.suspect) throw verdicts.suspect;
 }
 
-// see issue 11 item 3: to be replaced by the retry table's transport-error predicate.
-/** A broken or cut-off download is a transient fault; our own errors and aborts pass through. */
+/**
+ * A broken or cut-off download is a transient fault (the retry table's transport codes); our own errors and aborts
+ * pass through, and any other raw error is a bug, passed on unchanged so it is never retried.
+ */
 export function asContentError(error: unknown, uid: string): unknown {
   if (error instanceof XtdError) return error;
   if ((error as { name?: string }).name === 'AbortError') return error;
+  if (!isTransportError(error)) return error;
   const code = (error as { code?: string }).code;
   const message = (error as Error).message ?? String(error);
   if (code === 'ETIMEDOUT') return new SeriesContentError(`TCIA download stalled: ${message}`, uid, { retryable: true, cause: error });

@@ -1,6 +1,6 @@
 import { PassThrough, type Readable } from 'node:stream';
 import unzip from 'unzip-stream';
-import { AbortedError } from '../../errors.js';
+import { AbortedError, ZipFormatError } from '../../errors.js';
 
 export type ZipEntry = Readable & { path: string; type: string; autodrain(): void };
 
@@ -26,7 +26,8 @@ export function readZipEntries(source: Readable, signal: AbortSignal): AsyncIter
     entry.on('error', () => undefined);
     entries.write(entry);
   });
-  parser.on('error', fail);
+  // unzip-stream's own errors carry no code; they mean the bytes that reached it do not form a zip.
+  parser.on('error', (error: Error) => fail(new ZipFormatError(`the TCIA zip does not parse: ${error.message}`, { cause: error })));
   source.on('error', fail);
   // unzip-stream itself fails a zip that stops inside an entry ("Stream finished in an invalid state").
   parser.on('close', () => entries.end());

@@ -7,6 +7,9 @@
  * An entry whose sizes follow in a data descriptor ends where a descriptor signature is followed by the compressed
  * size counted so far and then by the next record's signature; the caller's inflate and CRC check settle the rest.
  */
+import { ZipFormatError } from '../../errors.js';
+
+export { ZipFormatError };
 
 /** One entry as its local header describes it. */
 export interface LocalEntry {
@@ -36,9 +39,6 @@ const END_SEARCH = 22 + 0xffff;
 const END_SIG = Buffer.from([0x50, 0x4b, 0x05, 0x06]);
 const EMPTY: Buffer = Buffer.alloc(0);
 
-export class ZipFormatError extends Error {
-  override name = 'ZipFormatError';
-}
 
 /** How many bytes at the end of `buf` could be the start of a descriptor signature cut off by the chunk boundary. */
 function partialSignature(buf: Buffer): number {
