@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import type { Argv } from 'yargs';
 import { checkOptions, runCheckCommand } from './check/command.js';
 import { LOG_LEVELS, resolveConfig, type Config, type RawOptions } from './config.js';
+import { SOURCE_MODES } from './sources/route.js';
 import { describeError } from './errors.js';
 import { createRunLogger } from './log.js';
 import { Progress } from './progress.js';
@@ -94,6 +95,11 @@ function parser(argv: string[], choose: (action: () => Promise<number>) => void)
         insecure: args.insecure as boolean | undefined,
         progress: args.progress as string | undefined,
         quiet: args.quiet as boolean | undefined,
+        source: args.source as string | undefined,
+        idcIndex: args['idc-index'] as string | undefined,
+        idcEndpoint: args['idc-endpoint'] as string | undefined,
+        idcConnections: args['idc-connections'] as number | undefined,
+        cacheDir: args['cache-dir'] as string | undefined,
       }, tuningFrom(args))),
     )
     .command(
@@ -138,6 +144,11 @@ function importOptions(y: Argv): Argv {
     .option('insecure', { type: 'boolean', default: false, describe: 'Do not verify TLS certificates (prefer NODE_EXTRA_CA_CERTS for a private CA)' })
     .option('progress', { type: 'string', choices: ['auto', 'on', 'off'], default: 'auto', describe: 'Progress display: a live bar on a terminal, periodic lines elsewhere' })
     .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Only warnings, errors and the summary' })
+    .option('source', { type: 'string', choices: SOURCE_MODES as string[], describe: "Where series come from: auto (IDC for what its index holds, NBIA for the rest and as fallback), idc, nbia (default: auto) [env: XTD_SOURCE]" })
+    .option('idc-index', { type: 'string', describe: "URL or path of IDC's tcia_idc_subset.parquet (default: IDC's public URL) [env: IDC_INDEX]" })
+    .option('idc-endpoint', { type: 'string', describe: 'S3-compatible server for IDC\'s buckets, addressed <URL>/<bucket>/<key> (default: AWS) [env: IDC_ENDPOINT]' })
+    .option('idc-connections', { type: 'number', describe: 'IDC downloads at once, across the whole run (default: 8)' })
+    .option('cache-dir', { type: 'string', describe: 'Where the IDC index is cached between runs (default: <output-dir>/cache)' })
     .option('stall-timeout', { type: 'number', hidden: true, describe: 'Seconds of silence before a download counts as stalled' })
     .option('retry-delay', { type: 'number', hidden: true, describe: 'Base retry delay in seconds' })
     .option('settle-timeout', { type: 'number', hidden: true, describe: 'Seconds to wait for XNAT to settle a commit whose answer was lost' })

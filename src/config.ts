@@ -1,5 +1,9 @@
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { UsageError } from './errors.js';
+import { DEFAULT_IDC_INDEX } from './sources/idc/index-reader.js';
+import { isUrl } from './sources/idc/index-file.js';
+import { SOURCE_MODES, type SourceMode } from './sources/route.js';
 
 /** Everything a run needs, resolved once from flags and environment and then frozen. Nothing reads process.env after this. */
 export interface Config {
@@ -21,7 +25,21 @@ export interface Config {
   /** Where the password came from, so the CLI can warn about argv. */
   passwordFromArgv: boolean;
   originalForm: boolean;
+  /** Where series come from (README "Sources"). */
+  sources: SourcesConfig;
   warnings: string[];
+}
+
+export interface SourcesConfig {
+  mode: SourceMode;
+  /** The IDC index: a URL or a local parquet file. */
+  idcIndex: string;
+  /** An S3-compatible server root (path-style); undefined: AWS, virtual-hosted. */
+  idcEndpoint?: string;
+  /** IDC downloads at once, across the whole run. */
+  idcConnections: number;
+  /** Where the index's byte ranges are cached between runs. */
+  cacheDir: string;
 }
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
@@ -46,6 +64,11 @@ export interface RawOptions {
   passwordFromArgv?: boolean;
   /** The original tool's six-argument form, whose password is the last argument. */
   originalForm?: boolean;
+  source?: string;
+  idcIndex?: string;
+  idcEndpoint?: string;
+  idcConnections?: number;
+  cacheDir?: string;
 }
 
 export interface XnatAccess {
@@ -90,6 +113,7 @@ export function resolveConfig(raw: RawOptions, env: NodeJS.ProcessEnv): Readonly
   const progress = (raw.progress ?? 'auto') as Config['progress'];
   if (!['auto', 'on', 'off'].includes(progress)) throw new UsageError('--progress must be auto, on or off');
 
+  const outputDir = resolve(raw.outputDir ?? 'xnat-tcia-download-output');
   return Object.freeze({
     manifestPath: resolve(raw.manifest),
     project,
@@ -99,14 +123,36 @@ export function resolveConfig(raw: RawOptions, env: NodeJS.ProcessEnv): Readonly
     retries: raw.retries,
     dryRun,
     planTable: raw.planTable ?? false,
-    outputDir: resolve(raw.outputDir ?? 'xnat-tcia-download-output'),
+    outputDir,
     logLevel,
     progress,
     quiet: raw.quiet ?? false,
     passwordFromArgv: raw.passwordFromArgv ?? false,
     originalForm: raw.originalForm ?? false,
+    sources: Object.freeze(resolveSources(raw, env, outputDir)),
     warnings,
   });
+}
+
+/** --source and the IDC flags, with their environment variables; the IDC ones are checked only when IDC is used. */
+export function resolveSources(raw: Pick<RawOptions, 'source' | 'idcIndex' | 'idcEndpoint' | 'idcConnections' | 'cacheDir'>, env: NodeJS.ProcessEnv, outputDir: string): SourcesConfig {
+  const mode = (raw.source ?? env.XTD_SOURCE ?? 'auto').trim().toLowerCase() as SourceMode;
+  if (!SOURCE_MODES.includes(mode)) {
+    const from = raw.source === undefined ? 'XTD_SOURCE' : '--source';
+    throw new UsageError(`${from} '${raw.source ?? env.XTD_SOURCE}' is not one of ${SOURCE_MODES.join(', ')}`);
+  }
+  const idcIndex = (raw.idcIndex ?? env.IDC_INDEX ?? '').trim() || DEFAULT_IDC_INDEX;
+  const endpointRaw = (raw.idcEndpoint ?? env.IDC_ENDPOINT ?? '').trim();
+  const idcConnections = raw.idcConnections ?? 8;
+  const cacheDir = resolve(raw.cacheDir ?? join(outputDir, 'cache'));
+  if (mode === 'nbia') return { mode, idcIndex, idcConnections, cacheDir };
+  if (!Number.isInteger(idcConnections) || idcConnections < 1 || idcConnections > 64) {
+    throw new UsageError(`--idc-connections must be a whole number from 1 to 64 (got ${raw.idcConnections})`);
+  }
+  if (isUrl(idcIndex)) normaliseUrl(idcIndex, '--idc-index');
+  else if (!existsSync(idcIndex)) throw new UsageError(`--idc-index ${idcIndex}: no such file`, 'give the URL or the path of tcia_idc_subset.parquet');
+  const idcEndpoint = endpointRaw ? normaliseUrl(endpointRaw, '--idc-endpoint') : undefined;
+  return { mode, idcIndex: isUrl(idcIndex) ? idcIndex : resolve(idcIndex), idcEndpoint, idcConnections, cacheDir };
 }
 
 /**

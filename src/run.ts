@@ -5,7 +5,10 @@ import { AbortedError, ConnectionError, ManifestError, UsageError, XnatHttpError
 import { createRunFolder, pointLatest } from './finalize/local-records.js';
 import { uploadManifestRecords, uploadRunRecords } from './finalize/records.js';
 import { licensesAndCitations, writeReportFiles, type RunReport, type SeriesReportRow } from './finalize/report.js';
-import { countTotals, reportRows, summaryLine } from './finalize/summarize.js';
+import { countTotals, reportRows, summaryLine, totalsBySource } from './finalize/summarize.js';
+import type { SeriesOutcome } from './finalize/report.js';
+import { planMetadata } from './plan/idc-metadata.js';
+import { openSources } from './sources/open-sources.js';
 import type { Logger } from './log.js';
 import { readManifest, type Manifest } from './manifest/read-manifest.js';
 import { buildPlan, type Plan, type PlannedSeries } from './plan/build-plan.js';
@@ -99,6 +102,7 @@ export async function run(config: Readonly<Config>, context: RunContext): Promis
   /** Whether this run sent anything to XNAT; a run that changed nothing attaches nothing. */
   let changedXnat = false;
   let plan: Plan | undefined;
+  let sent: ReadonlyMap<string, SeriesOutcome> = new Map();
   const host = config.xnat.host;
   const where = { host, project: config.project };
 
@@ -116,7 +120,13 @@ export async function run(config: Readonly<Config>, context: RunContext): Promis
     projectExists = await xnat.projectExists(config.project);
 
     const nbia = new NbiaClient({ root: tciaRoot, logger, stallTimeoutMs: tuning.stallTimeoutMs, attempts, insecure: config.xnat.insecure });
-    const metadata = await nbia.seriesMetadata(manifest.seriesUids, (done, total) => context.progress.plan(done, total));
+    const sources = await openSources(config.sources, manifest.seriesUids, { nbia, logger, retry, stallTimeoutMs: tuning.stallTimeoutMs, insecure: config.xnat.insecure, signal: context.signal });
+    const { lookup } = sources;
+    report.sources = { mode: config.sources.mode, ...(lookup && { idcIndex: { location: config.sources.idcIndex, etag: lookup.etag, rows: lookup.rows, seriesFound: lookup.series.size } }) };
+    const { metadata, unknownReason } = await planMetadata(manifest.seriesUids, {
+      mode: config.sources.mode, nbia, idc: lookup?.series ?? new Map(), s3: sources.s3, connections: config.sources.idcConnections,
+      logger, signal: context.signal, onProgress: (done, total) => context.progress.plan(done, total),
+    });
     // Settle before planning: an archive an interrupted run left running in XNAT must finish first, or its study
     // would be sent again and the two archives would race (issue 13).
     let stillBusy = new Map<string, string>();
@@ -126,18 +136,19 @@ export async function run(config: Readonly<Config>, context: RunContext): Promis
     }
     const holdings: XnatHoldings = projectExists ? await readHoldings(xnat, config.project, new Set([...metadata.values()].map((m) => m.studyUid))) : { sessions: [], scans: new Map() };
     plan = buildPlan(manifest.seriesUids, metadata, holdings);
+    for (const s of plan.series) if (s.meta) s.source = sources.router.planned(s.uid);
     // A study XNAT is still archiving is left alone this run; its series are reported with the reason.
     plan.studies = plan.studies.filter((study) => !stillBusy.has(study.studyUid));
     const t = plan.totals;
     logger.info(`plan: ${t.toMove} series to import (${t.images} images, ${formatSize(t.bytes)}) in ${plan.studies.length} session(s); ${t.skip} already in XNAT; ${t.unknown} unknown at TCIA`);
-    for (const s of plan.series.filter((x) => x.action === 'unknown')) logger.error({ series: s.uid }, `series ${s.uid}: TCIA has no public series with this UID`);
+    for (const s of plan.series.filter((x) => x.action === 'unknown')) logger.error({ series: s.uid }, `series ${s.uid}: ${unknownReason ?? 'TCIA has no public series with this UID'}`);
 
     if (config.dryRun) {
       const planPath = join(folder.dir, 'plan.csv');
       await writeFile(planPath, await planCsv(plan));
       // -q keeps the screen for the summary line; the plan is in plan.csv either way.
       if (!config.quiet) context.print(`${config.planTable ? formatPlanTable(plan) : formatPlanSummary(plan)}\nfull plan, one row per series: ${planPath}`);
-      report.series = reportRows(plan, { dryRun: true, sent: new Map(), notStarted: () => '' }, where);
+      report.series = reportRows(plan, { dryRun: true, sent: new Map(), notStarted: () => '', unknownReason }, where);
       report.exitCode = t.unknown > 0 ? 1 : 0;
       report.outcome = 'dry run: nothing was changed';
       return await finish();
@@ -152,8 +163,8 @@ export async function run(config: Readonly<Config>, context: RunContext): Promis
 
     context.progress.startTransfer(t.toMove, t.bytes);
     changedXnat = t.toMove > 0 && !context.signal.aborted;
-    const sent = await runStudyJobs(plan.studies, config.concurrency, {
-      nbia, xnat, logger, retry, signal: context.signal, project: config.project,
+    sent = await runStudyJobs(plan.studies, config.concurrency, {
+      nbia, source: sources.router, xnat, logger, retry, signal: context.signal, project: config.project,
       settleTimeoutMs: tuning.settleTimeoutMs, pollIntervalMs: tuning.pollIntervalMs,
       events: observeStudies(progressObserver(context.progress), logObserver(logger)),
     });
@@ -162,7 +173,7 @@ export async function run(config: Readonly<Config>, context: RunContext): Promis
 
     const notStarted = (s: PlannedSeries): string =>
       stillBusy.get(s.meta?.studyUid ?? '') ?? (context.signal.aborted ? 'run stopped before this series started' : 'not started');
-    report.series = reportRows(plan, { dryRun: false, sent, notStarted }, where);
+    report.series = reportRows(plan, { dryRun: false, sent, notStarted, unknownReason }, where);
     const failed = report.series.filter((r) => r.status !== 'imported' && r.status !== 'already-in-xnat').length;
     report.exitCode = context.signal.aborted ? stopExitCode(context.signal) : failed > 0 ? 1 : 0;
     report.outcome = context.signal.aborted ? `stopped by ${context.signal.reason instanceof StopRequest ? context.signal.reason.signalName : 'signal'}` : failed > 0 ? `${failed} series not imported` : 'every series is in XNAT';
@@ -178,7 +189,7 @@ export async function run(config: Readonly<Config>, context: RunContext): Promis
 
   async function finish(): Promise<RunResult> {
     context.progress.stop();
-    const totals = (report.totals = countTotals(report.series, transferSeconds));
+    const totals = (report.totals = { ...countTotals(report.series, transferSeconds), bySource: totalsBySource(sent.values()) });
     report.finishedAt = new Date().toISOString();
     const carried = new Set<SeriesReportRow['status']>(config.dryRun ? ['planned', 'already-in-xnat'] : ['imported', 'already-in-xnat']);
     const inXnat = new Set(report.series.filter((r) => carried.has(r.status)).map((r) => r.seriesUid));

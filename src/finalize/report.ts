@@ -1,6 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeToString } from 'fast-csv';
+import type { SourceName, SourceSeries } from '../sources/types.js';
 
 export type SeriesStatus = 'imported' | 'already-in-xnat' | 'failed' | 'unknown-at-tcia' | 'planned' | 'not-started';
 
@@ -17,6 +18,20 @@ export interface SeriesOutcome {
   md5Verified: number;
   attempts: number;
   error: string;
+  /** For a series sent this run: the source that served it, how it was verified, and when (ms since the epoch). */
+  source?: SourceName;
+  verified?: SourceSeries['verified'];
+  startedMs?: number;
+  endedMs?: number;
+}
+
+/** Imported series, files, bytes and MB/s of one source; seconds is the time that source had series in flight. */
+export interface SourceTotals {
+  imported: number;
+  files: number;
+  bytes: number;
+  seconds: number;
+  mbPerSecond: number;
 }
 
 export interface SeriesReportRow {
@@ -40,6 +55,12 @@ export interface SeriesReportRow {
   md5Verified: number;
   attempts: number;
   error: string;
+  /** Where the series came from (a dry run: where it would come from); '' when nothing was or would be sent. */
+  source: SourceName | '';
+  /** How its files were checked: every file by MD5, or by size plus header (IDC's multipart ETags). */
+  verified: SourceSeries['verified'] | '';
+  /** How long its successful transfer took. */
+  seconds: number;
 }
 
 export interface RunReport {
@@ -55,7 +76,9 @@ export interface RunReport {
   dryRun: boolean;
   exitCode: number;
   outcome: string;
-  totals: { series: number; imported: number; alreadyInXnat: number; failed: number; notStarted: number; unknown: number; files: number; bytes: number; seconds: number; mbPerSecond: number };
+  totals: { series: number; imported: number; alreadyInXnat: number; failed: number; notStarted: number; unknown: number; files: number; bytes: number; seconds: number; mbPerSecond: number; bySource?: Partial<Record<SourceName, SourceTotals>> };
+  /** --source, and the IDC index this run read (its ETag pins the release), when it read one. */
+  sources?: { mode: string; idcIndex?: { location: string; etag?: string; rows: number; seriesFound: number } };
   /** The licenses the data in XNAT (or, in a dry run, the planned data) carries; TCIA's data-use policy asks users to honour and cite them. */
   licenses: { name: string; uri: string; collections: string[]; series: number }[];
   /** What to cite: each collection's data description (a DOI where NBIA gives one). */
@@ -93,7 +116,7 @@ export function licensesAndCitations(series: SeriesProvenance[]): Pick<RunReport
 
 export const REPORT_COLUMNS: (keyof SeriesReportRow)[] = [
   'seriesUid', 'studyUid', 'patientId', 'subject', 'session', 'modality', 'seriesDescription', 'studyDate', 'collection', 'license', 'licenseUri',
-  'status', 'imagesExpected', 'files', 'bytes', 'md5Verified', 'attempts', 'error', 'sessionUrl',
+  'status', 'imagesExpected', 'files', 'bytes', 'md5Verified', 'attempts', 'error', 'sessionUrl', 'source', 'verified', 'seconds',
 ];
 
 export async function reportCsv(report: RunReport): Promise<string> {

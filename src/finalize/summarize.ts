@@ -1,7 +1,8 @@
 import type { PlannedSeries, Plan } from '../plan/build-plan.js';
 import { megabytesPerSecond } from '../progress.js';
 import { formatSize } from '../units.js';
-import type { RunReport, SeriesOutcome, SeriesReportRow, SeriesStatus } from './report.js';
+import type { SourceName } from '../sources/types.js';
+import type { RunReport, SeriesOutcome, SeriesReportRow, SeriesStatus, SourceTotals } from './report.js';
 
 /** What the run knows when it sums up: the study jobs' outcomes and why the rest were not sent. */
 export interface RunOutcomes {
@@ -10,13 +11,15 @@ export interface RunOutcomes {
   sent: ReadonlyMap<string, SeriesOutcome>;
   /** Why a planned series was not started (a stop, a study XNAT was still archiving). */
   notStarted: (series: PlannedSeries) => string;
+  /** Why a series is unknown, when not because TCIA lacks it (--source idc: IDC's index lacks it). */
+  unknownReason?: string;
 }
 
 const NOTHING = { files: 0, bytes: 0, md5Verified: 0, attempts: 0, error: '' };
 
 /** The outcome of one manifest series: from its study job, or from the plan when no job sent it. */
 export function seriesOutcome(series: PlannedSeries, run: RunOutcomes): SeriesOutcome {
-  if (series.action === 'unknown') return { ...NOTHING, status: 'unknown-at-tcia', error: run.dryRun ? '' : 'TCIA has no public series with this UID' };
+  if (series.action === 'unknown') return { ...NOTHING, status: 'unknown-at-tcia', error: run.dryRun ? '' : run.unknownReason ?? 'TCIA has no public series with this UID' };
   if (series.action === 'skip') return { ...NOTHING, status: 'already-in-xnat', files: run.dryRun ? 0 : series.existingScan?.fileCount ?? 0 };
   if (run.dryRun) return { ...NOTHING, status: 'planned', bytes: series.meta?.fileSize ?? 0 };
   return run.sent.get(series.uid) ?? { ...NOTHING, status: 'not-started', error: run.notStarted(series) };
@@ -48,6 +51,9 @@ export function reportRows(plan: Plan, run: RunOutcomes, xnat: { host: string; p
       md5Verified: outcome.md5Verified,
       attempts: outcome.attempts,
       error: outcome.error,
+      source: outcome.source ?? (outcome.status === 'planned' ? series.source ?? '' : ''),
+      verified: outcome.verified ?? '',
+      seconds: outcome.startedMs !== undefined && outcome.endedMs !== undefined ? Math.round((outcome.endedMs - outcome.startedMs) / 100) / 10 : 0,
     };
   });
 }
@@ -55,6 +61,39 @@ export function reportRows(plan: Plan, run: RunOutcomes, xnat: { host: string; p
 /** The archived session's address; XNAT serves it by project, subject and session label. */
 function sessionUrl(host: string, project: string, subject: string, session: string | undefined): string {
   return subject && session ? `${host}/data/projects/${project}/subjects/${subject}/experiments/${session}` : '';
+}
+
+/**
+ * Per source: what it served this run, and its rate over the time it had a series in flight (the union of the
+ * series' transfer intervals, so series moving at once are not counted twice).
+ */
+export function totalsBySource(outcomes: Iterable<SeriesOutcome>): Partial<Record<SourceName, SourceTotals>> {
+  const by: Partial<Record<SourceName, { t: SourceTotals; spans: [number, number][] }>> = {};
+  for (const o of outcomes) {
+    if (o.status !== 'imported' || !o.source) continue;
+    const entry = (by[o.source] ??= { t: { imported: 0, files: 0, bytes: 0, seconds: 0, mbPerSecond: 0 }, spans: [] });
+    entry.t.imported += 1;
+    entry.t.files += o.files;
+    entry.t.bytes += o.bytes;
+    if (o.startedMs !== undefined && o.endedMs !== undefined) entry.spans.push([o.startedMs, o.endedMs]);
+  }
+  const result: Partial<Record<SourceName, SourceTotals>> = {};
+  for (const [name, { t, spans }] of Object.entries(by) as [SourceName, { t: SourceTotals; spans: [number, number][] }][]) {
+    const seconds = unionMs(spans) / 1000;
+    result[name] = { ...t, seconds: Math.round(seconds * 10) / 10, mbPerSecond: Number(megabytesPerSecond(t.bytes, seconds)) };
+  }
+  return result;
+}
+
+function unionMs(spans: [number, number][]): number {
+  let total = 0;
+  let end = -Infinity;
+  for (const [a, b] of [...spans].sort((x, y) => x[0] - y[0])) {
+    if (b <= end) continue;
+    total += b - Math.max(a, end);
+    end = b;
+  }
+  return total;
 }
 
 /** Counts the rows into the report's totals; bytes and files are those of series imported this run. */
@@ -88,5 +127,20 @@ export function summaryLine(report: RunReport, transferSeconds: number): string 
   const done = report.dryRun
     ? `${planned.length} to import (${formatSize(planned.reduce((n, r) => n + r.bytes, 0))}) into ${new Set(planned.map((r) => r.session)).size} session(s), ${totals.alreadyInXnat} already in XNAT, ${totals.unknown} unknown at TCIA`
     : `${totals.imported} imported into ${sessions} session(s), ${totals.alreadyInXnat} already in XNAT, ${totals.failed} failed${notStarted}, ${totals.unknown} unknown at TCIA; ${totals.files} files, ${formatSize(totals.bytes)} in ${totals.seconds} s (${rate} MB/s)`;
-  return `summary: ${done}; exit ${report.exitCode}: ${report.outcome}`;
+  return `summary: ${done}${bySourceText(report)}; exit ${report.exitCode}: ${report.outcome}`;
+}
+
+/** ` (IDC: 30 series, 120.0 MB, 40.1 MB/s; NBIA: …)` when a source served anything; dry run: series planned per source. */
+function bySourceText(report: RunReport): string {
+  if (report.dryRun) {
+    const planned = report.series.filter((r) => r.status === 'planned' && r.source);
+    const counts = (['idc', 'nbia'] as const).map((name) => [name, planned.filter((r) => r.source === name).length] as const).filter(([, n]) => n > 0);
+    return counts.length > 0 ? ` (${counts.map(([name, n]) => `${name.toUpperCase()}: ${n}`).join(', ')})` : '';
+  }
+  const by = report.totals.bySource ?? {};
+  const parts = (['idc', 'nbia'] as const).filter((name) => by[name]).map((name) => {
+    const t = by[name]!;
+    return `${name.toUpperCase()}: ${t.imported} series, ${formatSize(t.bytes)}, ${t.mbPerSecond} MB/s`;
+  });
+  return parts.length > 0 ? ` (${parts.join('; ')})` : '';
 }

@@ -1,4 +1,5 @@
 import type { SeriesMetadata } from '../tcia/series-metadata.js';
+import type { SourceName } from '../sources/types.js';
 import type { ArchivedScan, ArchivedSessionRow } from '../xnat/xnat-client.js';
 import { assignSessionLabels, subjectLabel } from './labels.js';
 
@@ -21,6 +22,8 @@ export interface PlannedSeries {
   /** The XNAT session (experiment ID) that already holds this study, if any. */
   sessionId?: string;
   existingScan?: ArchivedScan;
+  /** Where the series would come from (set by the run once the IDC index is read). */
+  source?: SourceName;
 }
 
 export interface PlannedStudy {

@@ -15,8 +15,9 @@ export function formatPlanTable(plan: Plan): string {
     s.meta ? String(s.meta.imageCount) : '',
     s.meta ? formatSize(s.meta.fileSize) : '',
     ACTION_TEXT[s.action],
+    moves(s) ? s.source ?? '' : '',
   ]);
-  const head = ['SeriesInstanceUID', 'PatientID', 'Subject', 'Session', 'Mod', 'Images', 'Size', 'Action'];
+  const head = ['SeriesInstanceUID', 'PatientID', 'Subject', 'Session', 'Mod', 'Images', 'Size', 'Action', 'Source'];
   return [...alignColumns(head, rows, [5, 6]), '', planTotals(plan)].join('\n');
 }
 
@@ -30,7 +31,7 @@ export function formatPlanSummary(plan: Plan): string {
   }
   const rows = [...sessions.entries()].map(([key, list]) => {
     const [subject, session] = key.split('\u0000') as [string, string];
-    const moving = list.filter((s) => s.action === 'import' || s.action === 'redo');
+    const moving = list.filter(moves);
     return [
       subject,
       session,
@@ -39,9 +40,10 @@ export function formatPlanSummary(plan: Plan): string {
       String(moving.length),
       String(moving.reduce((n, s) => n + (s.meta?.imageCount ?? 0), 0)),
       formatSize(moving.reduce((n, s) => n + (s.meta?.fileSize ?? 0), 0)),
+      [...new Set(moving.map((s) => s.source).filter(Boolean))].join(','),
     ];
   });
-  const head = ['Subject', 'Session', 'Modalities', 'Series', 'To import', 'Images', 'Size'];
+  const head = ['Subject', 'Session', 'Modalities', 'Series', 'To import', 'Images', 'Size', 'Source'];
   const lines = rows.length > 0 ? [...alignColumns(head, rows, [3, 4, 5, 6]), ''] : [];
   const unknown = plan.series.filter((s) => s.action === 'unknown').length;
   return [...lines, planTotals(plan), ...(unknown > 0 ? [`${unknown} series unknown at TCIA: listed in plan.csv`] : [])].join('\n');
@@ -49,18 +51,32 @@ export function formatPlanSummary(plan: Plan): string {
 
 /** plan.csv: the full per-series plan, one row per manifest series. */
 export async function planCsv(plan: Plan): Promise<string> {
-  const headers = ['SeriesInstanceUID', 'StudyInstanceUID', 'PatientID', 'subject', 'session', 'Modality', 'SeriesDescription', 'images', 'bytes', 'action'];
+  const headers = ['SeriesInstanceUID', 'StudyInstanceUID', 'PatientID', 'subject', 'session', 'Modality', 'SeriesDescription', 'images', 'bytes', 'action', 'source'];
   const rows = plan.series.map((s) => [
     s.uid, s.meta?.studyUid ?? '', s.meta?.patientId ?? '', s.subject ?? '', s.session ?? '', s.meta?.modality ?? '', s.meta?.seriesDescription ?? '',
-    s.meta?.imageCount ?? '', s.meta?.fileSize ?? '', s.action,
+    s.meta?.imageCount ?? '', s.meta?.fileSize ?? '', s.action, moves(s) ? s.source ?? '' : '',
   ]);
   return writeToString(rows, { headers, includeEndRowDelimiter: true });
 }
 
 function planTotals(plan: Plan): string {
   const t = plan.totals;
-  const sessions = new Set(plan.series.filter((s) => s.action === 'import' || s.action === 'redo').map((s) => s.session)).size;
-  return `${t.series} series: ${t.toMove} to import (${t.images} images, ${formatSize(t.bytes)}) into ${sessions} session(s), ${t.skip} already in XNAT, ${t.unknown} unknown at TCIA`;
+  const sessions = new Set(plan.series.filter(moves).map((s) => s.session)).size;
+  return `${t.series} series: ${t.toMove} to import (${t.images} images, ${formatSize(t.bytes)}) into ${sessions} session(s), ${t.skip} already in XNAT, ${t.unknown} unknown at TCIA${sourceTotals(plan)}`;
+}
+
+/** The series to import per source, with their size: `; from IDC 30 (1.2 GB), from NBIA 8 (300 MB)`. */
+function sourceTotals(plan: Plan): string {
+  const moving = plan.series.filter(moves);
+  const parts = (['idc', 'nbia'] as const).flatMap((name) => {
+    const list = moving.filter((s) => s.source === name);
+    return list.length > 0 ? [`from ${name.toUpperCase()} ${list.length} (${formatSize(list.reduce((n, s) => n + (s.meta?.fileSize ?? 0), 0))})`] : [];
+  });
+  return parts.length > 0 ? `; ${parts.join(', ')}` : '';
+}
+
+function moves(s: PlannedSeries): boolean {
+  return s.action === 'import' || s.action === 'redo';
 }
 
 function subjectText(s: PlannedSeries): string {

@@ -54,4 +54,10 @@ export interface SourceSeries {
 export interface SeriesSource {
   readonly name: SourceName;
   open(seriesUid: string, signal: AbortSignal): Promise<SourceSeries | undefined>;
+  /**
+   * The last attempt at a series failed on the source's side (not XNAT's); true when the next attempt will come from another
+   * source (IDC falling back to NBIA, src/sources/route.ts), so the failure costs no attempt. Optional: a single
+   * source has nowhere to fall back to.
+   */
+  fallBack?(seriesUid: string): boolean;
 }

@@ -7,11 +7,14 @@ import type { RetryPolicy } from '../retry.js';
 import type { NbiaClient } from '../tcia/nbia-client.js';
 import { IMPORT_SOURCE, SeriesFailure, transferSeries, type SeriesTransfer } from '../transfer/transfer-series.js';
 import type { XnatClient } from '../xnat/xnat-client.js';
+import type { SeriesSource } from '../sources/types.js';
 import { forEachLimit } from '../concurrency.js';
 import type { StudyEvents } from './events.js';
 
 export interface StudyJobDeps {
   nbia: NbiaClient;
+  /** Where series come from (src/sources/route.ts); NBIA alone when not given. */
+  source?: SeriesSource;
   xnat: XnatClient;
   logger: Logger;
   retry: RetryPolicy;
@@ -73,7 +76,7 @@ export async function runStudyJob(study: PlannedStudy, deps: StudyJobDeps): Prom
         }
         const moved = await transferSeries(
           { meta: series.meta!, project: deps.project, subject, session: study.session },
-          { nbia: deps.nbia, xnat: deps.xnat, logger: deps.logger, retry: deps.retry, signal: deps.signal,
+          { nbia: deps.nbia, source: deps.source, xnat: deps.xnat, logger: deps.logger, retry: deps.retry, signal: deps.signal,
             onBytes: (bytes) => events.seriesProgressed({ study, series, bytes }), onAttempt: () => events.seriesStarted({ study, series }) },
         );
         subject = moved.subject;
@@ -122,14 +125,18 @@ export async function runStudyJob(study: PlannedStudy, deps: StudyJobDeps): Prom
     const committed = await commitAndVerify(
       prearchiveUri,
       { project: deps.project, subject: subject ?? '', session: study.session, studyUid: study.studyUid },
-      inSession.map((s) => ({ uid: s.uid, imageCount: s.meta!.imageCount })),
+      // Without NBIA's count (metadata read from IDC) the count IDC listed, and the relay matched, is the one to check.
+      inSession.map((s) => ({ uid: s.uid, imageCount: s.meta!.imageCount || sent.get(s.uid)!.files })),
       { xnat: deps.xnat, logger: log, signal: new AbortController().signal, source: IMPORT_SOURCE, settleTimeoutMs: deps.settleTimeoutMs, pollIntervalMs: deps.pollIntervalMs },
     );
     for (const series of inSession) {
       const moved = sent.get(series.uid)!;
       const problem = committed.problems.get(series.uid);
       if (problem) fail(series, new Error(problem), moved.attempts);
-      else outcomes.set(series.uid, { status: 'imported', subject, files: moved.files, bytes: moved.bytes, md5Verified: moved.md5Verified, attempts: moved.attempts, error: '' });
+      else {
+        const { files, bytes, md5Verified, attempts, source, verified, startedMs, endedMs } = moved;
+        outcomes.set(series.uid, { status: 'imported', subject, files, bytes, md5Verified, attempts, error: '', source, verified, startedMs, endedMs });
+      }
     }
     events.studyCommitted({ study, subject: subject ?? '', archived: committed.archived, sent: sent.size, verified: sent.size - committed.problems.size, refusal: committed.refusal });
   } catch (error) {

@@ -1,4 +1,4 @@
-import { AbortedError, SeriesContentError, XtdError, describeError } from '../errors.js';
+import { AbortedError, ConnectionError, SeriesContentError, XnatHttpError, XtdError, describeError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { isRetryable, pause, retryAfterOf, retryDelay, type RetryPolicy } from '../retry.js';
 import type { NbiaClient } from '../tcia/nbia-client.js';
@@ -6,7 +6,7 @@ import type { SeriesMetadata } from '../tcia/series-metadata.js';
 import { subjectLabel } from '../plan/labels.js';
 import type { XnatClient } from '../xnat/xnat-client.js';
 import { NbiaSource } from '../sources/nbia/zip-series.js';
-import type { SeriesSource } from '../sources/types.js';
+import type { SeriesSource, SourceSeries } from '../sources/types.js';
 import { relaySource, type RelayStats } from './relay-series.js';
 
 export const IMPORT_SOURCE = 'xnat-tcia-download';
@@ -23,6 +23,12 @@ export interface SeriesTransfer extends RelayStats {
   subject: string;
   prearchiveUri: string;
   attempts: number;
+  /** Which source served the attempt that succeeded, and how its files were verified (the report's columns). */
+  source: SourceSeries['source'];
+  verified: SourceSeries['verified'];
+  /** When the successful attempt started and ended (ms since the epoch), for MB/s per source. */
+  startedMs: number;
+  endedMs: number;
 }
 
 export interface TransferDeps {
@@ -54,14 +60,17 @@ export class SeriesFailure extends Error {
 export async function transferSeries(job: SeriesJob, deps: TransferDeps): Promise<SeriesTransfer> {
   const log = deps.logger.child({ series: job.meta.seriesUid });
   let touchedXnat = false;
-  const source = deps.source ?? new NbiaSource(deps.nbia);
+  const source: SeriesSource = deps.source ?? new NbiaSource(deps.nbia);
+  /** Attempts that went to a source the series then fell back from: they do not count against --attempts. */
+  let fellBack = 0;
   for (let attempt = 1; ; attempt += 1) {
     if (deps.signal.aborted) throw new SeriesFailure(new AbortedError(), attempt - 1, touchedXnat);
     let subject = job.subject;
     try {
       deps.onAttempt?.();
+      const startedMs = Date.now();
       const series = await source.open(job.meta.seriesUid, deps.signal);
-      if (!series) throw new SeriesContentError(`${source.name} does not hold series ${job.meta.seriesUid}`, job.meta.seriesUid);
+      if (!series) throw new SeriesContentError(notHeld(source.name, job.meta.seriesUid), job.meta.seriesUid);
       const { stats, uri } = await relaySource(
         series,
         { seriesUid: job.meta.seriesUid, studyUid: job.meta.studyUid, imageCount: job.meta.imageCount },
@@ -76,13 +85,28 @@ export async function transferSeries(job: SeriesJob, deps: TransferDeps): Promis
           onUnreadable: (file) => log.warn({ file }, `${file}: its DICOM header could not be read, but it matches TCIA's MD5; XNAT decides`),
         },
       );
-      return { ...stats, subject: subject ?? '', prearchiveUri: uri, attempts: attempt };
+      return { ...stats, subject: subject ?? '', prearchiveUri: uri, attempts: attempt, source: series.source, verified: series.verified, startedMs, endedMs: Date.now() };
     } catch (error) {
       if (error instanceof AbortedError || deps.signal.aborted) throw new SeriesFailure(new AbortedError(), attempt, touchedXnat);
-      const delay = isRetryable(error) ? retryDelay(attempt, deps.retry, retryAfterOf(error)) : 0;
+      if (!isXnatSide(error) && source.fallBack?.(job.meta.seriesUid)) {
+        fellBack += 1;
+        log.warn({ attempt }, `series ${job.meta.seriesUid} (${job.session}): IDC failed after its retries (${describeError(error)}); fetching it from NBIA`);
+        continue;
+      }
+      const delay = isRetryable(error) ? retryDelay(attempt - fellBack, deps.retry, retryAfterOf(error)) : 0;
       if (delay === 0) throw new SeriesFailure(error, attempt, touchedXnat);
-      log.warn({ attempt, of: deps.retry.attempts, code: (error as XtdError).code, delayMs: delay }, `series ${job.meta.seriesUid} (${job.session}) attempt ${attempt} of ${deps.retry.attempts} failed, retrying: ${describeError(error)}`);
+      log.warn({ attempt, of: deps.retry.attempts + fellBack, code: (error as XtdError).code, delayMs: delay }, `series ${job.meta.seriesUid} (${job.session}) attempt ${attempt} of ${deps.retry.attempts + fellBack} failed, retrying: ${describeError(error)}`);
       await pause(delay, deps.signal).catch(() => undefined);
     }
   }
+}
+
+function notHeld(source: string, uid: string): string {
+  if (source === 'idc') return `IDC does not hold series ${uid} (not in its index, or its listing is empty); --source auto fetches such series from NBIA`;
+  return `${source} does not hold series ${uid}`;
+}
+
+/** XNAT's failures are retried with the same source: switching sources would not help. */
+function isXnatSide(error: unknown): boolean {
+  return error instanceof XnatHttpError || (error instanceof ConnectionError && error.peer === 'XNAT');
 }

@@ -1,0 +1,102 @@
+import { ConnectionError, PeerAnswerError, TciaHttpError, describeError } from '../errors.js';
+import { forEachLimit } from '../concurrency.js';
+import type { Logger } from '../log.js';
+import type { IdcSeriesLocation } from '../sources/idc/index-reader.js';
+import type { IdcS3Client } from '../sources/idc/s3-client.js';
+import type { SourceMode } from '../sources/route.js';
+import type { NbiaClient } from '../tcia/nbia-client.js';
+import { isoDate, type SeriesMetadata } from '../tcia/series-metadata.js';
+import type { DicomHeader } from '../transfer/dicom-header.js';
+
+export interface PlanMetadata {
+  metadata: Map<string, SeriesMetadata>;
+  /** Why a manifest UID missing from `metadata` is missing, when it is not that TCIA lacks it. */
+  unknownReason?: string;
+}
+
+export interface PlanMetadataDeps {
+  mode: SourceMode;
+  nbia: Pick<NbiaClient, 'seriesMetadata'>;
+  /** The run's IDC index lookup (empty with --source nbia). */
+  idc: ReadonlyMap<string, IdcSeriesLocation>;
+  s3?: IdcS3Client;
+  /** Header reads at once. */
+  connections: number;
+  logger: Logger;
+  signal: AbortSignal;
+  onProgress?: (done: number, total: number) => void;
+}
+
+/**
+ * The plan's metadata: NBIA's getSeriesMetadata when NBIA answers (and for --source nbia); otherwise, and with
+ * --source idc, what IDC gives: its index for study and patient, the header of each study's first instance for
+ * PatientName and StudyDate, so labels come out as an NBIA run's would. A series NBIA does not describe but IDC
+ * holds is described from IDC too.
+ */
+export async function planMetadata(uids: string[], deps: PlanMetadataDeps): Promise<PlanMetadata> {
+  if (deps.mode === 'nbia') return { metadata: await deps.nbia.seriesMetadata(uids, deps.onProgress) };
+  let metadata = new Map<string, SeriesMetadata>();
+  let unknownReason: string | undefined = deps.mode === 'idc' ? "IDC's index does not hold this series (--source idc); --source auto would fetch it from NBIA" : undefined;
+  if (deps.mode === 'auto') {
+    try {
+      metadata = await deps.nbia.seriesMetadata(uids, deps.onProgress);
+    } catch (error) {
+      if (!isNbiaDown(error) || deps.idc.size === 0) throw error;
+      deps.logger.warn(`NBIA's series metadata is unavailable (${describeError(error)}); reading labels from IDC for the ${deps.idc.size} series its index holds`);
+      unknownReason = "NBIA did not answer and IDC's index does not hold this series";
+    }
+  }
+  const fromIdc = uids.filter((uid) => !metadata.has(uid) && deps.idc.has(uid));
+  for (const [uid, meta] of await idcSeriesMetadata(fromIdc, deps)) metadata.set(uid, meta);
+  return { metadata, unknownReason };
+}
+
+/** NBIA could not be asked (down, refusing, answering pages): IDC can stand in. Anything else is not NBIA's outage. */
+function isNbiaDown(error: unknown): boolean {
+  return (error instanceof ConnectionError && error.peer === 'TCIA') || error instanceof TciaHttpError || (error instanceof PeerAnswerError && error.peer === 'TCIA');
+}
+
+/** Metadata from IDC: one Range GET of a header per study (docs/reference/idc.md#header), the rest from the index. */
+export async function idcSeriesMetadata(uids: string[], deps: Pick<PlanMetadataDeps, 'idc' | 's3' | 'connections' | 'signal'>): Promise<Map<string, SeriesMetadata>> {
+  const byStudy = new Map<string, string[]>();
+  for (const uid of uids) {
+    const studyUid = deps.idc.get(uid)!.studyUid;
+    byStudy.set(studyUid, [...(byStudy.get(studyUid) ?? []), uid]);
+  }
+  const headers = new Map<string, DicomHeader>();
+  await forEachLimit([...byStudy.entries()], deps.connections, async ([studyUid, series]) => {
+    // The first series of the study whose bucket holds a readable instance (a stale entry lists nothing).
+    for (const uid of series) {
+      const where = deps.idc.get(uid)!;
+      const header = await deps.s3?.readSeriesHeader(where.bucket, where.seriesUuid, deps.signal);
+      if (header) {
+        headers.set(studyUid, header);
+        return;
+      }
+    }
+  });
+  const metadata = new Map<string, SeriesMetadata>();
+  for (const uid of uids) {
+    const where = deps.idc.get(uid)!;
+    const header = headers.get(where.studyUid);
+    metadata.set(uid, {
+      seriesUid: uid,
+      studyUid: where.studyUid,
+      patientId: header?.patientId || where.patientId,
+      // Unknown without a header: the subject then comes from the first file, as with NBIA's v1 metadata.
+      patientName: header?.patientName,
+      studyDate: isoDate(header?.studyDate),
+      modality: header?.seriesUid === uid ? header.modality : '',
+      seriesNumber: '',
+      seriesDescription: '',
+      // Unknown until the series is listed; the relay then checks the files against IDC's listing.
+      imageCount: 0,
+      fileSize: Math.round(where.sizeMB * 1e6),
+      collection: where.collection,
+      license: '',
+      licenseUri: '',
+      dataDescriptionUri: '',
+    });
+  }
+  return metadata;
+}

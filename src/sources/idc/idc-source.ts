@@ -1,0 +1,144 @@
+import { Readable } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
+import type { RetryPolicy } from '../../retry.js';
+import type { CheckList, FileCheck, SeriesSource, SourceFile, SourceSeries } from '../types.js';
+import { withRetries } from './http.js';
+import type { IdcSeriesLocation } from './index-reader.js';
+import type { IdcLimiter } from './limiter.js';
+import { md5FromEtag, type S3ObjectRef } from './object-stream.js';
+import type { IdcS3Client } from './s3-client.js';
+
+/**
+ * Objects up to this size are fetched whole before they are handed on, so a corrupt one is fetched again on its
+ * own; larger ones are streamed as they arrive (a bad byte then fails the series attempt) and never fetched ahead.
+ */
+export const WHOLE_OBJECT_LIMIT = 8 * 1024 * 1024;
+
+export interface IdcSourceOptions {
+  /** The run's index lookup (done once at planning): SeriesInstanceUID → bucket and series UUID. */
+  lookup: ReadonlyMap<string, IdcSeriesLocation>;
+  s3: IdcS3Client;
+  /** Shared by every series of the run (--idc-connections). */
+  limiter: IdcLimiter;
+  /** Per object: a corrupt or failed object is fetched again on its own, not the whole series. */
+  retry: RetryPolicy;
+}
+
+/** IDC's buckets as a source: one object per instance, listed, fetched several at a time, checked by ETag or size. */
+export class IdcSource implements SeriesSource {
+  readonly name = 'idc' as const;
+
+  constructor(private readonly options: IdcSourceOptions) {}
+
+  /** Whether the index holds the series. */
+  has(seriesUid: string): boolean {
+    return this.options.lookup.has(seriesUid);
+  }
+
+  /** Undefined when the index lacks the series or its listing is empty (the index is stale for it). */
+  async open(seriesUid: string, signal: AbortSignal): Promise<SourceSeries | undefined> {
+    const where = this.options.lookup.get(seriesUid);
+    if (!where) return undefined;
+    const objects = await this.options.s3.listSeries(where.bucket, where.seriesUuid, signal);
+    return objects.length === 0 ? undefined : idcSeries(seriesUid, objects, this.options);
+  }
+}
+
+/** The file name an object goes by in the check list and the outgoing zip: `<instance uuid>.dcm`. */
+export function objectName(ref: S3ObjectRef): string {
+  return ref.key.slice(ref.key.lastIndexOf('/') + 1);
+}
+
+/** What each object is checked against: its MD5 where the ETag is one (docs/reference/idc.md#etag), else its size. */
+export function idcCheckList(objects: readonly S3ObjectRef[]): CheckList {
+  const checks = new Map<string, FileCheck>(objects.map((ref) => {
+    const md5 = md5FromEtag(ref.etag);
+    return [objectName(ref), md5 ? { kind: 'md5', md5 } : { kind: 'size', size: ref.size }];
+  }));
+  return { checks, listName: 'the IDC listing', holder: 'the IDC series' };
+}
+
+interface Ahead {
+  bytes: Promise<Buffer>;
+  releaseBytes: () => void;
+}
+
+function idcSeries(seriesUid: string, objects: S3ObjectRef[], options: IdcSourceOptions): SourceSeries {
+  const { s3, limiter, retry } = options;
+  const stop = new AbortController();
+  const ahead = new Map<number, Ahead>();
+  const whole = (ref: S3ObjectRef, signal: AbortSignal): Promise<Buffer> => withRetries(retry, signal, () => buffer(s3.openObject(ref, signal)));
+  const dropAhead = (): void => {
+    for (const entry of ahead.values()) entry.releaseBytes();
+    ahead.clear();
+  };
+
+  async function* files(outer: AbortSignal): AsyncGenerator<SourceFile> {
+    const signal = AbortSignal.any([outer, stop.signal]);
+    let head = 0;
+    let next = 1;
+    // Fetches the objects after the head while the run's connections and memory budget have room, in listing order.
+    const topUp = (): void => {
+      next = Math.max(next, head + 1);
+      while (!signal.aborted && next < objects.length && next - head <= limiter.connections) {
+        const ref = objects[next]!;
+        if (ref.size > WHOLE_OBJECT_LIMIT) break;
+        const grant = limiter.tryAhead(ref.size);
+        if (!grant) break;
+        const bytes = whole(ref, signal).finally(grant.releaseConnection);
+        bytes.catch(() => undefined);
+        ahead.set(next, { bytes, releaseBytes: grant.releaseBytes });
+        next += 1;
+      }
+    };
+    const stopListening = limiter.onRoom(topUp);
+    try {
+      for (; head < objects.length; head++) {
+        topUp();
+        const ref = objects[head]!;
+        const name = objectName(ref);
+        const fetched = ahead.get(head);
+        if (fetched) {
+          ahead.delete(head);
+          try {
+            yield { name, body: Readable.from([await fetched.bytes]) };
+          } finally {
+            fetched.releaseBytes();
+          }
+          continue;
+        }
+        const release = await limiter.connection(signal);
+        if (ref.size <= WHOLE_OBJECT_LIMIT) {
+          let bytes: Buffer;
+          try {
+            bytes = await whole(ref, signal);
+          } finally {
+            release();
+          }
+          yield { name, body: Readable.from([bytes]) };
+        } else {
+          const body = s3.openObject(ref, signal);
+          body.once('close', release);
+          yield { name, body };
+        }
+      }
+    } finally {
+      stopListening();
+      dropAhead();
+    }
+  }
+
+  const checkList = idcCheckList(objects);
+  const sizeOnly = [...checkList.checks.values()].some((check) => check.kind === 'size');
+  return {
+    source: 'idc',
+    seriesUid,
+    verified: sizeOnly ? 'size+header' : 'md5',
+    files,
+    checkList: async () => checkList,
+    close: () => {
+      stop.abort();
+      dropAhead();
+    },
+  };
+}

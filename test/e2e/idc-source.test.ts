@@ -1,0 +1,153 @@
+import { writeTciaManifest, latestReport, runCli } from '../support/run-cli.js';
+import { idcObjectGets, startIdcWorld, type IdcWorld } from '../support/idc-world.js';
+import { expectArchivedAsServed, FAST } from '../support/world.js';
+
+const UIDS = Array.from({ length: 6 }, (_, i) => `1.3.6.1.4.1.14519.5.2.1.41.${3000 + i}`);
+let world: IdcWorld;
+afterEach(async () => world?.close());
+
+interface Row { seriesUid: string; status: string; source: string; verified: string; subject: string; session: string; error: string }
+interface Report { exitCode: number; series: Row[]; sources?: { mode: string; idcIndex?: { etag?: string; seriesFound: number } }; totals: { bySource?: Record<string, { imported: number; bytes: number }> } }
+
+async function importAll(project: string, extra: string[] = [], env: Record<string, string> = {}): Promise<{ result: Awaited<ReturnType<IdcWorld['run']>>; report: Report }> {
+  const manifest = await writeTciaManifest(world.out, 'idc.tcia', UIDS);
+  const result = await world.run(['import', manifest, '--project', project, '--output-dir', world.out, ...FAST, ...extra], { env });
+  return { result, report: await latestReport<Report>(world.out) };
+}
+
+const nbiaImageGets = (): number => world.nbia.requests.filter((r) => /getImage/.test(r.path)).length;
+const sourceOf = (report: Report): Record<string, string> => Object.fromEntries(report.series.map((r) => [r.seriesUid, r.source]));
+
+describe('IDC as a source', () => {
+  it('auto: every series IDC holds comes from IDC, verified by MD5; the report names the index; a rerun moves nothing', async () => {
+    world = await startIdcWorld(UIDS);
+    const { result, report } = await importAll('IDCALL');
+    expect(result.stderr).toBe('');
+    expect(result.exitCode).toBe(0);
+    expectArchivedAsServed(world, 'IDCALL', UIDS);
+    expect(nbiaImageGets()).toBe(0);
+    expect(report.series.map((r) => [r.source, r.verified])).toEqual(UIDS.map(() => ['idc', 'md5']));
+    expect(report.sources).toMatchObject({ mode: 'auto', idcIndex: { etag: world.idc.indexEtag(), seriesFound: UIDS.length } });
+    expect(report.totals.bySource?.idc?.imported).toBe(UIDS.length);
+    expect(result.stdout).toMatch(/summary: .*IDC: 6 series/);
+
+    const gets = idcObjectGets(world.idc);
+    const importsBefore = world.imports();
+    const rerun = await importAll('IDCALL');
+    expect(rerun.result.exitCode).toBe(0);
+    expect(world.imports()).toBe(importsBefore);
+    expect(idcObjectGets(world.idc)).toBe(gets);
+    expect(rerun.report.series.every((r) => r.status === 'already-in-xnat')).toBe(true);
+  });
+
+  it('mixed: UIDs IDC lacks come from NBIA, the rest from IDC; the dry run shows both', async () => {
+    world = await startIdcWorld(UIDS, { inIdc: UIDS.slice(0, 4) });
+    const manifest = await writeTciaManifest(world.out, 'idc.tcia', UIDS);
+    const dry = await world.run(['import', manifest, '--project', 'MIXED', '--output-dir', world.out, '--dry-run', '--plan-table']);
+    expect(dry.exitCode).toBe(0);
+    expect(dry.stdout).toMatch(/from IDC 4 \(.*\), from NBIA 2/);
+    expect(dry.stdout).toMatch(new RegExp(`${UIDS[5]!.replace(/\./g, '\\.')} .* nbia`));
+    expect(idcObjectGets(world.idc)).toBe(0);
+
+    const { result, report } = await importAll('MIXED');
+    expect(result.exitCode).toBe(0);
+    expectArchivedAsServed(world, 'MIXED', UIDS);
+    expect(sourceOf(report)).toEqual(Object.fromEntries(UIDS.map((uid, i) => [uid, i < 4 ? 'idc' : 'nbia'])));
+    expect(nbiaImageGets()).toBe(2);
+  });
+
+  it('--source idc with NBIA down labels and archives exactly what an NBIA run does', async () => {
+    world = await startIdcWorld(UIDS);
+    const viaNbia = await importAll('VIA_NBIA', ['--source', 'nbia']);
+    expect(viaNbia.result.exitCode).toBe(0);
+    await world.nbia.close();
+    const viaIdc = await importAll('VIA_IDC', ['--source', 'idc']);
+    expect(viaIdc.result.exitCode).toBe(0);
+    expect(viaIdc.report.series.every((r) => r.source === 'idc')).toBe(true);
+    const labels = (r: Report): string[] => r.series.map((s) => `${s.seriesUid} ${s.subject} ${s.session}`);
+    expect(labels(viaIdc.report)).toEqual(labels(viaNbia.report));
+    const archived = (project: string): string[] => world.xnat.archive(project)
+      .flatMap((s) => s.scans.flatMap((scan) => scan.files.map((f) => `${s.subject}/${s.label}/${scan.seriesInstanceUid}/${f.bytes.toString('base64')}`))).sort();
+    expect(archived('VIA_IDC')).toEqual(archived('VIA_NBIA'));
+    expectArchivedAsServed(world, 'VIA_IDC', UIDS);
+  });
+
+  it('a stale index entry (empty listing) and a series IDC keeps refusing fall back to NBIA in auto', async () => {
+    world = await startIdcWorld(UIDS, { idc: { staleUids: [UIDS[1]!] } });
+    const refused = world.idc.entry(UIDS[2]!)!;
+    world.idc.faults.set({ error: { status: 403, code: 'AccessDenied', keyPrefix: `${refused.seriesUuid}/`, kind: 'object', count: Infinity } });
+    const { result, report } = await importAll('STALE');
+    expect(result.exitCode).toBe(0);
+    expectArchivedAsServed(world, 'STALE', UIDS);
+    expect(sourceOf(report)).toEqual(Object.fromEntries(UIDS.map((uid, i) => [uid, i === 1 || i === 2 ? 'nbia' : 'idc'])));
+    expect(result.stdout).toMatch(/stale index/);
+    expect(result.stdout).toMatch(/IDC failed after its retries .*AccessDenied.*fetching it from NBIA/);
+  });
+
+  it('--source idc fails a series IDC does not hold with a clear message, and never asks NBIA for images', async () => {
+    world = await startIdcWorld(UIDS, { inIdc: UIDS.slice(0, 5) });
+    const { result, report } = await importAll('IDCONLY', ['--source', 'idc']);
+    expect(result.exitCode).toBe(1);
+    expect(nbiaImageGets()).toBe(0);
+    expect(world.nbia.requests).toHaveLength(0);
+    expectArchivedAsServed(world, 'IDCONLY', UIDS.slice(0, 5));
+    expect(report.series[5]!.error).toMatch(/IDC's index does not hold this series/);
+  });
+
+  it('multipart ETags: files are checked by size and header, and the report says so', async () => {
+    world = await startIdcWorld(UIDS.slice(0, 2), { idc: { partSize: 1024 } });
+    const manifest = await writeTciaManifest(world.out, 'mp.tcia', UIDS.slice(0, 2));
+    const result = await world.run(['import', manifest, '--project', 'MULTIPART', '--output-dir', world.out, ...FAST]);
+    expect(result.exitCode).toBe(0);
+    expectArchivedAsServed(world, 'MULTIPART', UIDS.slice(0, 2));
+    expect((await latestReport<Report>(world.out)).series.map((r) => r.verified)).toEqual(['size+header', 'size+header']);
+  });
+});
+
+describe('IDC faults: each object retried on its own until the archive is complete and byte-identical', () => {
+  it.each([
+    ['503 SlowDown', { error: { count: 3, kind: 'object' as const, retryAfter: 0 } }],
+    ['a reset connection', { reset: { count: 2, kind: 'object' as const } }],
+    ['a truncated body', { truncateAfterBytes: { bytes: 700, count: 2 } }],
+    ['a stalled body', { stallAfterBytes: { bytes: 700, count: 1 } }],
+    ['one corrupt byte', { corruptByte: 2 }],
+  ])('%s', async (_name, fault) => {
+    world = await startIdcWorld(UIDS);
+    world.idc.faults.set(fault);
+    const { result, report } = await importAll('IDCFAULT');
+    expect(result.exitCode).toBe(0);
+    expect(world.idc.faults.fired.length).toBeGreaterThan(0);
+    expectArchivedAsServed(world, 'IDCFAULT', UIDS);
+    expect(report.series.every((r) => r.source === 'idc')).toBe(true);
+    expect(nbiaImageGets()).toBe(0);
+  });
+});
+
+describe('--source', () => {
+  it('nbia never contacts the IDC endpoints, not even the index', async () => {
+    world = await startIdcWorld(UIDS);
+    const { result, report } = await importAll('NBIAONLY', ['--source', 'nbia']);
+    expect(result.exitCode).toBe(0);
+    expect(world.idc.requests).toEqual([]);
+    expect(report.series.every((r) => r.source === 'nbia' && r.verified === 'md5')).toBe(true);
+    const viaEnv = await importAll('NBIAENV', [], { XTD_SOURCE: 'nbia' });
+    expect(viaEnv.result.exitCode).toBe(0);
+    expect(world.idc.requests).toEqual([]);
+  });
+
+  it.each([
+    ['a typo in --source', ['--source', 'idcc'], {}, /--source "?idcc"? is not one of auto, idc, nbia/],
+    ['a typo in XTD_SOURCE', [], { XTD_SOURCE: 'nbai' }, /XTD_SOURCE 'nbai' is not one of auto, idc, nbia/],
+    ['--idc-connections 0', ['--idc-connections', '0'], {}, /--idc-connections must be a whole number/],
+    ['a missing --idc-index file', ['--idc-index', '/no/such/index.parquet'], {}, /--idc-index \/no\/such\/index\.parquet: no such file/],
+  ])('%s exits 2 before any request', async (_name, args, env, message) => {
+    world = await startIdcWorld(UIDS);
+    const manifest = await writeTciaManifest(world.out, 'idc.tcia', UIDS);
+    const result = await runCli(['import', manifest, '--project', 'TYPO', '--output-dir', world.out, ...args], { ...world.env, ...env });
+    expect(result.exitCode).toBe(2);
+    expect(result.stderr).toMatch(message);
+    expect(world.idc.requests).toEqual([]);
+    expect(world.nbia.requests).toEqual([]);
+    expect(world.xnat.requests).toEqual([]);
+  });
+});
