@@ -130,14 +130,17 @@ export function summaryLine(report: RunReport, transferSeconds: number): string 
   return `summary: ${done}${bySourceText(report)}; exit ${report.exitCode}: ${report.outcome}`;
 }
 
-/** ` (IDC: 30 series, 120.0 MB, 40.1 MB/s; NBIA: …)` when a source served anything; dry run: series planned per source. */
+/** ` (IDC: 30 series, 120.0 MB, 40.1 MB/s; NBIA: …)` once IDC served something; dry run: series planned per source. */
 function bySourceText(report: RunReport): string {
   if (report.dryRun) {
     const planned = report.series.filter((r) => r.status === 'planned' && r.source);
+    if (!planned.some((r) => r.source === 'idc')) return '';
     const counts = (['idc', 'nbia'] as const).map((name) => [name, planned.filter((r) => r.source === name).length] as const).filter(([, n]) => n > 0);
     return counts.length > 0 ? ` (${counts.map(([name, n]) => `${name.toUpperCase()}: ${n}`).join(', ')})` : '';
   }
   const by = report.totals.bySource ?? {};
+  // An NBIA-only run reads as it always did.
+  if (!by.idc) return '';
   const parts = (['idc', 'nbia'] as const).filter((name) => by[name]).map((name) => {
     const t = by[name]!;
     return `${name.toUpperCase()}: ${t.imported} series, ${formatSize(t.bytes)}, ${t.mbPerSecond} MB/s`;

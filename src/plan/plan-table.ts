@@ -6,6 +6,7 @@ const ACTION_TEXT = { import: 'import', redo: 're-import', skip: 'in XNAT', unkn
 
 /** --plan-table: every series with where it would go. */
 export function formatPlanTable(plan: Plan): string {
+  const sources = fromIdc(plan);
   const rows = plan.series.map((s) => [
     s.uid,
     s.meta?.patientId ?? '',
@@ -15,14 +16,15 @@ export function formatPlanTable(plan: Plan): string {
     s.meta ? String(s.meta.imageCount) : '',
     s.meta ? formatSize(s.meta.fileSize) : '',
     ACTION_TEXT[s.action],
-    moves(s) ? s.source ?? '' : '',
+    ...(sources ? [moves(s) ? s.source ?? '' : ''] : []),
   ]);
-  const head = ['SeriesInstanceUID', 'PatientID', 'Subject', 'Session', 'Mod', 'Images', 'Size', 'Action', 'Source'];
+  const head = ['SeriesInstanceUID', 'PatientID', 'Subject', 'Session', 'Mod', 'Images', 'Size', 'Action', ...(sources ? ['Source'] : [])];
   return [...alignColumns(head, rows, [5, 6]), '', planTotals(plan)].join('\n');
 }
 
 /** The default dry-run output: one line per session, then the totals. A 19,000-series manifest stays readable. */
 export function formatPlanSummary(plan: Plan): string {
+  const sources = fromIdc(plan);
   const sessions = new Map<string, PlannedSeries[]>();
   for (const s of plan.series) {
     if (!s.session) continue;
@@ -40,10 +42,10 @@ export function formatPlanSummary(plan: Plan): string {
       String(moving.length),
       String(moving.reduce((n, s) => n + (s.meta?.imageCount ?? 0), 0)),
       formatSize(moving.reduce((n, s) => n + (s.meta?.fileSize ?? 0), 0)),
-      [...new Set(moving.map((s) => s.source).filter(Boolean))].join(','),
+      ...(sources ? [[...new Set(moving.map((s) => s.source).filter(Boolean))].join(',')] : []),
     ];
   });
-  const head = ['Subject', 'Session', 'Modalities', 'Series', 'To import', 'Images', 'Size', 'Source'];
+  const head = ['Subject', 'Session', 'Modalities', 'Series', 'To import', 'Images', 'Size', ...(sources ? ['Source'] : [])];
   const lines = rows.length > 0 ? [...alignColumns(head, rows, [3, 4, 5, 6]), ''] : [];
   const unknown = plan.series.filter((s) => s.action === 'unknown').length;
   return [...lines, planTotals(plan), ...(unknown > 0 ? [`${unknown} series unknown at TCIA: listed in plan.csv`] : [])].join('\n');
@@ -67,12 +69,18 @@ function planTotals(plan: Plan): string {
 
 /** The series to import per source, with their size: `; from IDC 30 (1.2 GB), from NBIA 8 (300 MB)`. */
 function sourceTotals(plan: Plan): string {
+  if (!fromIdc(plan)) return '';
   const moving = plan.series.filter(moves);
   const parts = (['idc', 'nbia'] as const).flatMap((name) => {
     const list = moving.filter((s) => s.source === name);
     return list.length > 0 ? [`from ${name.toUpperCase()} ${list.length} (${formatSize(list.reduce((n, s) => n + (s.meta?.fileSize ?? 0), 0))})`] : [];
   });
   return parts.length > 0 ? `; ${parts.join(', ')}` : '';
+}
+
+/** Sources are shown once IDC serves something; an NBIA-only plan reads as it always did. */
+function fromIdc(plan: Plan): boolean {
+  return plan.series.some((s) => moves(s) && s.source === 'idc');
 }
 
 function moves(s: PlannedSeries): boolean {

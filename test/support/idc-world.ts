@@ -13,6 +13,8 @@ export async function startIdcWorld(uids: string[], options: { inIdc?: string[];
   const wanted = new Set(options.inIdc ?? uids);
   const world = await startWorld({ nbia: { collection } });
   const idc = await startIdcEmulator({ collection: collection.filter((s) => wanted.has(s.seriesUid)), ...options.idc });
+  // The default --source (auto), pointed at the emulator through the variables a user would set.
+  delete world.env.XTD_SOURCE;
   Object.assign(world.env, { IDC_INDEX: idc.indexUrl, IDC_ENDPOINT: idc.url });
   return {
     ...world,

@@ -22,7 +22,8 @@ export async function startWorld(options: { nbia?: NbiaEmulatorOptions; xnat?: X
   const xnat = await startXnatEmulator({ users: [{ username: 'admin', password: PASSWORD, admin: true }], ...options.xnat });
   const nbia = await startNbiaEmulator(options.nbia);
   const out = await tempDir('xtd-out-');
-  const env = { XNAT_HOST: xnat.url, XNAT_USER: 'admin', XNAT_PASS: PASSWORD, TCIA_URL: nbia.url };
+  // NBIA only, as before IDC was a source: an NBIA-only world must not reach for IDC's public index (test/support/idc-world.ts adds IDC).
+  const env: Record<string, string> = { XNAT_HOST: xnat.url, XNAT_USER: 'admin', XNAT_PASS: PASSWORD, TCIA_URL: nbia.url, XTD_SOURCE: 'nbia' };
   return {
     xnat,
     nbia,

@@ -51,6 +51,11 @@ export class IdcLimiter {
     };
   }
 
+  /** What is in use now: connections, and bytes of objects fetched ahead. */
+  usage(): { connections: number; aheadBytes: number } {
+    return { connections: this.active, aheadBytes: this.bytesAhead };
+  }
+
   /** Called whenever room frees up, so series can fetch further ahead. */
   onRoom(listener: () => void): () => void {
     this.listeners.add(listener);
