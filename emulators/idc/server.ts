@@ -10,6 +10,8 @@ import { indexParquetFor } from './index-parquet.js';
 import { listObjectsV2, sendS3Error, serveObject, type S3Context, type ServedObject } from './s3-routes.js';
 
 export interface IdcEmulatorOptions {
+  /** Loopback port to listen on; 0 (default) picks a free one. */
+  port?: number;
   /** The series IDC holds; each is indexed and (unless stale) has one object per instance. */
   collection: SeriesSpec[];
   /** Series in the index whose objects are gone (an empty listing: the index is stale for them). */
@@ -194,7 +196,7 @@ export async function startIdcEmulator(options: IdcEmulatorOptions): Promise<Idc
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
   });
   const { port } = server.address() as AddressInfo;
   const root = `http://127.0.0.1:${port}`;

@@ -49,7 +49,7 @@ function argsFor(launch: LaunchValues, files: Record<string, string> = { 'study.
 describe('resolving a launch as the Container Service does', () => {
   it('builds the default command line from the project and its TCIA resource', () => {
     const resolved = resolveLaunch(command, WRAPPER, { project: 'P1' }, project({ 'study.tcia': MANIFEST }));
-    expect(resolved.commandLine).toBe('import "/input/study.tcia" --project P1  --output-dir /output --concurrency 4  --log-level info');
+    expect(resolved.commandLine).toBe('import "/input/study.tcia" --project P1  --output-dir /output --concurrency 4  --log-level info --source auto  ');
     expect(resolved.wrapperValues).toMatchObject({
       project: '/archive/projects/P1',
       project_id: 'P1',
@@ -63,7 +63,7 @@ describe('resolving a launch as the Container Service does', () => {
     ]);
     expect(containerArgv(resolved, ENTRYPOINT)).toEqual([
       'node', '/app/dist/cli.js', 'import', '/input/study.tcia', '--project', 'P1', '--output-dir', '/output',
-      '--concurrency', '4', '--log-level', 'info',
+      '--concurrency', '4', '--log-level', 'info', '--source', 'auto',
     ]);
   });
 
@@ -174,7 +174,7 @@ describe('launching locally as the image would', () => {
         argv: string[]; cwd: string; env: Record<string, string>; manifest: string; readOnly: boolean;
       };
       expect(seen.argv).toEqual(['import', join(result.inputDir, 'a.tcia'), '--project', 'P1', '--output-dir', result.outputDir,
-        '--concurrency', '4', '--dry-run', '--log-level', 'info']);
+        '--concurrency', '4', '--dry-run', '--log-level', 'info', '--source', 'auto']);
       expect(seen.manifest).toBe(MANIFEST);
       expect(seen.cwd).toBe(repo);
       expect(seen.env).toMatchObject({ XNAT_HOST: 'http://127.0.0.1:1', XNAT_USER: 'alias', XNAT_PASS: 'secret', TCIA_URL: 'http://127.0.0.1:2', NODE_ENV: 'production' });
