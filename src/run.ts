@@ -9,6 +9,7 @@ import { countTotals, reportRows, summaryLine, totalsBySource } from './finalize
 import type { SeriesOutcome } from './finalize/report.js';
 import { planMetadata } from './plan/idc-metadata.js';
 import { openSources } from './sources/open-sources.js';
+import { IdcIndexError } from './sources/idc/index-reader.js';
 import type { Logger } from './log.js';
 import { readManifest, type Manifest } from './manifest/read-manifest.js';
 import { buildPlan, type Plan, type PlannedSeries } from './plan/build-plan.js';
@@ -235,7 +236,7 @@ export async function run(config: Readonly<Config>, context: RunContext): Promis
 
 /** Exit 2: the input or the setup is wrong (manifest, options, credentials, rights, an XNAT that cannot be reached). */
 function isUnusableInput(error: unknown): boolean {
-  if (error instanceof UsageError || error instanceof ManifestError) return true;
+  if (error instanceof UsageError || error instanceof ManifestError || error instanceof IdcIndexError) return true;
   if (error instanceof ConnectionError) return error.peer === 'XNAT';
   return error instanceof XnatHttpError && [401, 403, 417].includes(error.status);
 }

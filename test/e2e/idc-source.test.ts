@@ -1,3 +1,5 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { writeTciaManifest, latestReport, runCli } from '../support/run-cli.js';
 import { idcObjectGets, startIdcWorld, type IdcWorld } from '../support/idc-world.js';
 import { expectArchivedAsServed, FAST } from '../support/world.js';
@@ -102,6 +104,22 @@ describe('IDC as a source', () => {
     expectArchivedAsServed(world, 'MULTIPART', UIDS.slice(0, 2));
     expect((await latestReport<Report>(world.out)).series.map((r) => r.verified)).toEqual(['size+header', 'size+header']);
   });
+});
+
+it('an index that is not parquet: --source idc stops with exit 2, auto warns and takes everything from NBIA', async () => {
+  world = await startIdcWorld(UIDS.slice(0, 2));
+  const bogus = join(world.out, 'index.parquet');
+  await writeFile(bogus, 'not a parquet file');
+  const manifest = await writeTciaManifest(world.out, 'bogus.tcia', UIDS.slice(0, 2));
+  const args = ['import', manifest, '--project', 'BOGUS', '--output-dir', world.out, '--idc-index', bogus, ...FAST];
+  const strict = await world.run([...args, '--source', 'idc']);
+  expect(strict.exitCode).toBe(2);
+  expect(strict.stdout).toMatch(/the IDC index .*index\.parquet is not a parquet file/);
+  expect(world.xnat.projectExists('BOGUS')).toBe(false);
+  const auto = await world.run(args);
+  expect(auto.exitCode).toBe(0);
+  expect(auto.stdout).toMatch(/could not be read .*every series comes from NBIA/);
+  expect((await latestReport<Report>(world.out)).series.map((r) => r.source)).toEqual(['nbia', 'nbia']);
 });
 
 describe('IDC faults: each object retried on its own until the archive is complete and byte-identical', () => {

@@ -54,7 +54,9 @@ export function parseSeriesAwsUrl(url: string): { bucket: string; seriesUuid: st
 export async function lookupIdcSeries(source: string, uids: Iterable<string>, options: IndexFileOptions = {}): Promise<IdcIndexLookup> {
   const index = await openIndexFile(source, options);
   // The footer of a million-row index is a few KB; hyparquet's default first read (512 KB) would be mostly data.
-  const metadata = await parquetMetadataAsync(index.file, { initialFetchSize: 64 * 1024 });
+  const metadata = await parquetMetadataAsync(index.file, { initialFetchSize: 64 * 1024 }).catch((error: unknown) => {
+    throw new IdcIndexError(`the IDC index ${source} is not a parquet file (${(error as Error).message})`);
+  });
   const series = await findSeries(index.file, metadata, new Set(uids));
   return { series, etag: index.etag, rows: Number(metadata.num_rows), bytesFetched: index.bytesFetched() };
 }
