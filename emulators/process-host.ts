@@ -3,6 +3,7 @@
  * its own process, so on a small machine the NBIA zip generator, XNAT's upload parser and the tool can each use a
  * core, and the CPU each one burns can be read from /proc separately.
  */
+import { startIdcEmulator, type IdcEmulator, type IdcEmulatorOptions } from './idc/index.js';
 import { startNbiaEmulator, type NbiaEmulator, type NbiaEmulatorOptions } from './nbia/index.js';
 import { startXnatEmulator, type XnatEmulator, type XnatEmulatorOptions } from './xnat/index.js';
 
@@ -10,6 +11,7 @@ import { startXnatEmulator, type XnatEmulator, type XnatEmulatorOptions } from '
 export type HostRequest =
   | { type: 'start'; kind: 'nbia'; options: NbiaEmulatorOptions }
   | { type: 'start'; kind: 'xnat'; options: XnatEmulatorOptions }
+  | { type: 'start'; kind: 'idc'; options: IdcEmulatorOptions }
   | { type: 'summary'; project: string }
   | { type: 'close' };
 
@@ -29,6 +31,7 @@ export type HostReply =
 
 let nbia: NbiaEmulator | undefined;
 let xnat: XnatEmulator | undefined;
+let idc: IdcEmulator | undefined;
 
 function reply(message: HostReply): void {
   process.send?.(message);
@@ -47,10 +50,13 @@ async function handle(message: HostRequest): Promise<void> {
   } else if (message.type === 'start' && message.kind === 'xnat') {
     xnat = await startXnatEmulator(message.options);
     reply({ type: 'ready', url: xnat.url });
+  } else if (message.type === 'start' && message.kind === 'idc') {
+    idc = await startIdcEmulator(message.options);
+    reply({ type: 'ready', url: idc.url });
   } else if (message.type === 'summary') {
     reply({ type: 'summary', archived: count(xnat?.archive(message.project) ?? []), prearchive: count(xnat?.prearchive(message.project) ?? []) });
   } else if (message.type === 'close') {
-    await Promise.all([nbia?.close(), xnat?.close()]);
+    await Promise.all([nbia?.close(), xnat?.close(), idc?.close()]);
     // process.exit (rather than letting the loop drain) also writes a --cpu-prof profile when one was asked for.
     process.exit(0);
   }

@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { IdcEmulatorOptions } from './idc/index.js';
 import type { NbiaEmulatorOptions } from './nbia/index.js';
 import type { XnatEmulatorOptions } from './xnat/index.js';
 import type { Holdings, HostReply, HostRequest } from './process-host.js';
@@ -28,14 +29,14 @@ export function cpuSecondsOf(pid: number): number {
 /** One emulator process. */
 export class EmulatorProcess {
   private constructor(
-    readonly kind: 'nbia' | 'xnat',
+    readonly kind: 'nbia' | 'xnat' | 'idc',
     readonly url: string,
     private readonly child: ChildProcess,
   ) {}
 
   /** Forks a host and starts the emulator in it; `profileDir` adds `--cpu-prof` to that process. */
   static async start(
-    spec: { kind: 'nbia'; options: NbiaEmulatorOptions } | { kind: 'xnat'; options: XnatEmulatorOptions },
+    spec: { kind: 'nbia'; options: NbiaEmulatorOptions } | { kind: 'xnat'; options: XnatEmulatorOptions } | { kind: 'idc'; options: IdcEmulatorOptions },
     profileDir?: string,
   ): Promise<EmulatorProcess> {
     // tsx runs its loader on a second thread, which writes a profile of its own: one folder per emulator keeps
