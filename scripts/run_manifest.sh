@@ -197,6 +197,10 @@ printf 'XNAT_HOST=%s\nXNAT_USER=%s\nXNAT_PASS=%s\n' "$HOST" "$XUSER" "$XPASS" >"
 # The container reads it from the file; only the local command line still needs it, for its own environment.
 if [[ "$ENGINE" != local ]]; then unset XPASS; fi
 if [[ -n "${TCIA_URL:-}" ]]; then printf 'TCIA_URL=%s\n' "$TCIA_URL" >>"$ENV_FILE"; fi
+# The source and an IDC mirror (README "Sources") travel the same way.
+for name in XTD_SOURCE IDC_INDEX IDC_ENDPOINT; do
+  if [[ -n "${!name:-}" ]]; then printf '%s=%s\n' "$name" "${!name}" >>"$ENV_FILE"; fi
+done
 
 echo
 status=0

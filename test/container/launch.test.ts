@@ -5,7 +5,8 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startNbiaEmulator, type NbiaEmulator } from '../../emulators/nbia/index.js';
+import { startIdcEmulator, type IdcEmulator } from '../../emulators/idc/index.js';
+import { seriesSpecFromUid, startNbiaEmulator, type NbiaEmulator } from '../../emulators/nbia/index.js';
 import { startXnatEmulator, type XnatEmulator } from '../../emulators/xnat/index.js';
 import {
   disposeLaunch,
@@ -34,6 +35,8 @@ interface Report {
 
 let nbia: NbiaEmulator;
 let xnat: XnatEmulator;
+/** IDC with none of the launched series: the default --source auto reads its index, then takes them from NBIA. */
+let idc: IdcEmulator;
 let root: string;
 const launches: LaunchResult[] = [];
 
@@ -45,6 +48,7 @@ beforeAll(() => {
 
 beforeEach(async () => {
   nbia = await startNbiaEmulator();
+  idc = await startIdcEmulator({ collection: [seriesSpecFromUid('1.3.6.1.4.1.14519.5.2.1.12.1')] });
   // The launching project exists: the container is started from it.
   xnat = await startXnatEmulator({ projects: [{ id: 'P1', owners: ['admin'] }] });
   root = mkdtempSync(join(tmpdir(), 'xtd-cs-launch-test-'));
@@ -53,7 +57,7 @@ beforeEach(async () => {
 afterEach(async () => {
   for (const launch of launches.splice(0)) disposeLaunch(launch);
   rmSync(root, { recursive: true, force: true });
-  await Promise.all([nbia.close(), xnat.close()]);
+  await Promise.all([nbia.close(), xnat.close(), idc.close()]);
 });
 
 /** Launches on project P1 whose resource TCIA holds `files`, with an alias token as the CS issues one. */
@@ -65,7 +69,7 @@ async function launch(values: LaunchValues, files: Record<string, string>): Prom
     xnatHost: xnat.url,
     xnatUser: token.alias,
     xnatPass: token.secret,
-    env: { TCIA_URL: nbia.url },
+    env: { TCIA_URL: nbia.url, IDC_INDEX: idc.indexUrl, IDC_ENDPOINT: idc.url },
   });
   launches.push(result);
   // Whatever happened, the token secret must not leak into what the CS keeps (stdout/stderr logs, outputs).
@@ -148,7 +152,7 @@ describe('Run container on a project (emulated Container Service, XNAT and TCIA)
       xnatHost: xnat.url,
       xnatUser: token.alias,
       xnatPass: token.secret,
-      env: { TCIA_URL: nbia.url },
+      env: { TCIA_URL: nbia.url, IDC_INDEX: idc.indexUrl, IDC_ENDPOINT: idc.url },
       onStart: (child) => {
         // As `docker stop` does once the first series is archived, i.e. demonstrably mid-run.
         const poll = setInterval(() => {

@@ -211,7 +211,7 @@ describe('run_manifest.sh with neither docker nor podman', () => {
     const out = join(world.out, 'results');
     const child = spawn(join(bin, 'bash'), [join(REPO_ROOT, 'scripts', 'run_manifest.sh')], {
       cwd: world.out,
-      env: { PATH: bin, HOME: world.out, TMPDIR: world.out, TCIA_URL: world.nbia.url },
+      env: { PATH: bin, HOME: world.out, TMPDIR: world.out, TCIA_URL: world.nbia.url, XTD_SOURCE: 'nbia' },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';
