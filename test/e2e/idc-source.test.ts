@@ -74,6 +74,20 @@ describe('IDC as a source', () => {
     expectArchivedAsServed(world, 'VIA_IDC', UIDS);
   });
 
+  it('auto with NBIA down: labels come from IDC, the series IDC holds are imported, the rest fail saying why', async () => {
+    world = await startIdcWorld(UIDS, { inIdc: UIDS.slice(0, 4) });
+    await world.nbia.close();
+    const { result, report } = await importAll('NBIADOWN');
+    expect(result.exitCode).toBe(1);
+    expect(result.stdout).toMatch(/NBIA's series metadata is unavailable .*reading labels from IDC/);
+    expectArchivedAsServed(world, 'NBIADOWN', UIDS.slice(0, 4));
+    expect(report.series.slice(4).map((r) => r.error)).toEqual([0, 1].map(() => "NBIA did not answer and IDC's index does not hold this series"));
+    // Subject from the header's PatientName, session from PatientID and StudyDate, as NBIA's metadata would give.
+    const spec = world.collection[0]!;
+    const session = world.xnat.archive('NBIADOWN').find((s) => s.scans.some((x) => x.seriesInstanceUid === UIDS[0]))!;
+    expect([session.subject, session.label]).toEqual([spec.patientName.replace(/[^A-Za-z0-9_-]/g, '_'), expect.stringMatching(new RegExp(`^${spec.patientId}(_01)?$`))]);
+  });
+
   it('a stale index entry (empty listing) and a series IDC keeps refusing fall back to NBIA in auto', async () => {
     world = await startIdcWorld(UIDS, { idc: { staleUids: [UIDS[1]!] } });
     const refused = world.idc.entry(UIDS[2]!)!;
