@@ -48,11 +48,13 @@ function* batches(): Generator<IdcIndexRow[]> {
 }
 
 const dir = await mkdtemp(join(tmpdir(), 'xtd-idc-bench-'));
-const indexPath = join(dir, 'tcia_idc_subset.parquet');
+// XTD_BENCH_IDC_INDEX=path keeps the written index there and reuses it on the next run (writing takes longer than reading).
+const keep = process.env.XTD_BENCH_IDC_INDEX;
+const indexPath = keep ?? join(dir, 'tcia_idc_subset.parquet');
 const started = Date.now();
-await writeIndexParquet(batches(), indexPath, { rowGroupSize: ROW_GROUP });
+if (!keep || !(await stat(keep).catch(() => undefined))) await writeIndexParquet(batches(), indexPath, { rowGroupSize: ROW_GROUP });
 const { size } = await stat(indexPath);
-console.log(`index: ${ROWS} rows, ${(Number(size) / 1e6).toFixed(1)} MB, written in ${((Date.now() - started) / 1000).toFixed(1)} s; manifest: ${wantedSet.size} series`);
+console.log(`index: ${ROWS} rows, ${(Number(size) / 1e6).toFixed(1)} MB, ready in ${((Date.now() - started) / 1000).toFixed(1)} s; manifest: ${wantedSet.size} series`);
 
 const emu = await startIdcEmulator({ collection: [], indexFile: indexPath });
 const cacheDir = join(dir, 'cache');

@@ -1,5 +1,5 @@
 // Writes tcia_idc_subset.parquet the way IDC publishes it: six columns, ZSTD pages, several row groups.
-import { compress, init } from '@bokuweb/zstd-wasm';
+import { compress, decompress, init } from '@bokuweb/zstd-wasm';
 import { ByteWriter, ParquetWriter, fileWriter, type ColumnSource } from 'hyparquet-writer';
 import { seriesByteSize, type SeriesSpec } from '../dicom/synthetic-series.js';
 import type { IdcSeriesEntry } from './catalog.js';
@@ -59,7 +59,8 @@ export interface IndexWriteOptions {
  * once: `batches` yields row arrays (each becomes one or more row groups). Returns the bytes when `path` is absent.
  */
 export async function writeIndexParquet(batches: Iterable<readonly IdcIndexRow[]>, path?: string, options: IndexWriteOptions = {}): Promise<Buffer | undefined> {
-  await (zstdReady ??= init());
+  // One zstd module per process, shared with the index reader: a second init() would break it, so probe first.
+  await (zstdReady ??= Promise.resolve().then(() => void decompress(new Uint8Array([0x28, 0xb5, 0x2f, 0xfd, 0x20, 0, 1, 0, 0]))).catch(() => init()));
   const level = options.level ?? 3;
   const rowGroupSize = options.rowGroupSize ?? 100;
   const writer = path ? fileWriter(path) : new ByteWriter();
