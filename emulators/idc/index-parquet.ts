@@ -52,6 +52,8 @@ export interface IndexWriteOptions {
   rowGroupSize?: number;
   /** ZSTD level; the default 3 is zstd's own default. */
   level?: number;
+  /** Target uncompressed page size in bytes (the writer's default is 1 MB); small pages let tests see page-level reads. */
+  pageSize?: number;
 }
 
 /**
@@ -82,7 +84,7 @@ export async function writeIndexParquet(batches: Iterable<readonly IdcIndexRow[]
       compressors: { ZSTD: (bytes: Uint8Array) => compress(bytes, level) },
       createdBy: 'xtd idc emulator',
     });
-    await parquet.write({ columnData, rowGroupSize });
+    await parquet.write({ columnData, rowGroupSize, pageSize: options.pageSize });
   }
   if (!parquet) throw new Error('an IDC index needs at least one row');
   await parquet.finish();
