@@ -80,7 +80,9 @@ export async function openIndexFile(source: string, options: IndexFileOptions = 
         await rename(`${path}.part`, path);
         ranges.push({ start, end });
       }
-      return body.buffer.slice(body.byteOffset, body.byteOffset + body.length) as ArrayBuffer;
+      // A body that owns its whole ArrayBuffer (any large one) is handed over without a copy.
+      const whole = body.byteOffset === 0 && body.length === body.buffer.byteLength;
+      return (whole ? body.buffer : body.buffer.slice(body.byteOffset, body.byteOffset + body.length)) as ArrayBuffer;
     },
   };
 
