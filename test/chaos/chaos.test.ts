@@ -7,6 +7,9 @@ const SEED = 20260113;
 it(`survives seeded faults and SIGKILLs, one right after a 504 on commit (seed ${SEED})`, async () => {
   const lines: string[] = [];
   const outcome = await runChaos({ seed: SEED, studies: 8, patients: 5, kills: 2, concurrency: 4, cli: resolve('dist', 'cli.js'), log: (l) => lines.push(l) });
+  // The seed's collection has files in every uncompressed transfer syntax and a PatientName outside ASCII.
+  expect(new Set(outcome.specs.map((s) => s.transferSyntax))).toEqual(new Set(['explicit-le', 'implicit-le', 'explicit-be']));
+  expect(outcome.specs.some((s) => /[^ -~]/.test(s.patientName))).toBe(true);
   const failures = outcome.runs.flatMap((r, i) => r.stdout.split('\n').filter((l) => /ERROR|WARN/.test(l)).map((l) => `run ${i + 1}: ${l}`));
   const context = `${lines.join('\n')}\n${failures.join('\n')}\nreplay: npm run chaos -- --seed ${SEED} --studies 8 --patients 5 --kills 2 --concurrency 4`;
   expect({ problems: outcome.problems, context }).toEqual({ problems: [], context });
