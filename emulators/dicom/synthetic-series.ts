@@ -278,7 +278,7 @@ export function sopInstanceUid(spec: SeriesSpec, index: number): string {
 
 type Element = [tag: string, vr: string, values: (string | number)[]];
 
-// Explicit VR: these VRs use a 12-byte element header, the rest 8 (PS3.5 §7.1.2); implicit VR: all 8 (§7.1.3).
+// Explicit VR: these VRs use a 12-byte element header, the rest 8 (PS3.5 §7.1.2); implicit VR: all 8 (PS3.5 §7.1.3).
 const LONG_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'SV', 'UC', 'UN', 'UR', 'UT', 'UV']);
 
 function syntaxOf(spec: SeriesSpec): TransferSyntax {
