@@ -9,7 +9,7 @@ export function formatPlanTable(plan: Plan): string {
   const rows = plan.series.map((s) => [
     s.uid,
     s.meta?.patientId ?? '',
-    subjectText(s),
+    s.subject ?? '',
     s.session ?? '',
     s.meta?.modality ?? '',
     s.meta ? String(s.meta.imageCount) : '',
@@ -25,7 +25,7 @@ export function formatPlanSummary(plan: Plan): string {
   const sessions = new Map<string, PlannedSeries[]>();
   for (const s of plan.series) {
     if (!s.session) continue;
-    const key = `${subjectText(s)}\u0000${s.session}`;
+    const key = `${s.subject ?? ''}\u0000${s.session}`;
     sessions.set(key, [...(sessions.get(key) ?? []), s]);
   }
   const rows = [...sessions.entries()].map(([key, list]) => {
@@ -61,10 +61,6 @@ function planTotals(plan: Plan): string {
   const t = plan.totals;
   const sessions = new Set(plan.series.filter((s) => s.action === 'import' || s.action === 'redo').map((s) => s.session)).size;
   return `${t.series} series: ${t.toMove} to import (${t.images} images, ${formatSize(t.bytes)}) into ${sessions} session(s), ${t.skip} already in XNAT, ${t.unknown} unknown at TCIA`;
-}
-
-function subjectText(s: PlannedSeries): string {
-  return s.subject ?? (s.meta ? '(from DICOM)' : '');
 }
 
 /** Left-aligned columns, numbers (by index) right-aligned, with a rule under the head. */
