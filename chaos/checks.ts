@@ -45,6 +45,15 @@ export async function checkOutcome(e: Evidence): Promise<string[]> {
     if (s.scans.some((x) => studyOf.get(x.seriesInstanceUid) !== s.studyInstanceUid)) problems.push(`session ${s.label} holds a series of another study`);
   }
 
+  // Labels: the subject is the PatientName as XNAT reads it (first value, trailing '^' and spaces dropped), cleaned
+  // to [A-Za-z0-9_-], or the PatientID when that leaves nothing (README "Labels"; docs/reference/dicom.md#patientname).
+  const specOfStudy = new Map(e.specs.map((s) => [s.studyUid, s]));
+  for (const s of sessions) {
+    const spec = specOfStudy.get(s.studyInstanceUid);
+    const expected = spec && expectedSubject(spec);
+    if (spec && s.subject !== expected) problems.push(`session ${s.label} is under subject ${s.subject}, not ${expected} (PatientName ${JSON.stringify(spec.patientName)})`);
+  }
+
   const left = e.xnat.prearchive(e.project);
   if (left.length > 0) problems.push(`the prearchive still holds ${left.map((s) => `${s.name} (${s.status})`).join(', ')}`);
 
@@ -62,4 +71,10 @@ export async function checkOutcome(e: Evidence): Promise<string[]> {
     }
   }
   return problems;
+}
+
+function expectedSubject(spec: SeriesSpec): string {
+  const clean = (text: string): string => text.trim().replace(/[^A-Za-z0-9_-]/g, '_');
+  const name = clean((spec.patientName.split('\\')[0] ?? '').replace(/[\^ ]+$/, ''));
+  return /[A-Za-z0-9]/.test(name) ? name : clean(spec.patientId);
 }

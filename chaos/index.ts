@@ -7,7 +7,7 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startNbiaEmulator } from '../emulators/nbia/index.js';
+import { startNbiaEmulator, type SeriesSpec } from '../emulators/nbia/index.js';
 import { startXnatEmulator } from '../emulators/xnat/index.js';
 import { checkOutcome } from './checks.js';
 import { chaosCollection } from './collection.js';
@@ -30,6 +30,8 @@ export interface ChaosOptions {
 export interface ChaosOutcome {
   seed: number;
   series: number;
+  /** The collection the run served. */
+  specs: SeriesSpec[];
   runs: ToolRun[];
   problems: string[];
 }
@@ -69,7 +71,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosOutcome> {
     const problems = await checkOutcome({ project: PROJECT, specs, nbia, xnat, runs, outputDir: out, secret: SECRET });
     const fired = new Set(nbia.faults.fired.map((f) => f.kind));
     o.log(`  TCIA faults fired: ${[...fired].join(', ') || 'none'}; XNAT faults still armed: ${xnat.faults.pending().length}`);
-    return { seed: o.seed, series: specs.length, runs, problems };
+    return { seed: o.seed, series: specs.length, specs, runs, problems };
   } finally {
     await xnat.close();
     await nbia.close();

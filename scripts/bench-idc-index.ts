@@ -1,22 +1,28 @@
 /**
- * `npm run build && tsx scripts/bench-idc-index.ts [rows]`: plans the 19,148-series BSC-DBT manifest against an IDC
- * index of a million rows (default) and prints wall time, peak RSS and bytes fetched for three cases: a cold cache
- * over HTTP (Range requests), a warm cache (one 304) and a local file. Each case runs in a fresh process of the
- * built tool, so its peak RSS is the lookup's own. Budget (issue 12): 30 s and 300 MB.
+ * `npm run build && tsx scripts/bench-idc-index.ts [rows] [spread|block]`: plans the 19,148-series BSC-DBT manifest
+ * against an IDC index of a million rows (default) and prints wall time, CPU time, peak RSS and bytes fetched for three
+ * cases: a cold cache over HTTP (Range requests), a warm cache (one 304) and a local file. Each case runs in a fresh
+ * process of the built tool, so its peak RSS is the lookup's own. `spread` (default, the worst case) puts the
+ * manifest's UIDs evenly through the file, so every row group holds some; `block` puts them in consecutive rows, as
+ * one collection's series would be. Budget (issue 12): 30 s and 300 MB.
  */
 import { execFile } from 'node:child_process';
 import { stat } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { uidFromSeed } from '../emulators/dicom/synthetic-series.js';
 import { uuidFromSeed, startIdcEmulator, writeIndexParquet, type IdcIndexRow } from '../emulators/idc/index.js';
 
 const ROWS = Number(process.argv[2] ?? 1_000_000);
+const LAYOUT = process.argv[3] ?? 'spread';
+if (LAYOUT !== 'spread' && LAYOUT !== 'block') throw new Error(`layout must be spread or block, not ${LAYOUT}`);
 const MANIFEST = 'resources/TCIA/BSC-DBT-Train-manifest.tcia';
-// DuckDB's default row group size, as in IDC's published file.
+// Laid out as DuckDB writes IDC's file: row groups of 122,880 rows (its default) and one data page per column chunk
+// (DuckDB splits pages only at 100 MB uncompressed); docs/reference/idc.md#index.
 const ROW_GROUP = 122_880;
+const PAGE_SIZE = 100_000_000;
 
 const wanted = (await readFile(MANIFEST, 'utf8')).split(/\r?\n/).map((l) => l.trim()).filter((l) => /^[0-9.]+$/.test(l) && l.includes('.'));
 const wantedSet = new Set(wanted);
@@ -33,14 +39,15 @@ function row(i: number, uid: string): IdcIndexRow {
   };
 }
 
-/** ROWS rows; the manifest's UIDs are spread evenly through the file, the rest are synthetic. */
+/** ROWS rows; the manifest's UIDs spread evenly through the file or in one block mid-file, the rest synthetic. */
 function* batches(): Generator<IdcIndexRow[]> {
-  const stride = Math.floor(ROWS / wanted.length);
+  const stride = LAYOUT === 'spread' ? Math.floor(ROWS / wanted.length) : 1;
+  const first = LAYOUT === 'spread' ? 0 : Math.floor((ROWS - wanted.length) / 2);
   let next = 0;
   for (let start = 0; start < ROWS; start += ROW_GROUP) {
     const rows: IdcIndexRow[] = [];
     for (let i = start; i < Math.min(ROWS, start + ROW_GROUP); i++) {
-      const manifestUid = i % stride === 0 && next < wanted.length ? wanted[next++] : undefined;
+      const manifestUid = i >= first && (i - first) % stride === 0 && next < wanted.length ? wanted[next++] : undefined;
       rows.push(row(i, manifestUid ?? uidFromSeed(`bench-uid:${i}`)));
     }
     yield rows;
@@ -48,11 +55,13 @@ function* batches(): Generator<IdcIndexRow[]> {
 }
 
 const dir = await mkdtemp(join(tmpdir(), 'xtd-idc-bench-'));
-const indexPath = join(dir, 'tcia_idc_subset.parquet');
+// XTD_BENCH_IDC_INDEX=path keeps the written index there and reuses it on the next run (writing takes longer than reading).
+const keep = process.env.XTD_BENCH_IDC_INDEX;
+const indexPath = keep ?? join(dir, 'tcia_idc_subset.parquet');
 const started = Date.now();
-await writeIndexParquet(batches(), indexPath, { rowGroupSize: ROW_GROUP });
+if (!keep || !(await stat(keep).catch(() => undefined))) await writeIndexParquet(batches(), indexPath, { rowGroupSize: ROW_GROUP, pageSize: PAGE_SIZE });
 const { size } = await stat(indexPath);
-console.log(`index: ${ROWS} rows, ${(Number(size) / 1e6).toFixed(1)} MB, written in ${((Date.now() - started) / 1000).toFixed(1)} s; manifest: ${wantedSet.size} series`);
+console.log(`index: ${ROWS} rows (${LAYOUT}), ${(Number(size) / 1e6).toFixed(1)} MB, ready in ${((Date.now() - started) / 1000).toFixed(1)} s; manifest: ${wantedSet.size} series`);
 
 const emu = await startIdcEmulator({ collection: [], indexFile: indexPath });
 const cacheDir = join(dir, 'cache');
@@ -63,7 +72,8 @@ const child = `
   const t = Date.now();
   const manifest = await readManifest(process.argv[1]);
   const r = await lookupIdcSeries(process.argv[2], manifest.seriesUids, { cacheDir: process.argv[3] });
-  console.log(JSON.stringify({ ms: Date.now() - t, maxRssMB: Math.round(process.resourceUsage().maxRSS / 1024), found: r.series.size, wanted: manifest.seriesUids.length, fetchedMB: +(r.bytesFetched / 1e6).toFixed(1) }));
+  const ru = process.resourceUsage();
+  console.log(JSON.stringify({ ms: Date.now() - t, cpuMs: Math.round((ru.userCPUTime + ru.systemCPUTime) / 1000), maxRssMB: Math.round(process.resourceUsage().maxRSS / 1024), found: r.series.size, wanted: manifest.seriesUids.length, fetchedMB: +(r.bytesFetched / 1e6).toFixed(1) }));
 `;
 try {
   for (const [name, source] of [['cold cache, HTTP', emu.indexUrl], ['warm cache, HTTP', emu.indexUrl], ['local file', indexPath]] as const) {
@@ -72,7 +82,7 @@ try {
     console.log(`${name.padEnd(18)} ${stdout.trim()}`);
   }
   const ranges = emu.requests.filter((r) => r.method === 'GET').length;
-  console.log(`index requests: ${emu.requests.length} (${ranges} range GETs)`);
+  console.log(`index requests: ${emu.requests.length} (${ranges} range GETs); load average ${loadavg().map((l) => l.toFixed(1)).join(' ')} on ${cpus().length} cores`);
 } finally {
   await emu.close();
   await rm(dir, { recursive: true, force: true });

@@ -21,6 +21,7 @@ import { NbiaClient } from './tcia/nbia-client.js';
 import { resolveTciaRoot } from './tcia/server-url.js';
 import { IMPORT_SOURCE } from './transfer/transfer-series.js';
 import { recoverLeftovers } from './plan/recover-leftovers.js';
+import { withHeaderNames } from './plan/header-metadata.js';
 import { observeStudies } from './study/events.js';
 import { logObserver, progressObserver } from './study/observers.js';
 import { runStudyJobs } from './study/study-job.js';
@@ -136,7 +137,8 @@ export async function run(config: Readonly<Config>, context: RunContext): Promis
         { signal: context.signal, timeoutMs: tuning.settleTimeoutMs, pollIntervalMs: tuning.pollIntervalMs })).busy;
     }
     const holdings: XnatHoldings = projectExists ? await readHoldings(xnat, config.project, new Set([...metadata.values()].map((m) => m.studyUid))) : { sessions: [], scans: new Map() };
-    plan = buildPlan(manifest.seriesUids, metadata, holdings);
+    const named = await withHeaderNames(nbia, metadata, { logger, signal: context.signal, skipStudies: new Set(holdings.sessions.map((row) => row.studyUid)) });
+    plan = buildPlan(manifest.seriesUids, named, holdings);
     for (const s of plan.series) if (s.meta) s.source = sources.router.planned(s.uid);
     // A study XNAT is still archiving is left alone this run; its series are reported with the reason.
     plan.studies = plan.studies.filter((study) => !stillBusy.has(study.studyUid));

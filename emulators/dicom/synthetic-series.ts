@@ -5,8 +5,8 @@ import dcmjs from 'dcmjs';
 import type { DenaturalizedDataset } from 'dcmjs';
 
 /**
- * Everything that identifies one synthetic series; all other attributes are derived from it. Strings must be ASCII:
- * the files carry no SpecificCharacterSet and instanceSize counts characters as bytes.
+ * Everything that identifies one synthetic series; all other attributes are derived from it. A string outside
+ * ASCII makes the files UTF-8 (SpecificCharacterSet ISO_IR 192); sizes count its bytes.
  */
 export interface SeriesSpec {
   seriesUid: string;
@@ -28,7 +28,18 @@ export interface SeriesSpec {
   license: string;
   /** How compressible the pixels are; absent: the original fill (4 noise bits, no padding). */
   pixels?: PixelShape;
+  /** The dataset's transfer syntax; absent: Explicit VR Little Endian. */
+  transferSyntax?: TransferSyntax;
 }
+
+/** The uncompressed transfer syntaxes (PS3.5 §A.1–A.3) the builder writes. */
+export type TransferSyntax = 'explicit-le' | 'implicit-le' | 'explicit-be';
+
+const TRANSFER_SYNTAX_UIDS: Record<TransferSyntax, string> = {
+  'explicit-le': '1.2.840.10008.1.2.1',
+  'implicit-le': '1.2.840.10008.1.2',
+  'explicit-be': '1.2.840.10008.1.2.2',
+};
 
 /**
  * Compressibility knobs for the pixel fill. Real CT deflates about 2.5:1 at zip level 6, padded CT (air outside the
@@ -94,7 +105,6 @@ const DEFAULTS = {
   modalities: ['CT', 'MR', 'PT'],
 };
 
-const EXPLICIT_VR_LITTLE_ENDIAN = '1.2.840.10008.1.2.1';
 const IMPLEMENTATION_CLASS_UID = '2.25.271828182845904523536028747135266249';
 const IMPLEMENTATION_VERSION = 'XTD_SYNTH_1';
 
@@ -268,14 +278,23 @@ export function sopInstanceUid(spec: SeriesSpec, index: number): string {
 
 type Element = [tag: string, vr: string, values: (string | number)[]];
 
-// Explicit VR Little Endian: these VRs use a 12-byte element header, the rest 8 (PS3.5 §7.1.2).
+// Explicit VR: these VRs use a 12-byte element header, the rest 8 (PS3.5 §7.1.2); implicit VR: all 8 (PS3.5 §7.1.3).
 const LONG_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'SV', 'UC', 'UN', 'UR', 'UT', 'UV']);
 
-function metaElements(sopUid: string, extras: SeriesExtras): Element[] {
+function syntaxOf(spec: SeriesSpec): TransferSyntax {
+  return spec.transferSyntax ?? 'explicit-le';
+}
+
+/** Whether a string of the spec needs a character set beyond ASCII. */
+function needsUtf8(spec: SeriesSpec): boolean {
+  return [spec.patientName, spec.patientId, spec.studyDescription, spec.seriesDescription].some((text) => /[^\t\n\r -~]/.test(text));
+}
+
+function metaElements(sopUid: string, extras: SeriesExtras, syntax: TransferSyntax): Element[] {
   return [
     ['00020002', 'UI', [extras.sopClassUid]],
     ['00020003', 'UI', [sopUid]],
-    ['00020010', 'UI', [EXPLICIT_VR_LITTLE_ENDIAN]],
+    ['00020010', 'UI', [TRANSFER_SYNTAX_UIDS[syntax]]],
     ['00020012', 'UI', [IMPLEMENTATION_CLASS_UID]],
     ['00020013', 'SH', [IMPLEMENTATION_VERSION]],
   ];
@@ -293,6 +312,7 @@ function instanceElements(index: number, extras: SeriesExtras): Element[] {
 
 function seriesElements(spec: SeriesSpec, sopUid: string, extras: SeriesExtras): Element[] {
   return [
+    ...(needsUtf8(spec) ? [['00080005', 'CS', ['ISO_IR 192']] as Element] : []),
     ['00080008', 'CS', ['ORIGINAL', 'PRIMARY', 'AXIAL']],
     ['00080016', 'UI', [extras.sopClassUid]],
     ['00080018', 'UI', [sopUid]],
@@ -335,11 +355,11 @@ function seriesElements(spec: SeriesSpec, sopUid: string, extras: SeriesExtras):
   ];
 }
 
-function encodedLength(elements: Element[]): number {
+function encodedLength(elements: Element[], syntax: TransferSyntax = 'explicit-le'): number {
   let total = 0;
   for (const [, vr, values] of elements) {
-    const valueLength = vr === 'US' ? 2 * values.length : values.join('\\').length;
-    total += (LONG_VRS.has(vr) ? 12 : 8) + valueLength + (valueLength % 2);
+    const valueLength = vr === 'US' ? 2 * values.length : Buffer.byteLength(values.join('\\'), 'utf8');
+    total += (syntax !== 'implicit-le' && LONG_VRS.has(vr) ? 12 : 8) + valueLength + (valueLength % 2);
   }
   return total;
 }
@@ -351,16 +371,21 @@ function toDataset(elements: Element[]): DenaturalizedDataset {
 const PREAMBLE_AND_MAGIC = 132;
 // (0002,0000) UL group length and (0002,0001) OB file meta version: not in metaElements because dcmjs and we add them.
 const FIXED_META_LENGTH = 12 + 14;
-const PIXEL_ELEMENT_HEADER = 12;
+/** PixelData's element header: tag, VR OW, two reserved bytes and a 4-byte length; tag and length only when implicit. */
+function pixelElementHeader(syntax: TransferSyntax): number {
+  return syntax === 'implicit-le' ? 8 : 12;
+}
 
 // Every UID is 43 characters, so the placeholder measures the same as the real SOP Instance UID.
 function constantLength(spec: SeriesSpec, extras: SeriesExtras): number {
+  const syntax = syntaxOf(spec);
   return (
     PREAMBLE_AND_MAGIC +
     FIXED_META_LENGTH +
-    encodedLength(metaElements(UID_PLACEHOLDER, extras)) +
-    encodedLength(seriesElements(spec, UID_PLACEHOLDER, extras)) +
-    PIXEL_ELEMENT_HEADER +
+    // The file meta group is always explicit VR little endian (PS3.10 §7.1).
+    encodedLength(metaElements(UID_PLACEHOLDER, extras, syntax)) +
+    encodedLength(seriesElements(spec, UID_PLACEHOLDER, extras), syntax) +
+    pixelElementHeader(syntax) +
     spec.rows * spec.columns * 2
   );
 }
@@ -368,14 +393,14 @@ function constantLength(spec: SeriesSpec, extras: SeriesExtras): number {
 /** Exact byte length of makeInstance(spec, index), computed without generating it. */
 export function instanceSize(spec: SeriesSpec, index: number): number {
   const extras = seriesExtras(spec);
-  return constantLength(spec, extras) + encodedLength(instanceElements(index, extras));
+  return constantLength(spec, extras) + encodedLength(instanceElements(index, extras), syntaxOf(spec));
 }
 
 /** Total bytes of all instances of the series (what NBIA reports as FileSize). */
 export function seriesByteSize(spec: SeriesSpec): number {
   const extras = seriesExtras(spec);
   let total = spec.imageCount * constantLength(spec, extras);
-  for (let i = 0; i < spec.imageCount; i++) total += encodedLength(instanceElements(i, extras));
+  for (let i = 0; i < spec.imageCount; i++) total += encodedLength(instanceElements(i, extras), syntaxOf(spec));
   return total;
 }
 
@@ -411,25 +436,30 @@ export function makeInstance(spec: SeriesSpec, index: number): Buffer {
     throw new RangeError(`Instance index ${index} is outside 0..${spec.imageCount - 1} for series ${spec.seriesUid}`);
   }
   const extras = seriesExtras(spec);
+  const syntax = syntaxOf(spec);
   const sopUid = sopInstanceUid(spec, index);
   const dict = new dcmjs.data.DicomDict({
-    ...toDataset(metaElements(sopUid, extras)),
+    ...toDataset(metaElements(sopUid, extras, syntax)),
     '00020001': { vr: 'OB', Value: [new Uint8Array([0, 1]).buffer] },
   });
   dict.dict = toDataset([...seriesElements(spec, sopUid, extras), ...instanceElements(index, extras)]);
   const header = Buffer.from(dict.write());
   const pixelBytes = spec.rows * spec.columns * 2;
   // allocUnsafeSlow gives an unpooled ArrayBuffer at offset 0, so the (even) pixel offset is 2-byte aligned.
-  const out = Buffer.allocUnsafeSlow(header.length + PIXEL_ELEMENT_HEADER + pixelBytes);
+  const out = Buffer.allocUnsafeSlow(header.length + pixelElementHeader(syntax) + pixelBytes);
   header.copy(out, 0);
   let o = header.length;
-  o = out.writeUInt16LE(0x7fe0, o);
-  o = out.writeUInt16LE(0x0010, o);
-  o += out.write('OW', o, 'latin1');
-  o = out.writeUInt16LE(0, o);
-  o = out.writeUInt32LE(pixelBytes, o);
+  const bigEndian = syntax === 'explicit-be';
+  o = bigEndian ? out.writeUInt16BE(0x7fe0, o) : out.writeUInt16LE(0x7fe0, o);
+  o = bigEndian ? out.writeUInt16BE(0x0010, o) : out.writeUInt16LE(0x0010, o);
+  if (syntax !== 'implicit-le') {
+    o += out.write('OW', o, 'latin1');
+    o = out.writeUInt16LE(0, o);
+  }
+  o = bigEndian ? out.writeUInt32BE(pixelBytes, o) : out.writeUInt32LE(pixelBytes, o);
   // Writing PixelData ourselves keeps a 512x512 image to one typed-array fill instead of dcmjs per-value work.
   fillPixels(new Uint16Array(out.buffer, out.byteOffset + o, pixelBytes / 2), spec, index);
-  if (endianness() === 'BE') out.subarray(o).swap16();
+  // The typed array wrote host order; OW words are stored in the transfer syntax's byte order.
+  if ((endianness() === 'BE') !== bigEndian) out.subarray(o).swap16();
   return out;
 }

@@ -1,5 +1,5 @@
 // Writes tcia_idc_subset.parquet the way IDC publishes it: six columns, ZSTD pages, several row groups.
-import { compress, init } from '@bokuweb/zstd-wasm';
+import { compress, decompress, init } from '@bokuweb/zstd-wasm';
 import { ByteWriter, ParquetWriter, fileWriter, type ColumnSource } from 'hyparquet-writer';
 import { seriesByteSize, type SeriesSpec } from '../dicom/synthetic-series.js';
 import type { IdcSeriesEntry } from './catalog.js';
@@ -52,6 +52,8 @@ export interface IndexWriteOptions {
   rowGroupSize?: number;
   /** ZSTD level; the default 3 is zstd's own default. */
   level?: number;
+  /** Target uncompressed page size in bytes (the writer's default is 1 MB); small pages let tests see page-level reads. */
+  pageSize?: number;
 }
 
 /**
@@ -59,7 +61,8 @@ export interface IndexWriteOptions {
  * once: `batches` yields row arrays (each becomes one or more row groups). Returns the bytes when `path` is absent.
  */
 export async function writeIndexParquet(batches: Iterable<readonly IdcIndexRow[]>, path?: string, options: IndexWriteOptions = {}): Promise<Buffer | undefined> {
-  await (zstdReady ??= init());
+  // One zstd module per process, shared with the index reader: a second init() would break it, so probe first.
+  await (zstdReady ??= Promise.resolve().then(() => void decompress(new Uint8Array([0x28, 0xb5, 0x2f, 0xfd, 0x20, 0, 1, 0, 0]))).catch(() => init()));
   const level = options.level ?? 3;
   const rowGroupSize = options.rowGroupSize ?? 100;
   const writer = path ? fileWriter(path) : new ByteWriter();
@@ -81,7 +84,7 @@ export async function writeIndexParquet(batches: Iterable<readonly IdcIndexRow[]
       compressors: { ZSTD: (bytes: Uint8Array) => compress(bytes, level) },
       createdBy: 'xtd idc emulator',
     });
-    await parquet.write({ columnData, rowGroupSize });
+    await parquet.write({ columnData, rowGroupSize, pageSize: options.pageSize });
   }
   if (!parquet) throw new Error('an IDC index needs at least one row');
   await parquet.finish();

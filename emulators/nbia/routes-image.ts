@@ -1,6 +1,6 @@
 // getImage and getImageWithMD5Hash: a zip of the series streamed on the fly (docs/reference/nbia.md#getimage, docs/reference/nbia.md#getimagewithmd5hash).
 import { createHash } from 'node:crypto';
-import { makeInstance, type SeriesSpec } from '../dicom/synthetic-series.js';
+import { makeInstance, sopInstanceUid, type SeriesSpec } from '../dicom/synthetic-series.js';
 import { BodySink } from './body-sink.js';
 import { licenseText, newFileName, sequentialName, servedOrder, shuffled } from './catalog.js';
 import { tomcatErrorPage, type FaultParams } from './faults.js';
@@ -104,4 +104,32 @@ export async function handleImage(ctx: RouteContext, withMd5: boolean): Promise<
     if (!(await sink.write(chunk))) return;
   }
   await sink.end();
+}
+
+const SINGLE_IMAGE_PARAMS = ['SeriesInstanceUID', 'SOPInstanceUID'];
+
+/**
+ * getSingleImage: one file, the same bytes getImage serves for it, as application/dicom
+ * (docs/reference/nbia.md#single-files). NBIA's answer for a SOPInstanceUID it does not hold is not in the
+ * reference; the emulator answers 404.
+ */
+export function handleSingleImage(ctx: RouteContext): void {
+  const { ex, version, catalog } = ctx;
+  const extra = version === 'v4' ? Object.keys(ex.query).find((k) => !SINGLE_IMAGE_PARAMS.includes(k)) : undefined;
+  if (extra !== undefined) {
+    ex.text(400, `Invalid query parameter: '${extra}'. Allowed parameters are: [${SINGLE_IMAGE_PARAMS.join(', ')}]`);
+    return;
+  }
+  const { SeriesInstanceUID: uid, SOPInstanceUID: sop } = ex.query;
+  if (!uid || !sop) {
+    ex.text(400, 'A parameter, SeriesInstanceUID and SOPInstanceUID, are required for this API call.', 'application/json');
+    return;
+  }
+  const spec = catalog.spec(uid);
+  const index = spec ? Array.from({ length: spec.imageCount }, (_, i) => i).find((i) => sopInstanceUid(spec, i) === sop) : undefined;
+  if (index === undefined) {
+    ex.text(404, 'Not Found');
+    return;
+  }
+  ex.send(200, catalog.instance(uid, index), 'application/dicom', { 'Content-Disposition': `attachment; filename=${sop}.dcm` });
 }

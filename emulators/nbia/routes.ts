@@ -2,7 +2,7 @@
 import type { Catalog } from './catalog.js';
 import type { Exchange } from './exchange.js';
 import type { NbiaFaults } from './faults.js';
-import { handleImage } from './routes-image.js';
+import { handleImage, handleSingleImage } from './routes-image.js';
 import {
   handleCollectionValues,
   handleSeriesMetaDataV1,
@@ -39,6 +39,7 @@ const shared: Record<string, Route> = {
   getImageWithMD5Hash: { method: 'GET', handle: (ctx) => handleImage(ctx, true) },
   getSeriesSize: { method: 'GET', handle: handleSeriesSize },
   getSOPInstanceUIDs: { method: 'GET', handle: handleSopInstanceUids },
+  getSingleImage: { method: 'GET', handle: handleSingleImage },
   getCollectionValues: { method: 'GET', handle: handleCollectionValues },
 };
 

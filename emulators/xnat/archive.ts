@@ -100,12 +100,12 @@ function doArchive(state: XnatState, s: PrearcSession, req: ArchiveRequest): { u
 /** MergeSessionsA plus PrearcSessionArchiver's pre-checks; all checks run before anything changes. */
 function merge(state: XnatState, target: Experiment, s: PrearcSession, subjectLabel: string, xsiType: string, req: ArchiveRequest): void {
   if (req.overwrite === 'none') throw new ArchiveFailure('conflict', 'Session already exists, retry with overwrite enabled');
+  // preventCrossModalityMerge defaults to true, and `delete` does not lift it (docs/reference/xnat-prearchive.md#session-types-and-cross-modality-merges).
+  if (target.xsiType !== xsiType) {
+    throw new ArchiveFailure('conflict', 'Invalid modification of session modality via archive process.  Data may require a manual merge.');
+  }
   if (state.subjectById(target.subjectId)?.label !== subjectLabel) {
     throw new ArchiveFailure('conflict', 'Invalid modification of session subject via archive process.');
-  }
-  // preventCrossModalityMerge defaults to true, and `delete` does not lift it.
-  if (target.xsiType !== xsiType) {
-    throw new ArchiveFailure('conflict', `Unable to merge a ${xsiType} into the existing ${target.xsiType}: cross-modality merges are not allowed.`);
   }
   const override = req.overwrite === 'delete';
   if (target.studyInstanceUid !== s.tag && !override) {

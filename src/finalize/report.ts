@@ -11,8 +11,6 @@ export type SeriesStatus = 'imported' | 'already-in-xnat' | 'failed' | 'unknown-
  */
 export interface SeriesOutcome {
   status: SeriesStatus;
-  /** The subject label the series went in under, when the plan could not name it (v1 metadata). */
-  subject?: string;
   files: number;
   bytes: number;
   md5Verified: number;

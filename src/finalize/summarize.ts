@@ -29,7 +29,7 @@ export function seriesOutcome(series: PlannedSeries, run: RunOutcomes): SeriesOu
 export function reportRows(plan: Plan, run: RunOutcomes, xnat: { host: string; project: string }): SeriesReportRow[] {
   return plan.series.map((series) => {
     const outcome = seriesOutcome(series, run);
-    const subject = outcome.subject ?? series.subject ?? '';
+    const subject = series.subject ?? '';
     const linked = !run.dryRun && (outcome.status === 'imported' || outcome.status === 'already-in-xnat');
     return {
       seriesUid: series.uid,

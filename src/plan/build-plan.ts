@@ -29,7 +29,7 @@ export interface PlannedSeries {
 export interface PlannedStudy {
   studyUid: string;
   patientId: string;
-  subject?: string;
+  subject: string;
   session: string;
   /** Series to move, in SeriesNumber order. */
   series: PlannedSeries[];
@@ -67,7 +67,8 @@ export function buildPlan(uids: string[], metadata: ReadonlyMap<string, SeriesMe
     if (!meta) return { uid, action: 'unknown' };
     const existing = sessionByStudy.get(meta.studyUid);
     // A study XNAT already holds keeps its subject: another subject would be an "invalid modification" (docs/reference/xnat-rest.md#archive-conflicts).
-    const subject = existing?.subject || (meta.patientName === undefined ? undefined : subjectLabel(meta.patientName, meta.patientId));
+    // Without a PatientName (v1 metadata whose header could not be read, src/plan/header-metadata.ts) the PatientID names the subject.
+    const subject = existing?.subject || subjectLabel(meta.patientName, meta.patientId);
     const session = labels.get(meta.studyUid)!;
     const scan = existing ? holdings.scans.get(existing.id)?.find((s) => s.seriesUid === uid) : undefined;
     const complete = scan !== undefined && scan.fileCount >= meta.imageCount && scan.fileCount > 0;

@@ -83,10 +83,10 @@ export async function idcSeriesMetadata(uids: string[], deps: Pick<PlanMetadataD
       seriesUid: uid,
       studyUid: where.studyUid,
       patientId: header?.patientId || where.patientId,
-      // Unknown without a header: the subject then comes from the first file, as with NBIA's v1 metadata.
-      patientName: header?.patientName,
+      // Without a readable header the plan labels the subject with the PatientID, as for an empty name.
+      patientName: header?.patientName ?? '',
       studyDate: isoDate(header?.studyDate),
-      modality: header?.seriesUid === uid ? header.modality : '',
+      modality: '',
       seriesNumber: '',
       seriesDescription: '',
       // Unknown until the series is listed; the relay then checks the files against IDC's listing.

@@ -10,7 +10,7 @@ export function formatPlanTable(plan: Plan): string {
   const rows = plan.series.map((s) => [
     s.uid,
     s.meta?.patientId ?? '',
-    subjectText(s),
+    s.subject ?? '',
     s.session ?? '',
     s.meta?.modality ?? '',
     s.meta ? String(s.meta.imageCount) : '',
@@ -28,7 +28,7 @@ export function formatPlanSummary(plan: Plan): string {
   const sessions = new Map<string, PlannedSeries[]>();
   for (const s of plan.series) {
     if (!s.session) continue;
-    const key = `${subjectText(s)}\u0000${s.session}`;
+    const key = `${s.subject ?? ''}\u0000${s.session}`;
     sessions.set(key, [...(sessions.get(key) ?? []), s]);
   }
   const rows = [...sessions.entries()].map(([key, list]) => {
@@ -85,10 +85,6 @@ function fromIdc(plan: Plan): boolean {
 
 function moves(s: PlannedSeries): boolean {
   return s.action === 'import' || s.action === 'redo';
-}
-
-function subjectText(s: PlannedSeries): string {
-  return s.subject ?? (s.meta ? '(from DICOM)' : '');
 }
 
 /** Left-aligned columns, numbers (by index) right-aligned, with a rule under the head. */

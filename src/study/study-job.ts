@@ -51,14 +51,12 @@ export async function runStudyJob(study: PlannedStudy, deps: StudyJobDeps): Prom
   const sent = new Map<string, SeriesTransfer>();
   /** Scans of 'redo' series this job already deleted, so a resend does not delete them again. */
   const replaced = new Set<string>();
-  // The plan decides the subject label, except for v1 metadata, which has no PatientName: then the first file's
-  // header decides it (transfer-series.ts) and the rest of the study follows it.
-  let subject = study.subject;
+  const { subject } = study;
   let prearchiveUri: string | undefined;
   let tainted = false;
 
   const fail = (series: PlannedSeries, error: unknown, attempts = 0, whileSending = false): void => {
-    outcomes.set(series.uid, { status: 'failed', subject, files: 0, bytes: 0, md5Verified: 0, attempts, error: describeError(error) });
+    outcomes.set(series.uid, { status: 'failed', files: 0, bytes: 0, md5Verified: 0, attempts, error: describeError(error) });
     events.seriesFailed({ study, series, error, attempts, whileSending });
   };
 
@@ -79,7 +77,6 @@ export async function runStudyJob(study: PlannedStudy, deps: StudyJobDeps): Prom
           { nbia: deps.nbia, source: deps.source, xnat: deps.xnat, logger: deps.logger, retry: deps.retry, signal: deps.signal,
             onBytes: (bytes) => events.seriesProgressed({ study, series, bytes }), onAttempt: () => events.seriesStarted({ study, series }) },
         );
-        subject = moved.subject;
         prearchiveUri = moved.prearchiveUri;
         sent.set(series.uid, moved);
         events.seriesSent({ study, series, subject, sent: moved });
@@ -124,7 +121,7 @@ export async function runStudyJob(study: PlannedStudy, deps: StudyJobDeps): Prom
   try {
     const committed = await commitAndVerify(
       prearchiveUri,
-      { project: deps.project, subject: subject ?? '', session: study.session, studyUid: study.studyUid },
+      { project: deps.project, subject, session: study.session, studyUid: study.studyUid },
       // Without NBIA's count (metadata read from IDC) the count IDC listed, and the relay matched, is the one to check.
       inSession.map((s) => ({ uid: s.uid, imageCount: s.meta!.imageCount || sent.get(s.uid)!.files })),
       { xnat: deps.xnat, logger: log, signal: new AbortController().signal, source: IMPORT_SOURCE, settleTimeoutMs: deps.settleTimeoutMs, pollIntervalMs: deps.pollIntervalMs },
@@ -135,10 +132,10 @@ export async function runStudyJob(study: PlannedStudy, deps: StudyJobDeps): Prom
       if (problem) fail(series, new Error(problem), moved.attempts);
       else {
         const { files, bytes, md5Verified, attempts, source, verified, startedMs, endedMs } = moved;
-        outcomes.set(series.uid, { status: 'imported', subject, files, bytes, md5Verified, attempts, error: '', source, verified, startedMs, endedMs });
+        outcomes.set(series.uid, { status: 'imported', files, bytes, md5Verified, attempts, error: '', source, verified, startedMs, endedMs });
       }
     }
-    events.studyCommitted({ study, subject: subject ?? '', archived: committed.archived, sent: sent.size, verified: sent.size - committed.problems.size, refusal: committed.refusal });
+    events.studyCommitted({ study, subject, archived: committed.archived, sent: sent.size, verified: sent.size - committed.problems.size, refusal: committed.refusal });
   } catch (error) {
     for (const series of inSession) fail(series, error, sent.get(series.uid)!.attempts);
   }

@@ -3,7 +3,7 @@ import got, { type Got, type Response } from 'got';
 import { parseString } from 'fast-csv';
 import { PeerAnswerError, TciaHttpError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { parseRetryAfter } from '../retry.js';
+import { DEFAULT_RETRY, isRetryable, parseRetryAfter, pause, retryAfterOf, retryDelay, type RetryPolicy } from '../retry.js';
 import { retryableStatuses } from '../retryable.js';
 import { USER_AGENT } from '../version.js';
 import { fromV1Row, fromV4Row, type SeriesMetadata } from './series-metadata.js';
@@ -86,6 +86,60 @@ export class NbiaClient {
       }
     });
     return rows;
+  }
+
+  /** The series' SOPInstanceUIDs as NBIA lists them; [] when it lists none (docs/reference/nbia.md#single-files). */
+  async sopInstanceUids(seriesUid: string): Promise<string[]> {
+    const response = await this.call(() => this.http.get(`${this.version}/getSOPInstanceUIDs`, { searchParams: { SeriesInstanceUID: seriesUid } }));
+    if (response.statusCode === 204 || response.body.trim() === '') return [];
+    if (response.statusCode !== 200) throw httpError('getSOPInstanceUIDs', response);
+    const rows = JSON.parse(response.body) as { SOPInstanceUID?: unknown }[];
+    return rows.map((row) => String(row.SOPInstanceUID ?? '').trim()).filter(Boolean);
+  }
+
+  /**
+   * The first `maxBytes` of one file (getSingleImage, docs/reference/nbia.md#single-files): enough for its header,
+   * whatever the file's size. Retried like the metadata calls: same attempts, same statuses.
+   */
+  async fileHead(seriesUid: string, sopInstanceUid: string, maxBytes: number, signal?: AbortSignal): Promise<Buffer> {
+    const policy: RetryPolicy = { ...DEFAULT_RETRY, attempts: this.options.attempts, baseDelayMs: 1000 };
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await this.readHead(seriesUid, sopInstanceUid, maxBytes, signal);
+      } catch (error) {
+        const delay = isRetryable(error) ? retryDelay(attempt, policy, retryAfterOf(error)) : 0;
+        if (delay === 0) throw error;
+        await pause(delay, signal);
+      }
+    }
+  }
+
+  private async readHead(seriesUid: string, sopInstanceUid: string, maxBytes: number, signal?: AbortSignal): Promise<Buffer> {
+    const searchParams = { SeriesInstanceUID: seriesUid, SOPInstanceUID: sopInstanceUid };
+    const stream = this.http.stream(`${this.version}/getSingleImage`, { searchParams, retry: { limit: 0 }, signal: AbortSignal.any(signal ? [signal] : []) });
+    const chunks: Buffer[] = [];
+    let size = 0;
+    try {
+      const response = await new Promise<Response>((resolve, reject) => {
+        stream.once('response', resolve);
+        stream.once('error', reject);
+      });
+      if (response.statusCode !== 200) {
+        throw new TciaHttpError(response.statusCode, `TCIA getSingleImage answered ${response.statusCode} for ${sopInstanceUid} of series ${seriesUid}: ${await readSnippet(stream)}`, {
+          seriesUid, retryAfterMs: parseRetryAfter(header(response, 'retry-after')),
+        });
+      }
+      for await (const chunk of stream) {
+        chunks.push(chunk as Buffer);
+        size += (chunk as Buffer).length;
+        if (size >= maxBytes) break;
+      }
+    } catch (error) {
+      throw translateNetworkError(error, 'TCIA', this.options.root);
+    } finally {
+      stream.destroy();
+    }
+    return Buffer.concat(chunks).subarray(0, maxBytes);
   }
 
   /**

@@ -3,12 +3,10 @@ import dicomParser from 'dicom-parser';
 import { convertBytes } from 'dicom-character-set';
 
 export interface DicomHeader {
-  sopInstanceUid: string;
   seriesUid: string;
   studyUid: string;
   patientId: string;
   patientName: string;
-  modality: string;
   /** 'YYYYMMDD' or ''. */
   studyDate: string;
 }
@@ -32,12 +30,10 @@ export function readDicomHeader(bytes: Buffer): DicomHeader | undefined {
   if (!dataSet) return undefined;
   const text = (tag: string): string => (dataSet.string(tag) ?? '').trim();
   const header: DicomHeader = {
-    sopInstanceUid: text('x00080018'),
     seriesUid: text('x0020000e'),
     studyUid: text('x0020000d'),
     patientId: text('x00100020'),
     patientName: personName(dataSet),
-    modality: text('x00080060'),
     studyDate: text('x00080020'),
   };
   // Without its UIDs a file is not something XNAT could file under a session and scan.

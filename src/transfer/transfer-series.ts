@@ -3,7 +3,6 @@ import type { Logger } from '../log.js';
 import { isRetryable, pause, retryAfterOf, retryDelay, type RetryPolicy } from '../retry.js';
 import type { NbiaClient } from '../tcia/nbia-client.js';
 import type { SeriesMetadata } from '../tcia/series-metadata.js';
-import { subjectLabel } from '../plan/labels.js';
 import type { XnatClient } from '../xnat/xnat-client.js';
 import { NbiaSource } from '../sources/nbia/zip-series.js';
 import type { SeriesSource, SourceSeries } from '../sources/types.js';
@@ -14,13 +13,12 @@ export const IMPORT_SOURCE = 'xnat-tcia-download';
 export interface SeriesJob {
   meta: SeriesMetadata;
   project: string;
-  /** undefined when the metadata had no PatientName (v1): taken from the first file instead. */
-  subject?: string;
+  /** Decided by the plan (src/plan/build-plan.ts). */
+  subject: string;
   session: string;
 }
 
 export interface SeriesTransfer extends RelayStats {
-  subject: string;
   prearchiveUri: string;
   attempts: number;
   /** Which source served the attempt that succeeded, and how its files were verified (the report's columns). */
@@ -65,7 +63,6 @@ export async function transferSeries(job: SeriesJob, deps: TransferDeps): Promis
   let fellBack = 0;
   for (let attempt = 1; ; attempt += 1) {
     if (deps.signal.aborted) throw new SeriesFailure(new AbortedError(), attempt - 1, touchedXnat);
-    let subject = job.subject;
     try {
       deps.onAttempt?.();
       const startedMs = Date.now();
@@ -74,10 +71,9 @@ export async function transferSeries(job: SeriesJob, deps: TransferDeps): Promis
       const { stats, uri } = await relaySource(
         series,
         { seriesUid: job.meta.seriesUid, studyUid: job.meta.studyUid, imageCount: job.meta.imageCount },
-        (zip, first, signal) => {
+        (zip, _first, signal) => {
           touchedXnat = true;
-          subject ??= subjectLabel(first.patientName, first.patientId || job.meta.patientId);
-          return deps.xnat.importZip({ project: job.project, subject, session: job.session, source: IMPORT_SOURCE }, zip, signal);
+          return deps.xnat.importZip({ project: job.project, subject: job.subject, session: job.session, source: IMPORT_SOURCE }, zip, signal);
         },
         deps.signal,
         {
@@ -85,7 +81,7 @@ export async function transferSeries(job: SeriesJob, deps: TransferDeps): Promis
           onUnreadable: (file) => log.warn({ file }, `${file}: its DICOM header could not be read, but it matches TCIA's MD5; XNAT decides`),
         },
       );
-      return { ...stats, subject: subject ?? '', prearchiveUri: uri, attempts: attempt, source: series.source, verified: series.verified, startedMs, endedMs: Date.now() };
+      return { ...stats, prearchiveUri: uri, attempts: attempt, source: series.source, verified: series.verified, startedMs, endedMs: Date.now() };
     } catch (error) {
       if (error instanceof AbortedError || deps.signal.aborted) throw new SeriesFailure(new AbortedError(), attempt, touchedXnat);
       if (!isXnatSide(error) && source.fallBack?.(job.meta.seriesUid)) {

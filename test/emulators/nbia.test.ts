@@ -339,6 +339,20 @@ describe('metadata', () => {
     expect(new Set(sops.map((s) => s.SOPInstanceUID))).toEqual(new Set(all));
     expect((await get(`${V4}/getSeriesSize?SeriesInstanceUID=${UID}&api_key=1`)).statusCode).toBe(400);
   });
+
+  it('getSingleImage serves the file getImage serves for that SOPInstanceUID', async () => {
+    const spec = emu.spec(UID);
+    if (!spec) throw new Error('spec');
+    const sop = sopInstanceUid(spec, 1);
+    const res = await get(`${V1}/getSingleImage?SeriesInstanceUID=${UID}&SOPInstanceUID=${sop}`);
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toBe('application/dicom');
+    expect(res.headers['content-disposition']).toBe(`attachment; filename=${sop}.dcm`);
+    expect(res.body.equals(emu.instance(UID, 1))).toBe(true);
+    expect((await get(`${V1}/getSingleImage?SeriesInstanceUID=${UID}`)).statusCode).toBe(400);
+    expect((await get(`${V4}/getSingleImage?SeriesInstanceUID=${UID}&SOPInstanceUID=${sop}&format=json`)).statusCode).toBe(400);
+    expect((await get(`${V1}/getSingleImage?SeriesInstanceUID=${UID}&SOPInstanceUID=2.25.1`)).statusCode).toBe(404);
+  });
 });
 
 describe('faults', () => {

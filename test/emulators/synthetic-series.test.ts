@@ -1,5 +1,6 @@
 import { deflateRawSync } from 'node:zlib';
 import dcmjs from 'dcmjs';
+import dicomParser from 'dicom-parser';
 import type { NaturalizedDataset } from 'dcmjs';
 import {
   buildCollection,
@@ -152,8 +153,26 @@ describe('makeInstance', () => {
     expect(new Set(Array.from({ length: 12 }, (_, i) => sopInstanceUid(spec, i))).size).toBe(12);
   });
 
+  it('writes Implicit VR Little Endian, Explicit VR Big Endian and UTF-8 names that read back the same', () => {
+    const name = 'Müller^Zoë=山田^太郎';
+    const read = (syntax: SeriesSpec['transferSyntax']): dicomParser.DataSet => dicomParser.parseDicom(makeInstance({ ...spec, patientName: name, transferSyntax: syntax }, 2));
+    const le = read('explicit-le');
+    const pixels = (ds: dicomParser.DataSet): number[] => Array.from({ length: 64 }, (_, i) => ds.uint16('x7fe00010', i)!);
+    expect(parse(makeInstance(spec, 2)).data.SpecificCharacterSet).toBeUndefined();
+    for (const [syntax, uid] of [['explicit-le', '1.2.840.10008.1.2.1'], ['implicit-le', '1.2.840.10008.1.2'], ['explicit-be', '1.2.840.10008.1.2.2']] as const) {
+      const ds = read(syntax);
+      expect(ds.string('x00020010')).toBe(uid);
+      expect([ds.string('x00080018'), ds.string('x0020000e'), ds.uint16('x00280010'), ds.string('x00080005')]).toEqual([sopInstanceUid(spec, 2), spec.seriesUid, 64, 'ISO_IR 192']);
+      const element = ds.elements.x00100010!;
+      expect(Buffer.from(ds.byteArray.subarray(element.dataOffset, element.dataOffset + element.length)).toString('utf8').trimEnd()).toBe(name);
+      // The same pixel values, stored in the syntax's byte order.
+      expect(pixels(ds)).toEqual(pixels(le));
+    }
+  });
+
   it('predicts its own size exactly', () => {
-    const specs = [spec, ...buildCollection(uids(6)), { ...spec, rows: 512, columns: 512, imageCount: 2 }];
+    const odd = [{ ...spec, patientName: 'Иванов^Пётр', transferSyntax: 'implicit-le' as const }, { ...spec, patientName: 'Zoë', transferSyntax: 'explicit-be' as const, imageCount: 3 }];
+    const specs = [spec, ...buildCollection(uids(6)), { ...spec, rows: 512, columns: 512, imageCount: 2 }, ...odd];
     for (const s of specs) {
       let total = 0;
       for (let i = 0; i < s.imageCount; i++) {

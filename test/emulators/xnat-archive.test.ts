@@ -96,6 +96,18 @@ describe('commit and archive', () => {
     expect(listing.ResultSet.Result[0]?.status).toBe('CONFLICT');
   });
 
+  test('an RTSTRUCT sent alone does not merge into the archived CT session of its study, even with overwrite=delete', async () => {
+    await client(emu, 'alice', 'pw').post(`${await upload('AUTO')}?action=commit`);
+    const path = await upload('AUTO', { ...b, modality: 'RTSTRUCT', imageCount: 1 });
+    for (const overwrite of ['append', 'delete']) {
+      const res = await client(emu, 'alice', 'pw').post(`${path}?action=commit&overwrite=${overwrite}`);
+      expect(res.statusCode).toBe(409);
+      expect(h3(res.body)).toBe('Invalid modification of session modality via archive process.  Data may require a manual merge.');
+    }
+    expect(emu.prearchive('AUTO')[0]?.status).toBe('CONFLICT');
+    expect(emu.archive('AUTO')[0]?.scans).toHaveLength(1);
+  });
+
   test('labels with special characters cannot be archived', async () => {
     const path = await upload('AUTO', a, '&EXPT_LABEL=bad!label');
     const res = await client(emu, 'alice', 'pw').post(`${path}?action=commit`);

@@ -17,7 +17,7 @@ describe('reportRows', () => {
     scans: new Map([['E1', [{ id: '2', seriesUid: '1.2', fileCount: 3 }]]]),
   };
   const plan = buildPlan(['1.1', '1.2', '1.3', '1.4'], metadata, holdings);
-  const imported: SeriesOutcome = { status: 'imported', subject: 'DOE_J', files: 3, bytes: 290, md5Verified: 3, attempts: 2, error: '' };
+  const imported: SeriesOutcome = { status: 'imported', files: 3, bytes: 290, md5Verified: 3, attempts: 2, error: '' };
   const run: RunOutcomes = { dryRun: false, sent: new Map([['1.1', imported]]), notStarted: () => 'run stopped before this series started' };
   const where = { host: 'http://xnat', project: 'PRJ' };
 
@@ -42,11 +42,12 @@ describe('reportRows', () => {
     ]);
   });
 
-  it('takes the subject a job learned from the first file when the plan could not name it (v1)', () => {
+  it('names the subject in the plan even without a PatientName (v1 metadata whose header was not read): the PatientID', () => {
     const v1 = buildPlan(['1.1'], new Map([['1.1', meta('1.1')]]), { sessions: [], scans: new Map() });
-    expect(v1.series[0]!.subject).toBeUndefined();
+    expect(v1.studies[0]!.subject).toBe('P-1');
     const rows = reportRows(v1, { ...run, sent: new Map([['1.1', imported]]) }, where);
-    expect(rows[0]!.subject).toBe('DOE_J');
+    expect(rows[0]!.subject).toBe('P-1');
+    expect(rows[0]!.sessionUrl).toBe('http://xnat/data/projects/PRJ/subjects/P-1/experiments/P-1');
   });
 });
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { asyncBufferFromFile, type AsyncBuffer } from 'hyparquet';
 import { DEFAULT_RETRY, type RetryPolicy } from '../../retry.js';
@@ -40,7 +40,8 @@ export function isUrl(source: string): boolean {
  * Opens the index for reading by byte range. A local path is read in place. A URL is read with Range requests
  * pinned by If-Match to one ETag, so a release published mid-read fails loudly rather than mixing two files; each
  * range is kept under the cache dir, keyed by ETag, and a later run revalidates with If-None-Match
- * (docs/reference/idc.md#index). hyparquet asks for the same ranges for the same columns, so a rerun reads none.
+ * (docs/reference/idc.md#index). A slice inside a range already kept is read from disk, so a rerun reads nothing and
+ * another manifest only the pages it has not seen.
  */
 export async function openIndexFile(source: string, options: IndexFileOptions = {}): Promise<IndexFile> {
   if (!isUrl(source)) return { file: await asyncBufferFromFile(source), revalidated: false, bytesFetched: () => 0 };
@@ -64,17 +65,24 @@ export async function openIndexFile(source: string, options: IndexFileOptions = 
     await writeFile(join(keep, 'meta.json'), JSON.stringify(meta));
   }
   let fetched = 0;
+  // Ranges already on disk for this ETag; a slice inside one of them is read from it (another manifest, other rows).
+  const ranges = keep ? await cachedRanges(keep) : [];
   const file: AsyncBuffer = {
     byteLength: meta.size,
     async slice(start: number, end = meta.size): Promise<ArrayBuffer> {
-      const path = keep && join(keep, 'ranges', `${start}-${end}`);
-      const hit = path ? await readFile(path).catch(() => undefined) : undefined;
-      const bytes = hit ?? (await fetchRange(start, end));
-      if (path && !hit) {
-        await writeFile(`${path}.part`, bytes);
+      const hit = ranges.find((r) => r.start <= start && end <= r.end);
+      const bytes = hit && keep ? await readPart(join(keep, 'ranges', `${hit.start}-${hit.end}`), start - hit.start, end - start) : undefined;
+      if (bytes) return bytes;
+      const body = await fetchRange(start, end);
+      if (keep) {
+        const path = join(keep, 'ranges', `${start}-${end}`);
+        await writeFile(`${path}.part`, body);
         await rename(`${path}.part`, path);
+        ranges.push({ start, end });
       }
-      return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length) as ArrayBuffer;
+      // A body that owns its whole ArrayBuffer (any large one) is handed over without a copy.
+      const whole = body.byteOffset === 0 && body.length === body.buffer.byteLength;
+      return (whole ? body.buffer : body.buffer.slice(body.byteOffset, body.byteOffset + body.length)) as ArrayBuffer;
     },
   };
 
@@ -107,5 +115,26 @@ async function readMeta(dir: string): Promise<CacheMeta | undefined> {
     return meta.etag && Number.isFinite(meta.size) ? meta : undefined;
   } catch {
     return undefined;
+  }
+}
+
+async function cachedRanges(dir: string): Promise<{ start: number; end: number }[]> {
+  const names = await readdir(join(dir, 'ranges')).catch(() => [] as string[]);
+  return names.flatMap((name) => {
+    const m = /^(\d+)-(\d+)$/.exec(name);
+    return m ? [{ start: Number(m[1]), end: Number(m[2]) }] : [];
+  });
+}
+
+/** `length` bytes at `offset` of a cached range, or undefined when the file is gone or short (then it is refetched). */
+async function readPart(path: string, offset: number, length: number): Promise<ArrayBuffer | undefined> {
+  const handle = await open(path, 'r').catch(() => undefined);
+  if (!handle) return undefined;
+  try {
+    const bytes = new Uint8Array(length);
+    const { bytesRead } = await handle.read(bytes, 0, length, offset);
+    return bytesRead === length ? bytes.buffer : undefined;
+  } finally {
+    await handle.close();
   }
 }

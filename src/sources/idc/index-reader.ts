@@ -1,5 +1,6 @@
-import { parquetMetadataAsync, parquetRead, type AsyncBuffer, type FileMetaData } from 'hyparquet';
-import { compressors } from 'hyparquet-compressors';
+import { decompress as zstdDecompress, init as zstdInit } from '@bokuweb/zstd-wasm';
+import { parquetMetadataAsync, parquetRead, type AsyncBuffer, type Compressors, type FileMetaData } from 'hyparquet';
+import { compressors as jsCompressors } from 'hyparquet-compressors';
 import { XtdError } from '../../errors.js';
 import { openIndexFile, type IndexFileOptions } from './index-file.js';
 
@@ -68,28 +69,62 @@ export async function findSeries(file: AsyncBuffer, metadata: FileMetaData, want
   if (missing.length > 0) throw new IdcIndexError(`the IDC index has no column ${missing.join(', ')}`);
   const found = new Map<string, IdcSeriesLocation>();
   if (wanted.size === 0) return found;
+  const parquet = { file, metadata, compressors: await codecs() };
+  // A UID becomes a string only when its bytes hash like a wanted one: the other 98% stay undecoded byte views.
+  const wantedHashes = new Set([...wanted].map((uid) => hashBytes(encoder.encode(uid))));
+  const candidateUid = (bytes: Uint8Array | undefined) => (bytes && wantedHashes.has(hashBytes(bytes)) ? decoder.decode(bytes) : undefined);
   let groupStart = 0;
   for (const group of metadata.row_groups) {
     const rowStart = groupStart;
     const rowEnd = groupStart + Number(group.num_rows);
     groupStart = rowEnd;
     // Column chunks, not rows: no per-row objects for the 100k+ rows of a group that are not wanted.
-    const hits = new Map<number, Partial<Record<string, unknown>>>();
-    await read(file, metadata, [UID_COLUMN], rowStart, rowEnd, (_column, first, values) => {
+    const hits: Hit[] = [];
+    await read(parquet, UID_COLUMN, rowStart, rowEnd, candidateUid, (first, values) => {
       for (let k = 0; k < values.length; k++) {
         const uid = values[k];
-        if (typeof uid === 'string' && wanted.has(uid)) hits.set(first + k, { [UID_COLUMN]: uid });
+        if (typeof uid === 'string' && wanted.has(uid)) hits.push({ row: first + k, fields: { [UID_COLUMN]: uid } });
       }
     });
-    if (hits.size === 0) continue;
-    await read(file, metadata, [...OTHER_COLUMNS], rowStart, rowEnd, (column, first, values) => {
-      for (const [row, fields] of hits) {
-        if (row >= first && row < first + values.length) fields[column] = values[row - first];
-      }
-    });
-    for (const fields of hits.values()) addRow(found, fields);
+    if (hits.length > 0) await readHits(parquet, hits);
+    for (const { fields } of hits) addRow(found, fields);
   }
   return found;
+}
+
+interface Hit {
+  row: number;
+  fields: Record<string, unknown>;
+}
+
+/**
+ * Fills in the other columns of the hit rows (in row order), one column at a time and only from the first hit to the
+ * last: hyparquet skips the pages outside. Strings stay byte views until a hit needs one.
+ */
+async function readHits(parquet: Parquet, hits: readonly Hit[]): Promise<void> {
+  const from = hits[0]!.row;
+  const to = hits[hits.length - 1]!.row + 1;
+  for (const column of OTHER_COLUMNS) {
+    let h = 0;
+    await read(parquet, column, from, to, (bytes) => bytes, (first, values) => {
+      // Chunks arrive in row order, and so do the hits.
+      while (h < hits.length && hits[h]!.row < first) h++;
+      for (; h < hits.length && hits[h]!.row < first + values.length; h++) {
+        const value = values[hits[h]!.row - first];
+        hits[h]!.fields[column] = value instanceof Uint8Array ? decoder.decode(value) : value;
+      }
+    });
+  }
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** FNV-1a, 32 bits: a cheap filter in front of the exact Set lookup (a collision only costs one decode). */
+function hashBytes(bytes: Uint8Array): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i]!, 0x01000193);
+  return h >>> 0;
 }
 
 function addRow(found: Map<string, IdcSeriesLocation>, fields: Partial<Record<string, unknown>>): void {
@@ -108,11 +143,35 @@ function addRow(found: Map<string, IdcSeriesLocation>, fields: Partial<Record<st
   });
 }
 
-type OnValues = (column: string, firstRow: number, values: ArrayLike<unknown>) => void;
+let zstdReady: Promise<void> | undefined;
+/** An empty zstd frame: decoding it succeeds only once the WebAssembly module is running. */
+const EMPTY_ZSTD_FRAME = new Uint8Array([0x28, 0xb5, 0x2f, 0xfd, 0x20, 0x00, 0x01, 0x00, 0x00]);
 
-function read(file: AsyncBuffer, metadata: FileMetaData, columns: string[], rowStart: number, rowEnd: number, onValues: OnValues): Promise<void> {
+/**
+ * hyparquet's codecs, with ZSTD (the index's codec) decoded by zstd's own C code compiled to WebAssembly: about three
+ * times faster than the pure-JS decoder on the index's pages. The page header gives the exact output size.
+ */
+async function codecs(): Promise<Compressors> {
+  // The module is one per process and a second init() breaks it, so start it only if no one else has.
+  zstdReady ??= Promise.resolve()
+    .then(() => void zstdDecompress(EMPTY_ZSTD_FRAME))
+    .catch(() => zstdInit());
+  await zstdReady;
+  return { ...jsCompressors, ZSTD: (input, outputLength) => zstdDecompress(input, { defaultHeapSize: outputLength }) };
+}
+
+interface Parquet {
+  file: AsyncBuffer;
+  metadata: FileMetaData;
+  compressors: Compressors;
+}
+
+type StringFromBytes = (bytes: Uint8Array | undefined) => unknown;
+
+function read(parquet: Parquet, column: string, rowStart: number, rowEnd: number, strings: StringFromBytes, onValues: (firstRow: number, values: ArrayLike<unknown>) => void): Promise<void> {
   return parquetRead({
-    file, metadata, columns, rowStart, rowEnd, compressors,
-    onChunk: ({ columnName, columnData, rowStart: first }) => onValues(columnName, first, columnData as ArrayLike<unknown>),
+    ...parquet, columns: [column], rowStart, rowEnd, useOffsetIndex: true,
+    parsers: { stringFromBytes: strings as (bytes: Uint8Array) => string },
+    onChunk: ({ columnData, rowStart: first }) => onValues(first, columnData as ArrayLike<unknown>),
   });
 }
