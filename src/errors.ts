@@ -42,8 +42,8 @@ export class ManifestError extends XtdError {
 
 /** A peer could not be reached at all (DNS, refused, TLS) or dropped the connection. */
 export class ConnectionError extends XtdError {
-  readonly peer: 'TCIA' | 'XNAT';
-  constructor(peer: 'TCIA' | 'XNAT', code: string, message: string, options: XtdErrorOptions = {}) {
+  readonly peer: Peer;
+  constructor(peer: Peer, code: string, message: string, options: XtdErrorOptions = {}) {
     super(code, message, options);
     this.peer = peer;
   }

@@ -1,4 +1,8 @@
 import { ConnectionError, XtdError } from './errors.js';
+import type { Peer } from './retryable.js';
+
+/** Where each peer's address is set, for a hint. */
+const ADDRESS_SETTING: Record<Peer, string> = { XNAT: 'XNAT_HOST', TCIA: 'TCIA_URL', IDC: 'IDC_INDEX / IDC_ENDPOINT' };
 
 const TLS_CODES = new Set([
   'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
@@ -9,12 +13,12 @@ const TLS_CODES = new Set([
  * Turns a network failure into a one-line error a person can act on. Messages name the host only, never a
  * URL with credentials, and the original error is kept as `cause` for the debug log.
  */
-export function translateNetworkError(error: unknown, peer: 'TCIA' | 'XNAT', base: string): Error {
+export function translateNetworkError(error: unknown, peer: Peer, base: string): Error {
   if (error instanceof XtdError) return error;
   const code = (error as { code?: string }).code ?? '';
   const host = safeHost(base);
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
-    return new ConnectionError(peer, code, `cannot resolve ${peer} host ${host}`, { cause: error, retryable: code === 'EAI_AGAIN', hint: `check the ${peer === 'XNAT' ? 'XNAT_HOST' : 'TCIA_URL'} spelling and DNS` });
+    return new ConnectionError(peer, code, `cannot resolve ${peer} host ${host}`, { cause: error, retryable: code === 'EAI_AGAIN', hint: `check the ${ADDRESS_SETTING[peer]} spelling and DNS` });
   }
   if (code === 'ECONNREFUSED' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH') {
     return new ConnectionError(peer, code, `cannot connect to ${peer} at ${host} (${code})`, { cause: error, retryable: true, hint: `is ${peer} running and reachable from here?` });

@@ -2,7 +2,7 @@
 import { resolve } from 'node:path';
 import pino from 'pino';
 import type { Argv } from 'yargs';
-import { normaliseUrl, resolveProject, resolveXnatAccess } from '../config.js';
+import { normaliseUrl, resolveProject, resolveSources, resolveXnatAccess, type SourcesConfig } from '../config.js';
 import { describeError } from '../errors.js';
 import { askForMissingPassword } from '../prompt.js';
 import { DEFAULT_TCIA_ROOT } from '../tcia/server-url.js';
@@ -10,6 +10,7 @@ import { XnatClient } from '../xnat/xnat-client.js';
 import { formatLine, type CheckLine } from './checklist.js';
 import { checkContainerService } from './container-checks.js';
 import { checkDisk } from './disk-check.js';
+import { checkIdc } from './idc-checks.js';
 import { checkTcia } from './tcia-checks.js';
 import { checkXnat } from './xnat-checks.js';
 
@@ -20,6 +21,9 @@ export function checkOptions(y: Argv): Argv {
     .option('xnat-user', { type: 'string', describe: 'XNAT user or alias token [env: XNAT_USER]' })
     .option('xnat-pass', { type: 'string', describe: 'XNAT password or token secret; prefer XNAT_PASS [env: XNAT_PASS]' })
     .option('tcia-url', { type: 'string', describe: `TCIA server root (default: ${DEFAULT_TCIA_ROOT}) [env: TCIA_URL]` })
+    .option('source', { type: 'string', describe: 'The --source an import would use: auto, idc or nbia (default: auto) [env: XTD_SOURCE]' })
+    .option('idc-index', { type: 'string', describe: "URL or path of IDC's tcia_idc_subset.parquet [env: IDC_INDEX]" })
+    .option('idc-endpoint', { type: 'string', describe: 'S3-compatible server for IDC\'s buckets [env: IDC_ENDPOINT]' })
     .option('output-dir', { alias: 'o', type: 'string', default: 'xnat-tcia-download-output', describe: 'The folder an import would write its reports to' })
     .option('insecure', { type: 'boolean', default: false, describe: 'Do not verify TLS certificates' });
 }
@@ -28,21 +32,23 @@ export function checkOptions(y: Argv): Argv {
 export async function runCheckCommand(args: Record<string, unknown>): Promise<number> {
   const str = (key: string): string | undefined => args[key] as string | undefined;
   const warnings: string[] = [];
-  let setup: { project: string; access: ReturnType<typeof resolveXnatAccess>; tciaRoot: string; outputDir: string };
+  let setup: { project: string; access: ReturnType<typeof resolveXnatAccess>; tciaRoot: string; outputDir: string; sources: SourcesConfig };
   try {
     const raw = await askForMissingPassword({ xnatHost: str('xnat-host'), xnatUser: str('xnat-user'), xnatPass: str('xnat-pass'), insecure: args.insecure as boolean }, process.env);
     const tcia = (str('tcia-url') ?? process.env.TCIA_URL ?? '').trim();
+    const outputDir = resolve(str('output-dir') ?? 'xnat-tcia-download-output');
     setup = {
       project: resolveProject(str('project')),
       access: resolveXnatAccess(raw, process.env, warnings),
       tciaRoot: tcia ? normaliseUrl(tcia, '--tcia-url') : DEFAULT_TCIA_ROOT,
-      outputDir: resolve(str('output-dir') ?? 'xnat-tcia-download-output'),
+      outputDir,
+      sources: resolveSources({ source: str('source'), idcIndex: str('idc-index'), idcEndpoint: str('idc-endpoint') }, process.env, outputDir),
     };
   } catch (error) {
     process.stderr.write(`xnat-tcia-download: ${describeError(error)}\n`);
     return 2;
   }
-  const { project, access, tciaRoot, outputDir } = setup;
+  const { project, access, tciaRoot, outputDir, sources } = setup;
   for (const warning of warnings) process.stdout.write(`! ${warning}\n`);
   process.stdout.write(`Checking whether ${access.user} can import into project ${project} on ${access.host} (read-only)\n`);
 
@@ -55,6 +61,7 @@ export async function runCheckCommand(args: Record<string, unknown>): Promise<nu
   const all = [...print(xnatFindings.lines)];
   if (xnatFindings.loggedIn) all.push(...print(await checkContainerService(xnat, project, xnatFindings.projectExists, process.env)));
   all.push(...print(await checkTcia(tciaRoot, access.insecure)));
+  all.push(...print(await checkIdc(sources, access.insecure)));
   all.push(...print([await checkDisk(outputDir)]));
 
   const failures = all.filter((l) => l.status === 'fail').length;

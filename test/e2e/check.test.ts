@@ -1,10 +1,17 @@
 import { chmod, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { EmulatedCommand, XnatEmulatorOptions } from '../../emulators/xnat/index.js';
+import { buildCollection } from '../../emulators/dicom/synthetic-series.js';
+import { startIdcEmulator, type IdcEmulator } from '../../emulators/idc/index.js';
 import { PASSWORD, startWorld, type World } from '../support/world.js';
 
 let world: World;
-afterEach(async () => world?.close());
+let idc: IdcEmulator | undefined;
+afterEach(async () => {
+  await world?.close();
+  await idc?.close();
+  idc = undefined;
+});
 
 const COMMAND: EmulatedCommand = {
   id: 7,
@@ -43,8 +50,32 @@ describe('check: a read-only readiness checklist', () => {
     expect(line(lines, 'TCIA')).toMatch(/^✓ TCIA: NBIA v4 at .* answers \(\d+ collections\)/);
     expect(line(lines, 'TCIA v1')).toMatch(/^✓ TCIA v1/);
     expect(line(lines, 'output folder')).toMatch(/^✓ output folder: .*writable, [\d.]+ GB free/);
+    expect(line(lines, 'IDC')).toBe('- IDC: not used (--source nbia)');
     expect(lines.at(-1)).toBe('ready: an import into READY can work');
     expect(code).toBe(0);
+  });
+
+  it('IDC: the index and a bucket listing are checked; unreachable is a note in auto and a failure with --source idc', async () => {
+    idc = await startIdcEmulator({ collection: buildCollection(['1.3.6.1.4.1.14519.5.2.1.9101'], { imagesPerSeries: [1, 1] }) });
+    const ready = { projects: [{ id: 'IDCP', owners: ['admin'] }] };
+    const here = await check(ready, ['--project', 'IDCP'], { XTD_SOURCE: 'auto', IDC_INDEX: idc.indexUrl, IDC_ENDPOINT: idc.url });
+    expect(line(here.lines, 'IDC index')).toMatch(/^✓ IDC index: http:\/\/127\.0\.0\.1:\d+\/\S+tcia_idc_subset\.parquet answers \([\d.]+ [kKM]?B, ETag "/);
+    expect(line(here.lines, 'IDC buckets')).toMatch(new RegExp(`^✓ IDC buckets: ${idc.url}/idc-open-data lists anonymously$`));
+    expect(idc.requests.map((r) => r.method).every((m) => m === 'GET' || m === 'HEAD')).toBe(true);
+    expect(here.code).toBe(0);
+    await world.close();
+
+    const gone = { IDC_INDEX: 'http://127.0.0.1:9/tcia_idc_subset.parquet', IDC_ENDPOINT: 'http://127.0.0.1:9' };
+    const auto = await check(ready, ['--project', 'IDCP'], { XTD_SOURCE: 'auto', ...gone });
+    expect(line(auto.lines, 'IDC index')).toMatch(/^! IDC index: .*cannot connect to IDC at 127\.0\.0\.1:9 .*until then every series comes from NBIA$/);
+    expect(line(auto.lines, 'IDC buckets')).toMatch(/^! IDC buckets: /);
+    expect(auto.code).toBe(0);
+    await world.close();
+
+    const only = await check(ready, ['--project', 'IDCP', '--source', 'idc'], gone);
+    expect(line(only.lines, 'IDC index')).toMatch(/^✗ IDC index: .*→ check --idc-index \/ IDC_INDEX/);
+    expect(only.lines.at(-1)).toBe('not ready: 2 problems to fix first');
+    expect(only.code).toBe(1);
   });
 
   it('an alias token is recognised as its user', async () => {
@@ -123,6 +154,9 @@ describe('check: a read-only readiness checklist', () => {
     const missing = await world.run(['check', '--project', 'P'], { env: { XNAT_USER: '' } });
     expect(missing.stderr).toMatch(/XNAT_USER is not set/);
     expect(missing.exitCode).toBe(2);
+    const source = await world.run(['check', '--project', 'P'], { env: { XTD_SOURCE: 'idx' } });
+    expect(source.stderr).toMatch(/XTD_SOURCE 'idx' is not one of auto, idc, nbia/);
+    expect(source.exitCode).toBe(2);
     expect(world.xnat.requests).toEqual([]);
   });
 });
