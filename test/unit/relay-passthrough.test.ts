@@ -1,9 +1,9 @@
-// The prototype pass-through relay: TCIA's DEFLATE bytes copied to XNAT, a side copy checked; Java reads the result.
+// The relay's pass-through path: TCIA's DEFLATE bytes copied to XNAT, a side copy checked; Java reads the result.
 import { Readable } from 'node:stream';
 import { crc32 } from 'node:zlib';
 import { seriesSpecFromUid, zipEntries, zipStream, type ZipPlan } from '../../emulators/nbia/index.js';
 import { Md5MismatchError, SeriesContentError } from '../../src/errors.js';
-import { relaySeriesPassThrough } from '../../src/transfer/zip/relay-passthrough.js';
+import { relaySeries } from '../../src/transfer/relay-series.js';
 import { readWithJava } from '../jdk/read-with-java.js';
 
 const PLAN: ZipPlan = { license: true, newFileNames: false, md5: true };
@@ -16,7 +16,7 @@ function series(images: number, rows: number): ReturnType<typeof seriesSpecFromU
 async function relay(spec: ReturnType<typeof series>, plan: ZipPlan = PLAN, wholeEntryLimit?: number): Promise<{ result: PromiseSettledResult<unknown>; java?: Awaited<ReturnType<typeof readWithJava>> }> {
   let java: Promise<Awaited<ReturnType<typeof readWithJava>>> | undefined;
   const result = await Promise.allSettled([
-    relaySeriesPassThrough(
+    relaySeries(
       zipStream(zipEntries(spec, plan), 6),
       { seriesUid: spec.seriesUid, studyUid: spec.studyUid, imageCount: spec.imageCount },
       async (zip: Readable) => {
@@ -26,13 +26,13 @@ async function relay(spec: ReturnType<typeof series>, plan: ZipPlan = PLAN, whol
         return '/data/prearchive/projects/P/20260101_000000000/S';
       },
       new AbortController().signal,
-      wholeEntryLimit === undefined ? {} : { wholeEntryLimit },
+      wholeEntryLimit === undefined ? {} : { holdLimits: { plain: 4 * wholeEntryLimit, deflated: wholeEntryLimit } },
     ),
   ]);
   return { result: result[0] as PromiseSettledResult<unknown>, java: java && (await java) };
 }
 
-describe('relaySeriesPassThrough (prototype)', () => {
+describe('relaySeries passing DEFLATE entries through', () => {
   it('delivers every DICOM file, still DEFLATED, byte for byte as Java reads it; LICENSE and md5hashes.csv are dropped', async () => {
     const spec = series(8, 256);
     const { result, java } = await relay(spec);
@@ -74,7 +74,7 @@ describe('relaySeriesPassThrough (prototype)', () => {
     const signature = Buffer.from('PK\x07\x08', 'latin1');
     const at = zip.indexOf(signature, zip.indexOf(signature) + 4);
     zip[at + 4] = (zip[at + 4] as number) ^ 1;
-    const result = relaySeriesPassThrough(Readable.from([zip]), { seriesUid: spec.seriesUid, studyUid: spec.studyUid, imageCount: 3 }, async (body) => {
+    const result = relaySeries(Readable.from([zip]), { seriesUid: spec.seriesUid, studyUid: spec.studyUid, imageCount: 3 }, async (body) => {
       body.resume();
       await new Promise((resolve, reject) => body.on('end', resolve).on('error', reject));
       return '/data/prearchive/projects/P/20260101_000000000/S';
