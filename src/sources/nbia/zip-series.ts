@@ -6,6 +6,7 @@ import type { NbiaClient } from '../../tcia/nbia-client.js';
 import { readZipEvents, type EntryEnd, type ZipEvent } from '../../transfer/zip/zip-entry-reader.js';
 import type { CheckList, SeriesSource, SourceFile, SourceSeries } from '../types.js';
 import { parseMd5List } from './md5-list.js';
+import { streamChunks } from './stream-chunks.js';
 
 const STORED = 0;
 const DEFLATED = 8;
@@ -30,7 +31,7 @@ export function nbiaZipSeries(download: Readable, uid: string): SourceSeries {
     if (signal.aborted) onAbort();
     signal.addEventListener('abort', onAbort, { once: true });
     try {
-      const events = readZipEvents(download);
+      const events = readZipEvents(streamChunks(download));
       for (let next = await events.next(); !next.done; next = await events.next()) {
         if (next.value.kind !== 'entry') continue;
         const { entry } = next.value;
