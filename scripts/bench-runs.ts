@@ -217,7 +217,7 @@ export async function planningRun(manifestPath: string, workDir: string): Promis
 /** Runs scripts/bench-verify.ts pinned to one core; with `profileFile` its measured rounds are also CPU-profiled. */
 export async function verifyRun(images: number, rows: number, level: number, rounds: number, options: { relay?: VerifyRelay; pixels?: string; profileFile?: string } = {}): Promise<VerifyResult> {
   const script = resolve('scripts', 'bench-verify.ts');
-  const { relay = 'current', pixels = 'default', profileFile } = options;
+  const { relay = 'tool', pixels = 'default', profileFile } = options;
   const node = ['--import', 'tsx', script, '--images', String(images), '--rows', String(rows), '--level', String(level), '--rounds', String(rounds), '--relay', relay, '--pixels', pixels, ...(profileFile ? ['--profile', profileFile] : [])];
   // taskset keeps the libuv pool on the same core, so "one core" includes the zlib work done off the main thread.
   const pinned = await hasTaskset();

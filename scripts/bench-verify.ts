@@ -1,13 +1,13 @@
 /**
  * Verification micro-benchmark: one series zip, built in memory exactly as NBIA's getImage sends it, goes through
- * a relay (MD5 of every file, dcmjs header parse up to PixelData, the outgoing zip) into an upload that only
- * counts bytes. `--relay current` is the tool's relaySeries; `--relay passthrough` the prototype that copies TCIA's
- * DEFLATE bytes through (src/transfer/zip/relay-passthrough.ts); `--relay floor` is no relay at all: each entry's
+ * the relay (CRC-32 and size against the zip's descriptors, MD5 of every file, the header check, the outgoing zip) into
+ * an upload that only counts bytes. `--relay tool` is the tool's relaySeries, which copies TCIA's DEFLATE bytes
+ * through and inflates a side copy; `--relay floor` is no relay at all: each entry's
  * compressed bytes (cut out beforehand) inflated in one zlib call and hashed in one MD5 call, the least any
  * verifying tool must spend. No sockets and no emulator run at the same time, so the figure is the verify path alone. The
  * parent pins this process to one core with taskset, so the libuv pool's zlib work counts against that core too.
  *
- * Run: `node --import tsx scripts/bench-verify.ts [--images 200] [--rows 512] [--level 0] [--rounds 5] [--relay current|passthrough|floor] [--pixels default|ct|padded] [--profile FILE]`; prints
+ * Run: `node --import tsx scripts/bench-verify.ts [--images 200] [--rows 512] [--level 0] [--rounds 5] [--relay tool|floor] [--pixels default|ct|padded] [--profile FILE]`; prints
  * one JSON line. With --profile the rounds (and only the rounds: not start-up, not building the zip) are recorded
  * by the V8 CPU profiler into FILE, in the `.cpuprofile` format that `node --cpu-prof` writes.
  */
@@ -20,10 +20,9 @@ import { inflateRawSync } from 'node:zlib';
 import { seriesSpecFromUid, zipEntries, zipStream, type PixelShape } from '../emulators/nbia/index.js';
 import { relaySeries } from '../src/transfer/relay-series.js';
 import { readZipEvents } from '../src/transfer/zip/zip-entry-reader.js';
-import { relaySeriesPassThrough } from '../src/transfer/zip/relay-passthrough.js';
 
 /** Which code a verify run measures. */
-export type VerifyRelay = 'current' | 'passthrough' | 'floor';
+export type VerifyRelay = 'tool' | 'floor';
 
 /** Pixel fills with the compression ratios the issue names: CT/MR-like (~2.5:1) and padded CT (~5.4:1) at level 6. */
 export const PIXELS: Record<string, PixelShape | undefined> = {
@@ -91,7 +90,7 @@ function floorOnce(entries: Buffer[]): VerifyRound {
 }
 
 /** Streams the zip through a relay once; returns wall and CPU seconds and the DICOM bytes verified. */
-export async function verifyOnce(zip: Buffer, uid: string, studyUid: string, images: number, relay: 'current' | 'passthrough' = 'current'): Promise<VerifyRound> {
+export async function verifyOnce(zip: Buffer, uid: string, studyUid: string, images: number): Promise<VerifyRound> {
   const source = Readable.from(
     (function* () {
       for (let offset = 0; offset < zip.length; offset += CHUNK) yield zip.subarray(offset, offset + CHUNK);
@@ -100,7 +99,7 @@ export async function verifyOnce(zip: Buffer, uid: string, studyUid: string, ima
   const sink = new Writable({ write: (_chunk, _encoding, done) => done() });
   const cpu = process.cpuUsage();
   const started = process.hrtime.bigint();
-  const { stats } = await (relay === 'passthrough' ? relaySeriesPassThrough : relaySeries)(
+  const { stats } = await relaySeries(
     source,
     { seriesUid: uid, studyUid, imageCount: images },
     async (body) => {
@@ -129,11 +128,11 @@ async function main(): Promise<void> {
     return i >= 0 ? (process.argv[i + 1] ?? fallback) : fallback;
   };
   const profile = text('profile', '') || undefined;
-  const relay = text('relay', 'current') as VerifyRelay;
+  const relay = text('relay', 'tool') as VerifyRelay;
   const pixels = text('pixels', 'default');
   const { zip, uid, studyUid } = await seriesZip(images, rows, level, PIXELS[pixels]);
   const entries = relay === 'floor' ? (await compressedEntries(zip)).slice(1, 1 + images) : [];
-  const once = async (): Promise<VerifyRound> => (relay === 'floor' ? floorOnce(entries) : verifyOnce(zip, uid, studyUid, images, relay));
+  const once = async (): Promise<VerifyRound> => (relay === 'floor' ? floorOnce(entries) : verifyOnce(zip, uid, studyUid, images));
   // One unmeasured round lets V8 compile the hot paths first, as they would be a few series into a real run.
   await once();
   const session = profile ? new Session() : undefined;

@@ -25,13 +25,33 @@ export interface CheckList {
   holder: string;
 }
 
-/** One DICOM file of a series. */
-export interface SourceFile {
-  /** Name inside the series (NBIA zip entry name, or IDC's `<instance uuid>.dcm`); the key into CheckList. */
-  name: string;
-  /** The bytes, unchecked. Read to its end (or the series given up) before the next file is asked for. */
-  body: Readable;
+/** CRC-32 and length of a file's bytes, as the source's container records them (a zip's local header or descriptor). */
+export interface DeclaredSums {
+  crc: number;
+  size: number;
 }
+
+/**
+ * A file still compressed as the source holds it (raw DEFLATE, as in NBIA's zip), so the relay can copy it to XNAT
+ * without inflating and compressing it again; the relay inflates a side copy to check it against `sums` and the list.
+ */
+export interface DeflatedBody {
+  /** The raw DEFLATE bytes, unchecked. Read to its end (or the series given up) before the next file is asked for. */
+  chunks: AsyncIterable<Buffer>;
+  /** What the source says the inflated bytes are; known once `chunks` has ended. */
+  sums(): DeclaredSums;
+}
+
+/** One DICOM file of a series: its bytes as they are (`body`), or still compressed (`deflated`). */
+export type SourceFile =
+  | {
+    /** Name inside the series (NBIA zip entry name, or IDC's `<instance uuid>.dcm`); the key into CheckList. */
+    name: string;
+    /** The bytes, unchecked. Read to its end (or the series given up) before the next file is asked for. */
+    body: Readable;
+    deflated?: undefined;
+  }
+  | { name: string; deflated: DeflatedBody; body?: undefined };
 
 /** One attempt at a series, as a source serves it. */
 export interface SourceSeries {

@@ -1,10 +1,10 @@
-import { createHash, type Hash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { SeriesContentError, XtdError } from '../errors.js';
 import { nbiaZipSeries } from '../sources/nbia/zip-series.js';
 import type { SourceFile, SourceSeries } from '../sources/types.js';
 import type { DicomHeader } from './dicom-header.js';
 import { OutgoingZip } from './outgoing-zip.js';
+import { HOLD_LIMITS, relayDeflated, relayPlain, type FileRelay, type HoldLimits } from './relay-files.js';
 import { asContentError, HeaderVerdicts, verifySeries, type FileDigest, type RelayStats, type SeriesExpectation } from './verification.js';
 
 export type { RelayStats, SeriesExpectation } from './verification.js';
@@ -12,37 +12,13 @@ export type { RelayStats, SeriesExpectation } from './verification.js';
 /** Starts the XNAT import with the outgoing zip as its body; called once, when the first DICOM file has been checked. */
 export type StartUpload = (zip: Readable, first: DicomHeader, signal: AbortSignal) => Promise<string>;
 
-/** Files up to this size are held whole (see OutgoingZip); larger ones are streamed. */
-const WHOLE_FILE_LIMIT = 16 * 1024 * 1024;
-
 export interface RelayHooks {
   /** DICOM bytes handed to the upload, counted once (progress). */
   onBytes?: (dicomBytes: number) => void;
   /** A verified file whose header could not be read; XNAT judges it. */
   onUnreadable?: (file: string) => void;
-}
-
-/** MD5 and length of one file, taken as its chunks go by. */
-class Digester {
-  private readonly hash: Hash = createHash('md5');
-  size = 0;
-
-  add(chunk: Buffer): void {
-    this.hash.update(chunk);
-    this.size += chunk.length;
-  }
-
-  /** The rest of a file, counted as it is read. */
-  async *through(chunks: AsyncIterator<Buffer>): AsyncGenerator<Buffer> {
-    for (let next = await chunks.next(); !next.done; next = await chunks.next()) {
-      this.add(next.value);
-      yield next.value;
-    }
-  }
-
-  done(): FileDigest {
-    return { md5: this.hash.digest('hex'), size: this.size };
-  }
+  /** Default HOLD_LIMITS; tests lower them to reach the streamed paths with small files. */
+  holdLimits?: HoldLimits;
 }
 
 /**
@@ -66,42 +42,30 @@ export async function relaySource(series: SourceSeries, expected: SeriesExpectat
   const stats: RelayStats = { files: 0, bytes: 0, md5Verified: 0 };
   const uid = expected.seriesUid;
 
-  const ensureUpload = (header: DicomHeader): void => {
-    if (upload) return;
-    upload = startUpload(zip.body, header, signal);
-    upload.catch((error: unknown) => {
-      // Once a header is suspect the upload was broken off on purpose; its failure is no news.
-      if (!verdicts.suspect) controller.abort(remember(error));
-    });
+  const relay: FileRelay = {
+    uid,
+    zip,
+    signal,
+    limits: hooks.holdLimits ?? HOLD_LIMITS,
+    admit: (name, head) => {
+      const header = verdicts.judge(name, head);
+      // Broken off at once; the rest is still read and hashed so the verdict can wait for the list.
+      if (verdicts.suspect) zip.breakOff(verdicts.suspect);
+      if (!header) return false;
+      if (!upload) {
+        upload = startUpload(zip.body, header, signal);
+        upload.catch((error: unknown) => {
+          // Once a header is suspect the upload was broken off on purpose; its failure is no news.
+          if (!verdicts.suspect) controller.abort(remember(error));
+        });
+      }
+      return true;
+    },
   };
 
-  const relayFile = async ({ name, body }: SourceFile): Promise<void> => {
-    const digest = new Digester();
-    const chunks = body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
-    const parts: Buffer[] = [];
-    let complete = false;
-    while (digest.size <= WHOLE_FILE_LIMIT) {
-      const next = await chunks.next();
-      if (next.done) {
-        complete = true;
-        break;
-      }
-      digest.add(next.value);
-      parts.push(next.value);
-    }
-    const head = Buffer.concat(parts);
-    parts.length = 0;
-    const header = verdicts.judge(name, head);
-    // Broken off at once; the rest is still read and hashed so the verdict can wait for the list.
-    if (verdicts.suspect) zip.breakOff(verdicts.suspect);
-    if (!header) {
-      for (let next = await chunks.next(); !next.done; next = await chunks.next()) digest.add(next.value);
-    } else {
-      ensureUpload(header);
-      if (complete) await zip.hold(name, head);
-      else await zip.stream(name, head, digest.through(chunks));
-    }
-    actual.set(name, digest.done());
+  const relayFile = async (file: SourceFile): Promise<void> => {
+    const digest = file.deflated ? await relayDeflated(relay, file.name, file.deflated) : await relayPlain(relay, file.name, file.body);
+    actual.set(file.name, digest);
     stats.files += 1;
     stats.bytes += digest.size;
   };
@@ -119,7 +83,7 @@ export async function relaySource(series: SourceSeries, expected: SeriesExpectat
     for (const file of verdicts.unreadable) hooks.onUnreadable?.(file);
     if (!upload) throw new SeriesContentError(`${list.holder} holds no DICOM files`, uid, { retryable: true });
     await zip.releaseHeld();
-    zip.finalize().catch((error: unknown) => controller.abort(error));
+    zip.finalize().catch((error: unknown) => controller.abort(remember(error)));
     const uri = await upload;
     return { stats, uri };
   } catch (error) {

@@ -44,6 +44,8 @@ describe('memory while a large series streams', () => {
     let uploaded = 0;
     try {
       const download = got.stream(`${nbia.url}/nbia-api/services/v4/getImage`, { searchParams: { SeriesInstanceUID: UID, IncludeMD5: 'Yes' } });
+      let downloaded = 0;
+      download.on('downloadProgress', (progress: { transferred: number }) => (downloaded = progress.transferred));
       const { stats } = await relaySeries(
         download,
         { seriesUid: UID, studyUid: spec.studyUid, imageCount: IMAGES },
@@ -57,9 +59,10 @@ describe('memory while a large series streams', () => {
       peak = Math.max(peak, footprintMB());
       expect(stats.files).toBe(IMAGES);
       expect(stats.md5Verified).toBe(IMAGES);
-      // The whole series really went through: the sink saw at least every DICOM byte.
+      // The whole series really went through: the relay copies TCIA's compressed entries, so the sink saw about
+      // every byte of TCIA's zip (less its LICENSE and md5hashes.csv).
       expect(stats.bytes).toBeGreaterThan(300e6);
-      expect(uploaded).toBeGreaterThan(stats.bytes);
+      expect(uploaded).toBeGreaterThan(0.99 * downloaded);
     } finally {
       clearInterval(sampler);
     }

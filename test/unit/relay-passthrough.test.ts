@@ -1,9 +1,11 @@
-// The prototype pass-through relay: TCIA's DEFLATE bytes copied to XNAT, a side copy checked; Java reads the result.
+// The relay's pass-through path: TCIA's DEFLATE bytes copied to XNAT, a side copy checked; Java reads the result.
 import { Readable } from 'node:stream';
 import { crc32 } from 'node:zlib';
 import { seriesSpecFromUid, zipEntries, zipStream, type ZipPlan } from '../../emulators/nbia/index.js';
 import { Md5MismatchError, SeriesContentError } from '../../src/errors.js';
-import { relaySeriesPassThrough } from '../../src/transfer/zip/relay-passthrough.js';
+import type { HoldLimits } from '../../src/transfer/relay-files.js';
+import { relaySeries } from '../../src/transfer/relay-series.js';
+import { ZipWriter } from '../../src/transfer/zip/zip-writer.js';
 import { readWithJava } from '../jdk/read-with-java.js';
 
 const PLAN: ZipPlan = { license: true, newFileNames: false, md5: true };
@@ -12,41 +14,57 @@ function series(images: number, rows: number): ReturnType<typeof seriesSpecFromU
   return seriesSpecFromUid('1.2.826.0.1.3680043.8.498.1.9.4', { imagesPerSeries: [images, images], rows, columns: rows, modalities: ['CT'], pixels: { noiseBits: 6, padding: 0.28 } });
 }
 
-/** Relays the series' getImage zip (level 6, data descriptors) into Java's ZipInputStream. */
-async function relay(spec: ReturnType<typeof series>, plan: ZipPlan = PLAN, wholeEntryLimit?: number): Promise<{ result: PromiseSettledResult<unknown>; java?: Awaited<ReturnType<typeof readWithJava>> }> {
-  let java: Promise<Awaited<ReturnType<typeof readWithJava>>> | undefined;
+type Java = Awaited<ReturnType<typeof readWithJava>>;
+
+/** Relays a zip (default: the series' getImage zip, level 6, data descriptors) into Java's ZipInputStream. */
+async function relay(spec: ReturnType<typeof series>, plan: ZipPlan = PLAN, holdLimits?: HoldLimits, zip?: Readable): Promise<{ result: PromiseSettledResult<unknown>; java?: Java }> {
+  let java: Promise<Java> | undefined;
   const result = await Promise.allSettled([
-    relaySeriesPassThrough(
-      zipStream(zipEntries(spec, plan), 6),
+    relaySeries(
+      zip ?? zipStream(zipEntries(spec, plan), 6),
       { seriesUid: spec.seriesUid, studyUid: spec.studyUid, imageCount: spec.imageCount },
-      async (zip: Readable) => {
-        java = readWithJava(zip);
+      async (body: Readable) => {
+        java = readWithJava(body);
         const { error } = await java;
         if (error) throw new Error(error);
         return '/data/prearchive/projects/P/20260101_000000000/S';
       },
       new AbortController().signal,
-      wholeEntryLimit === undefined ? {} : { wholeEntryLimit },
+      holdLimits ? { holdLimits } : {},
     ),
   ]);
   return { result: result[0] as PromiseSettledResult<unknown>, java: java && (await java) };
 }
 
-describe('relaySeriesPassThrough (prototype)', () => {
+/** Small limits, so that files of a few hundred KB take the streamed path. */
+const STREAMED: HoldLimits = { plain: 256 * 1024, deflated: 64 * 1024 };
+
+/** The DICOM entries as Java should read them. */
+function javaView(spec: ReturnType<typeof series>, method = 8): { name: string; method: number; size: number; crc: number }[] {
+  return [...zipEntries(spec, PLAN)].filter((e) => e.name.endsWith('.dcm')).map((e) => ({ name: e.name, method, size: e.data.length, crc: crc32(e.data) }));
+}
+
+/** The series' zip as one buffer. */
+async function zipBytes(spec: ReturnType<typeof series>, plan: ZipPlan = PLAN): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const chunk of zipStream(zipEntries(spec, plan), 6)) parts.push(chunk as Buffer);
+  return Buffer.concat(parts);
+}
+
+describe('relaySeries passing DEFLATE entries through', () => {
   it('delivers every DICOM file, still DEFLATED, byte for byte as Java reads it; LICENSE and md5hashes.csv are dropped', async () => {
     const spec = series(8, 256);
     const { result, java } = await relay(spec);
     expect(result.status).toBe('fulfilled');
     expect(java?.error).toBeUndefined();
-    const want = [...zipEntries(spec, PLAN)].filter((e) => e.name.endsWith('.dcm')).map((e) => ({ name: e.name, method: 8, size: e.data.length, crc: crc32(e.data) }));
-    expect(java?.entries).toEqual(want);
+    expect(java?.entries).toEqual(javaView(spec));
   });
 
   it('streams an entry too large to hold through, checked the same way', async () => {
     const spec = series(3, 1024);
-    const { result, java } = await relay(spec, PLAN, 64 * 1024);
+    const { result, java } = await relay(spec, PLAN, STREAMED);
     expect(result.status).toBe('fulfilled');
-    expect(java?.entries).toEqual([...zipEntries(spec, PLAN)].filter((e) => e.name.endsWith('.dcm')).map((e) => ({ name: e.name, method: 8, size: e.data.length, crc: crc32(e.data) })));
+    expect(java?.entries).toEqual(javaView(spec));
   });
 
   it('fails a file whose MD5 does not match, and XNAT never sees a complete zip', async () => {
@@ -59,22 +77,72 @@ describe('relaySeriesPassThrough (prototype)', () => {
     expect(java?.entries.length).toBeLessThan(5);
   });
 
-  it('fails a streamed entry whose MD5 does not match', async () => {
-    const { result, java } = await relay(series(3, 512), { ...PLAN, corrupt: { entryIndex: 2, offset: -1 } }, 64 * 1024);
-    expect((result as PromiseRejectedResult).reason).toBeInstanceOf(Md5MismatchError);
-    expect(java?.broken).toBe(true);
+  it('fails a streamed entry whose MD5 does not match; its data descriptor was held back, so Java never completes it', async () => {
+    const spec = series(3, 512);
+    const plan = { ...PLAN, corrupt: { entryIndex: 2, offset: -1 } };
+    const zip = await zipBytes(spec, plan);
+    // md5hashes.csv comes a while after the last DICOM entry, so Java has read everything written before the verdict.
+    const list = zip.indexOf(Buffer.from('md5hashes.csv')) - 30;
+    const slow = Readable.from((async function* () {
+      yield zip.subarray(0, list);
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      yield zip.subarray(list);
+    })());
+    // What reached XNAT before the upload broke off is recorded here, then read by Java (its start-up takes longer
+    // than the wait above, so it reads the recording rather than the live upload).
+    const received: Buffer[] = [];
+    const result = await relaySeries(slow, { seriesUid: spec.seriesUid, studyUid: spec.studyUid, imageCount: 3 }, (body) => new Promise((_resolve, reject) => {
+      body.on('data', (chunk: Buffer) => received.push(chunk)).on('error', reject);
+    }), new AbortController().signal, { holdLimits: STREAMED }).catch((e: unknown) => e);
+    expect(result).toBeInstanceOf(Md5MismatchError);
+    const java = await readWithJava(Readable.from([Buffer.concat(received)]));
+    expect(java.error).toMatch(/ZipInputStream/);
+    expect(java.entries.map((e) => e.name)).toEqual(['00000001.dcm', '00000002.dcm']);
+  });
+
+  it('checks a whole entry that inflates past the hold limit in pieces', async () => {
+    const spec = series(3, 512);
+    const { result, java } = await relay(spec, PLAN, { plain: 64 * 1024, deflated: 16 * 1024 * 1024 });
+    expect(result.status).toBe('fulfilled');
+    expect(java?.entries).toEqual(javaView(spec));
+  });
+
+  it('calls DEFLATE data that does not inflate a retryable content error, whole or streamed', async () => {
+    const spec = series(3, 256);
+    const zip = await zipBytes(spec);
+    // Inside the first DICOM entry's compressed bytes (LICENSE comes first): a run of bytes no DEFLATE stream holds.
+    const at = zip.indexOf(Buffer.from('00000001.dcm')) + 400;
+    zip.fill(0xff, at, at + 64);
+    for (const limits of [undefined, STREAMED]) {
+      const { result, java } = await relay(spec, PLAN, limits, Readable.from([zip]));
+      const reason = (result as PromiseRejectedResult).reason as SeriesContentError;
+      expect(reason).toBeInstanceOf(SeriesContentError);
+      expect(reason.message).toMatch(/00000001\.dcm: (its compressed bytes do not inflate|CRC-32 or size does not match)/);
+      expect(reason.retryable).toBe(true);
+      expect(java?.entries ?? []).toEqual([]);
+    }
+  });
+
+  it('relays STORED entries of the source zip as plain files, each STORED with its sizes up front', async () => {
+    const spec = series(3, 128);
+    const writer = new ZipWriter();
+    const parts: Buffer[] = [];
+    writer.output.on('data', (chunk: Buffer) => parts.push(chunk));
+    for (const entry of zipEntries(spec, PLAN)) await writer.addStored(entry.name, entry.data);
+    await writer.finish();
+    const { result, java } = await relay(spec, PLAN, undefined, Readable.from([Buffer.concat(parts)]));
+    expect(result.status).toBe('fulfilled');
+    expect(java?.entries).toEqual(javaView(spec, 0));
   });
 
   it("fails an entry whose bytes do not match TCIA's data descriptor, though its MD5 would", async () => {
     const spec = series(3, 64);
-    const parts: Buffer[] = [];
-    for await (const chunk of zipStream(zipEntries(spec, PLAN), 6)) parts.push(chunk as Buffer);
-    const zip = Buffer.concat(parts);
+    const zip = await zipBytes(spec);
     // The second descriptor is the first DICOM file's (the first is LICENSE's); flip a bit of its CRC-32.
     const signature = Buffer.from('PK\x07\x08', 'latin1');
     const at = zip.indexOf(signature, zip.indexOf(signature) + 4);
     zip[at + 4] = (zip[at + 4] as number) ^ 1;
-    const result = relaySeriesPassThrough(Readable.from([zip]), { seriesUid: spec.seriesUid, studyUid: spec.studyUid, imageCount: 3 }, async (body) => {
+    const result = relaySeries(Readable.from([zip]), { seriesUid: spec.seriesUid, studyUid: spec.studyUid, imageCount: 3 }, async (body) => {
       body.resume();
       await new Promise((resolve, reject) => body.on('end', resolve).on('error', reject));
       return '/data/prearchive/projects/P/20260101_000000000/S';

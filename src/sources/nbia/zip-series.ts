@@ -1,10 +1,15 @@
 import { basename } from 'node:path';
-import type { Readable } from 'node:stream';
-import { SeriesContentError } from '../../errors.js';
+import { Readable } from 'node:stream';
+import { crc32, inflateRawSync } from 'node:zlib';
+import { AbortedError, SeriesContentError } from '../../errors.js';
 import type { NbiaClient } from '../../tcia/nbia-client.js';
+import { readZipEvents, type EntryEnd, type ZipEvent } from '../../transfer/zip/zip-entry-reader.js';
 import type { CheckList, SeriesSource, SourceFile, SourceSeries } from '../types.js';
 import { parseMd5List } from './md5-list.js';
-import { readZipEntries } from './zip-entries.js';
+import { streamChunks } from './stream-chunks.js';
+
+const STORED = 0;
+const DEFLATED = 8;
 
 /** md5hashes.csv as the list a series is verified against; a zip without one cannot be verified. */
 export function md5CheckList(published: Map<string, string> | undefined, uid: string): CheckList {
@@ -14,23 +19,45 @@ export function md5CheckList(published: Map<string, string> | undefined, uid: st
 }
 
 /**
- * One NBIA getImage zip as a series: its DICOM entries in zip order; LICENSE and directories are dropped, and
+ * One NBIA getImage zip as a series: its DICOM entries in zip order, DEFLATED ones still compressed (with the CRC-32
+ * and size TCIA's data descriptor gives), so the relay can copy them through; LICENSE and directories are dropped, and
  * md5hashes.csv (the last entry, docs/reference/nbia.md#md5-list) becomes the check list.
  */
 export function nbiaZipSeries(download: Readable, uid: string): SourceSeries {
   let published: Map<string, string> | undefined;
   async function* files(signal: AbortSignal): AsyncGenerator<SourceFile> {
-    for await (const entry of readZipEntries(download, signal)) {
-      const name = basename(entry.path);
-      if (entry.type === 'Directory' || name === 'LICENSE') {
-        entry.autodrain();
-      } else if (name === 'md5hashes.csv') {
-        const chunks: Buffer[] = [];
-        for await (const chunk of entry) chunks.push(chunk as Buffer);
-        published = await parseMd5List(Buffer.concat(chunks).toString('utf8'));
-      } else {
-        yield { name, body: entry };
+    // Once the relay gives up, a read waiting on TCIA must fail rather than wait.
+    const onAbort = (): void => void download.destroy(signal.reason instanceof Error ? signal.reason : new AbortedError());
+    if (signal.aborted) onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      const events = readZipEvents(streamChunks(download));
+      for (let next = await events.next(); !next.done; next = await events.next()) {
+        if (next.value.kind !== 'entry') continue;
+        const { entry } = next.value;
+        const name = basename(entry.name);
+        let end: EntryEnd | undefined;
+        const chunks = entryData(events, (e) => (end = e));
+        const sums = (): EntryEnd => {
+          if (!end) throw new Error(`${name}: sums asked for before its bytes were read`);
+          return end;
+        };
+        if (entry.name.endsWith('/') || name === 'LICENSE') {
+          for await (const chunk of chunks) void chunk;
+        } else if (entry.method !== STORED && entry.method !== DEFLATED) {
+          throw new SeriesContentError(`${name} in the TCIA zip uses compression method ${entry.method}, which the tool cannot read`, uid, { retryable: true });
+        } else if (name === 'md5hashes.csv') {
+          published = await parseMd5List((await wholeEntry(chunks, entry.method, sums, uid, name)).toString('utf8'));
+        } else if (entry.method === DEFLATED) {
+          yield { name, deflated: { chunks, sums } };
+        } else {
+          yield { name, body: Readable.from(chunks, { objectMode: false }) };
+        }
+        // Whatever the reader left of the entry is skipped, so the next event is the next entry.
+        for await (const chunk of chunks) void chunk;
       }
+    } finally {
+      signal.removeEventListener('abort', onAbort);
     }
   }
   return {
@@ -41,6 +68,30 @@ export function nbiaZipSeries(download: Readable, uid: string): SourceSeries {
     checkList: async () => md5CheckList(published, uid),
     close: () => download.destroy(),
   };
+}
+
+/** One entry's raw bytes from the zip's events, up to its end, which is handed to `onEnd`. */
+async function* entryData(events: AsyncGenerator<ZipEvent>, onEnd: (end: EntryEnd) => void): AsyncGenerator<Buffer> {
+  for (let next = await events.next(); !next.done; next = await events.next()) {
+    const event = next.value;
+    if (event.kind === 'data') yield event.chunk;
+    else if (event.kind === 'end') return onEnd(event.end);
+  }
+}
+
+/** A small entry (md5hashes.csv) whole, inflated and checked against its CRC-32. */
+async function wholeEntry(chunks: AsyncIterable<Buffer>, method: number, sums: () => EntryEnd, uid: string, name: string): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const chunk of chunks) parts.push(chunk);
+  let data: Buffer;
+  try {
+    data = method === DEFLATED ? inflateRawSync(Buffer.concat(parts)) : Buffer.concat(parts);
+  } catch (error) {
+    throw new SeriesContentError(`${name} in the TCIA zip does not inflate: ${(error as Error).message}`, uid, { retryable: true, cause: error });
+  }
+  const { crc, size } = sums();
+  if (data.length !== size || crc32(data) !== crc >>> 0) throw new SeriesContentError(`${name}: CRC-32 or size does not match the zip's record of it`, uid, { retryable: true });
+  return data;
 }
 
 /** NBIA's REST API as a source: every series it is asked for, one getImage zip per attempt. */

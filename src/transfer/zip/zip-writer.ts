@@ -62,10 +62,13 @@ export class ZipWriter {
   private readonly time: number;
   private readonly date: number;
   private open = false;
+  private readonly signal: AbortSignal | undefined;
 
-  constructor(options: { highWaterMark?: number; date?: Date } = {}) {
+  /** `signal` stops a write that waits for the reader (the upload) to take more. */
+  constructor(options: { highWaterMark?: number; date?: Date; signal?: AbortSignal } = {}) {
     this.output = new PassThrough({ highWaterMark: options.highWaterMark ?? 1024 * 1024 });
     [this.time, this.date] = dosDateTime(options.date ?? new Date());
+    this.signal = options.signal;
   }
 
   /** Bytes written so far. */
@@ -182,7 +185,9 @@ export class ZipWriter {
 
   private async push(chunk: Buffer): Promise<void> {
     if (chunk.length === 0) return;
-    if (!this.output.write(chunk)) await once(this.output, 'drain');
+    // A destroyed output never drains; its error already went to whoever reads it.
+    if (this.output.destroyed) throw new Error('zip writer: the output was broken off');
+    if (!this.output.write(chunk)) await once(this.output, 'drain', { signal: this.signal });
   }
 
   /** Counts header bytes into the offset (data bytes are counted by the caller, which knows their length). */

@@ -1,0 +1,43 @@
+import { finished, type Readable } from 'node:stream';
+
+/**
+ * A download's chunks one at a time, as the socket delivered them. A Readable's own async iterator calls read(),
+ * which joins every chunk buffered so far into a new Buffer: a copy of much of the download whenever the relay falls
+ * behind the socket (4-8 % of the tool's CPU in docs/benchmarks.md). In flowing mode each 'data' event is one chunk,
+ * handed on as it is; the stream is paused while chunks wait, so backpressure reaches TCIA as before.
+ */
+export async function* streamChunks(stream: Readable): AsyncGenerator<Buffer> {
+  const waiting: Buffer[] = [];
+  let ended = false;
+  let failure: unknown;
+  let wake: (() => void) | undefined;
+  const onData = (chunk: Buffer): void => {
+    waiting.push(chunk);
+    stream.pause();
+    wake?.();
+  };
+  stream.on('data', onData);
+  const stop = finished(stream, (error) => {
+    if (error) failure ??= error;
+    else ended = true;
+    wake?.();
+  });
+  try {
+    for (;;) {
+      const chunk = waiting.shift();
+      if (chunk) yield chunk;
+      else if (failure !== undefined) throw failure;
+      else if (ended) return;
+      else {
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          stream.resume();
+        });
+        wake = undefined;
+      }
+    }
+  } finally {
+    stream.off('data', onData);
+    stop();
+  }
+}

@@ -1,0 +1,131 @@
+/**
+ * One file through the relay, in either shape a source gives it (src/sources/types.ts): hashed and header-checked on
+ * the way, then held or streamed into the outgoing zip. A compressed file goes out with its DEFLATE bytes as they
+ * came; only a side copy is inflated, to check it against the source's CRC-32 and size, hash it and read its header.
+ */
+import type { Readable } from 'node:stream';
+import type { DeclaredSums, DeflatedBody } from '../sources/types.js';
+import type { OutgoingZip } from './outgoing-zip.js';
+import { Digester, inflateWhole, StreamInflater } from './side-copy.js';
+import type { FileDigest } from './verification.js';
+
+/** The largest files held whole; larger ones are streamed. */
+export interface HoldLimits {
+  /** Bytes of an uncompressed file (one such buffer, plus the one held, per series in flight). */
+  plain: number;
+  /**
+   * DEFLATE bytes of a compressed file. Its inflated side copy is in memory too while it is checked, so this stays
+   * below `plain`: a 32 MB CT slice (~13 MB deflated) streams.
+   */
+  deflated: number;
+}
+
+export const HOLD_LIMITS: HoldLimits = { plain: 16 * 1024 * 1024, deflated: 8 * 1024 * 1024 };
+/** Enough of a streamed compressed file's start for its DICOM header (the identifying groups come first). */
+const HEAD_BYTES = 1024 * 1024;
+
+/** What relaying one file needs from the series it belongs to. */
+export interface FileRelay {
+  uid: string;
+  zip: OutgoingZip;
+  signal: AbortSignal;
+  limits: HoldLimits;
+  /**
+   * The header check of one file from its first bytes: true when the file may go on to XNAT (the upload then runs),
+   * false when the series is suspect (the file is then still read and hashed, so the verdict can wait for the list).
+   */
+  admit(name: string, head: Buffer): boolean;
+}
+
+/** An uncompressed file: held whole as STORED up to `limits.plain`, streamed beyond. */
+export async function relayPlain(relay: FileRelay, name: string, body: Readable): Promise<FileDigest> {
+  const digest = new Digester(Infinity);
+  const chunks = body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  let complete = false;
+  while (digest.size <= relay.limits.plain) {
+    const next = await chunks.next();
+    if (next.done) {
+      complete = true;
+      break;
+    }
+    digest.add(next.value);
+  }
+  const head = digest.takeHead();
+  if (!relay.admit(name, head)) {
+    for (let next = await chunks.next(); !next.done; next = await chunks.next()) digest.add(next.value);
+  } else if (complete) {
+    await relay.zip.holdStored(name, head, digest.crc);
+  } else {
+    await relay.zip.streamPlain(name, head, digest.through(chunks), () => ({ crc: digest.crc, size: digest.size }));
+  }
+  return digest.done();
+}
+
+/** A compressed file: held whole up to `limits.deflated` DEFLATE bytes, streamed through beyond. */
+export async function relayDeflated(relay: FileRelay, name: string, file: DeflatedBody): Promise<FileDigest> {
+  const chunks = file.chunks[Symbol.asyncIterator]();
+  const raw: Buffer[] = [];
+  let rawSize = 0;
+  for (;;) {
+    const next = await chunks.next();
+    if (next.done) return wholeEntry(relay, name, raw, file.sums());
+    raw.push(next.value);
+    rawSize += next.value.length;
+    if (rawSize > relay.limits.deflated) return streamEntry(relay, name, raw, chunks, file.sums);
+  }
+}
+
+/** A whole compressed file, inflated in one call (in pieces when it inflates past `limits.plain`), then held. */
+async function wholeEntry(relay: FileRelay, name: string, raw: Buffer[], sums: DeclaredSums): Promise<FileDigest> {
+  let digest: Digester;
+  let head: Buffer;
+  if (sums.size <= relay.limits.plain) {
+    head = inflateWhole(name, raw, sums, relay.uid);
+    digest = new Digester();
+    digest.add(head);
+  } else {
+    digest = new Digester(HEAD_BYTES);
+    const inflater = new StreamInflater(name, digest, relay.uid, relay.signal);
+    try {
+      for (const chunk of raw) await inflater.write(chunk);
+      await inflater.end();
+    } finally {
+      inflater.destroy();
+    }
+    head = digest.takeHead();
+  }
+  const checked = digest.checked(name, sums, relay.uid);
+  if (relay.admit(name, head)) await relay.zip.holdDeflated(name, raw, sums);
+  return checked;
+}
+
+/**
+ * A compressed file too large to hold: its start is inflated and the header checked before any of it goes out, then
+ * each DEFLATE chunk is copied to XNAT as the side copy inflates it. The data descriptor waits in the outgoing zip.
+ */
+async function streamEntry(relay: FileRelay, name: string, raw: Buffer[], rest: AsyncIterator<Buffer>, sums: () => DeclaredSums): Promise<FileDigest> {
+  const digest = new Digester(HEAD_BYTES);
+  const inflater = new StreamInflater(name, digest, relay.uid, relay.signal);
+  try {
+    for (const chunk of raw) await inflater.write(chunk);
+    await inflater.flush();
+    const out = relay.admit(name, digest.takeHead()) ? await relay.zip.streamDeflated(name) : undefined;
+    let reported = 0;
+    const send = async (chunk: Buffer): Promise<void> => {
+      if (!out) return;
+      await out.write(chunk, digest.size - reported);
+      reported = digest.size;
+    };
+    for (const chunk of raw.splice(0)) await send(chunk);
+    for (let next = await rest.next(); !next.done; next = await rest.next()) {
+      await inflater.write(next.value);
+      await send(next.value);
+    }
+    await inflater.end();
+    const checked = digest.checked(name, sums(), relay.uid);
+    out?.end(sums());
+    return checked;
+  } finally {
+    inflater.destroy();
+  }
+}
