@@ -51,7 +51,7 @@ function fixed(value: number, digits = 1): string {
 
 /** Every run, one row each. */
 export function runTable(runs: RunResult[], cores: number): string {
-  const head = '| pass | side | c | wall s | MB/s | transfer MB/s | series/s | peak RSS MB | CPU s | CPU s per GB | NBIA emu CPU s | XNAT emu CPU s | other CPU s | machine busy | check |';
+  const head = '| pass | side | c | wall s | MB/s | transfer MB/s | series/s | peak RSS MB | CPU s | CPU s per GB | source emu CPU s | XNAT emu CPU s | other CPU s | machine busy | check |';
   // "baseline" is the raw pipe.
   const rows = runs.map((r) => {
     const own = r.cost.cpuSeconds + r.nbiaCpuSeconds + r.xnatCpuSeconds;
@@ -61,12 +61,14 @@ export function runTable(runs: RunResult[], cores: number): string {
   return [head, `|${'---|'.repeat(15)}`, ...rows].join('\n');
 }
 
-function find(runs: RunResult[], pass: string, who: 'tool' | 'baseline', c: number): RunResult | undefined {
+function find(runs: RunResult[], pass: string, who: RunResult['who'], c: number): RunResult | undefined {
   return runs.find((r) => r.pass === pass && r.who === who && r.concurrency === c && !r.problem);
 }
 
 /** The passes in the order they ran, each with its concurrency levels. */
-function passes(runs: RunResult[]): { pass: string; capped: boolean; levels: number[] }[] {
+function passes(all: RunResult[]): { pass: string; capped: boolean; levels: number[] }[] {
+  // The IDC runs have no raw pipe of their own; sourceTable sets them beside the NBIA runs.
+  const runs = all.filter((r) => r.who !== 'tool-idc');
   return [...new Set(runs.map((r) => r.pass))].map((pass) => {
     const mine = runs.filter((r) => r.pass === pass);
     return { pass, capped: (mine[0]?.capMBps ?? 0) > 0, levels: [...new Set(mine.map((r) => r.concurrency))].sort((a, b) => a - b) };
@@ -91,6 +93,22 @@ export function ratioTable(runs: RunResult[]): string {
       const baseUp = base && base1 ? rate(base) / rate(base1) : NaN;
       lines.push(`| ${pass} | ${c} | ${tool ? fixed(rate(tool)) : '–'} | ${base ? fixed(rate(base)) : '–'} | ${fixed(ratio, 2)} | ${fixed(phase, 2)} | ${fixed(toolUp, 2)}× | ${fixed(baseUp, 2)}× |`);
     }
+  }
+  return lines.join('\n');
+}
+
+/** The tool with every series from IDC's buckets beside the same tool on NBIA, at equal caps per connection. */
+export function sourceTable(runs: RunResult[]): string {
+  const idcRuns = runs.filter((r) => r.who === 'tool-idc' && !r.problem);
+  if (idcRuns.length === 0) return '';
+  const lines = [
+    '| data | c | NBIA MB/s | IDC MB/s | IDC / NBIA | NBIA CPU s per GB | IDC CPU s per GB | NBIA peak RSS MB | IDC peak RSS MB |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const idc of idcRuns) {
+    const nbia = runs.find((r) => r.who === 'tool' && r.dataset === idc.dataset && r.capMBps === idc.capMBps && r.concurrency === idc.concurrency && !r.problem);
+    const n = (f: (r: RunResult) => number, digits = 1): string => (nbia ? fixed(f(nbia), digits) : '–');
+    lines.push(`| ${idc.dataset} | ${idc.concurrency} | ${n(rate)} | ${fixed(rate(idc))} | ${nbia ? fixed(rate(idc) / rate(nbia), 2) : '–'} | ${n(cpuPerGB)} | ${fixed(cpuPerGB(idc))} | ${n((r) => r.cost.peakRssMB, 0)} | ${fixed(idc.cost.peakRssMB, 0)} |`);
   }
   return lines.join('\n');
 }
@@ -135,7 +153,7 @@ export function checkTargets(results: BenchResults): TargetCheck[] {
       checks.push({ target: `${pass}, c=${c}: tool CPU s per GB ≤ 2 × verify floor`, measured: `${fixed(perGB)} vs floor ${fixed(floor, 2)} (${fixed(perGB / floor, 1)} ×)`, met: Number.isFinite(perGB / floor) ? perGB <= 2 * floor : undefined });
     }
   }
-  const toolRuns = results.runs.filter((r) => r.who === 'tool');
+  const toolRuns = results.runs.filter((r) => r.who !== 'baseline');
   if (results.single) toolRuns.push(results.single);
   if (toolRuns.length > 0) {
     const worst = toolRuns.reduce((a, b) => (b.cost.peakRssMB > a.cost.peakRssMB ? b : a));
@@ -214,6 +232,17 @@ export function renderMarkdown(results: BenchResults, analysis = ''): string {
     '',
     targetTable(checkTargets(results)),
   ];
+  const sources = sourceTable(results.runs);
+  if (sources) {
+    parts.push(
+      '',
+      '## IDC beside NBIA',
+      '',
+      `The same collection, every series from the IDC emulator's buckets (\`--source idc\`; one object per instance, fetched \`--idc-connections\` 8 at a time across the run, each checked by its ETag-MD5 and header) against the tool on NBIA (one zip per series). Each connection has the same cap on both servers; on NBIA's it counts zip bytes, on IDC's the objects' DICOM bytes, which are not compressed. The runs are in the table above as "tool-idc".`,
+      '',
+      sources,
+    );
+  }
   if (results.single) {
     const s = results.single;
     parts.push('', '## One large series', '', `One series of ${s.files} files, ${fixed(s.bytes / 1e9, 2)} GB, moved by the tool at c=${s.concurrency}, ${s.pass}:`, '', runTable([s], m.cores));

@@ -4,6 +4,7 @@ import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type SeriesSpec } from '../emulators/nbia/index.js';
+import { INDEX_BUCKET, INDEX_KEY } from '../emulators/idc/index.js';
 import { runBaseline } from './bench-baseline.js';
 import { EmulatorProcess } from '../emulators/process.js';
 import { machineBusySeconds, measureSelf, runMeasured, type ProcessCost } from './bench-measure.js';
@@ -26,6 +27,8 @@ export interface Dataset {
   bytes: number;
 }
 
+export type Side = 'tool' | 'baseline' | 'tool-idc';
+
 /** One measured run. */
 export interface RunResult {
   /** Which pass of the benchmark it belongs to, e.g. 'capped 20 MB/s'. */
@@ -33,11 +36,13 @@ export interface RunResult {
   dataset: string;
   /** Per-connection cap in MB/s, 0 for none. */
   capMBps: number;
-  who: 'tool' | 'baseline';
+  /** 'tool-idc' is the tool with --source idc, every series from the IDC emulator's buckets. */
+  who: Side;
   concurrency: number;
   cost: ProcessCost;
   /** The tool's own transfer phase from its report (no start-up, planning or records); the wall time for the baseline. */
   transferSeconds: number;
+  /** The source emulators' CPU: NBIA's, plus IDC's in a tool-idc run. */
   nbiaCpuSeconds: number;
   xnatCpuSeconds: number;
   /** CPU seconds the whole machine was busy during the run, every process included. */
@@ -83,8 +88,9 @@ export async function writeManifest(path: string, uids: string[]): Promise<void>
   await writeFile(path, `${[...header, ...uids].join('\n')}\n`);
 }
 
-async function startEmulators(setup: RunSetup): Promise<{ nbia: EmulatorProcess; xnat: EmulatorProcess }> {
-  const [nbia, xnat] = await Promise.all([
+async function startEmulators(setup: RunSetup, withIdc: boolean): Promise<{ nbia: EmulatorProcess; xnat: EmulatorProcess; idc?: EmulatorProcess }> {
+  const cap = setup.capMBps > 0 ? setup.capMBps * 1e6 : undefined;
+  const [nbia, xnat, idc] = await Promise.all([
     EmulatorProcess.start(
       {
         kind: 'nbia',
@@ -109,23 +115,26 @@ async function startEmulators(setup: RunSetup): Promise<{ nbia: EmulatorProcess;
       },
       setup.profileDir,
     ),
+    // The same cap per connection as NBIA's, on the bucket server (the index host is not capped: it is read once).
+    withIdc ? EmulatorProcess.start({ kind: 'idc', options: { collection: setup.dataset.collection, bytesPerSecond: cap } }, setup.profileDir) : undefined,
   ]);
-  return { nbia, xnat };
+  return { nbia, xnat, idc };
 }
 
 /** Runs one side (tool or baseline) against fresh emulators, so every run starts with an empty XNAT. */
-export async function measureRun(who: 'tool' | 'baseline', setup: RunSetup): Promise<RunResult> {
-  const { nbia, xnat } = await startEmulators(setup);
+export async function measureRun(who: Side, setup: RunSetup): Promise<RunResult> {
+  const { nbia, xnat, idc } = await startEmulators(setup, who === 'tool-idc');
   try {
-    const nbiaBefore = nbia.cpuSeconds();
+    const sourceCpu = (): number => nbia.cpuSeconds() + (idc?.cpuSeconds() ?? 0);
+    const nbiaBefore = sourceCpu();
     const xnatBefore = xnat.cpuSeconds();
     const machineBefore = machineBusySeconds();
-    const { cost, transferSeconds, memory } = who === 'tool' ? await toolRun(setup, nbia.url, xnat.url) : await baselineRun(setup, nbia.url, xnat.url);
+    const { cost, transferSeconds, memory } = who === 'baseline' ? await baselineRun(setup, nbia.url, xnat.url) : await toolRun(setup, nbia.url, xnat.url, idc?.url);
     const machineCpuSeconds = machineBusySeconds() - machineBefore;
-    const nbiaCpuSeconds = nbia.cpuSeconds() - nbiaBefore;
+    const nbiaCpuSeconds = sourceCpu() - nbiaBefore;
     const xnatCpuSeconds = xnat.cpuSeconds() - xnatBefore;
-    const held = await xnat.holdings(who === 'tool' ? TOOL_PROJECT : BASE_PROJECT);
-    const got = who === 'tool' ? held.archived : held.prearchive;
+    const held = await xnat.holdings(who === 'baseline' ? BASE_PROJECT : TOOL_PROJECT);
+    const got = who === 'baseline' ? held.prearchive : held.archived;
     const { images, bytes, collection } = setup.dataset;
     let problem = '';
     if (cost.exitCode !== 0) problem = `exit code ${cost.exitCode}`;
@@ -149,12 +158,14 @@ export async function measureRun(who: 'tool' | 'baseline', setup: RunSetup): Pro
       memory,
     };
   } finally {
-    await Promise.all([nbia.close(), xnat.close()]);
+    await Promise.all([nbia.close(), xnat.close(), idc?.close()]);
   }
 }
 
-function toolEnv(nbiaUrl: string, xnatUrl: string): NodeJS.ProcessEnv {
-  return { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', XNAT_HOST: xnatUrl, XNAT_USER: USER, XNAT_PASS: PASS, TCIA_URL: nbiaUrl };
+/** Every series from NBIA, unless an IDC emulator is given: then every series from it (--source idc). */
+function toolEnv(nbiaUrl: string, xnatUrl: string, idcUrl?: string): NodeJS.ProcessEnv {
+  const source = idcUrl ? { XTD_SOURCE: 'idc', IDC_INDEX: `${idcUrl}/${INDEX_BUCKET}/${INDEX_KEY}`, IDC_ENDPOINT: idcUrl } : { XTD_SOURCE: 'nbia' };
+  return { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', XNAT_HOST: xnatUrl, XNAT_USER: USER, XNAT_PASS: PASS, TCIA_URL: nbiaUrl, ...source };
 }
 
 /** Node flags for a profiled tool. Node 20 refuses --cpu-prof in NODE_OPTIONS, so they go on the command line. */
@@ -162,8 +173,8 @@ function profileFlags(dir: string | undefined, name: string): string[] {
   return dir ? ['--cpu-prof', '--cpu-prof-dir', dir, '--cpu-prof-name', `${name}.cpuprofile`] : [];
 }
 
-async function toolRun(setup: RunSetup, nbiaUrl: string, xnatUrl: string): Promise<{ cost: ProcessCost; transferSeconds: number; memory?: MemoryBreakdown }> {
-  const out = join(setup.workDir, `tool-${setup.dataset.name}-cap${setup.capMBps}-c${setup.concurrency}`);
+async function toolRun(setup: RunSetup, nbiaUrl: string, xnatUrl: string, idcUrl?: string): Promise<{ cost: ProcessCost; transferSeconds: number; memory?: MemoryBreakdown }> {
+  const out = join(setup.workDir, `tool${idcUrl ? '-idc' : ''}-${setup.dataset.name}-cap${setup.capMBps}-c${setup.concurrency}`);
   await rm(out, { recursive: true, force: true });
   await mkdir(out, { recursive: true });
   const memoryFile = setup.profileDir ? join(setup.profileDir, 'memory.json') : undefined;
@@ -176,7 +187,7 @@ async function toolRun(setup: RunSetup, nbiaUrl: string, xnatUrl: string): Promi
     '--progress', 'off',
     '--output-dir', out,
   ];
-  const env = { ...toolEnv(nbiaUrl, xnatUrl), ...(memoryFile ? { BENCH_MEMORY_OUT: memoryFile } : {}) };
+  const env = { ...toolEnv(nbiaUrl, xnatUrl, idcUrl), ...(memoryFile ? { BENCH_MEMORY_OUT: memoryFile } : {}) };
   const cost = await runMeasured(process.execPath, args, { env, logFile: join(out, 'stdout.log') });
   const memory = memoryFile ? ((await readFile(memoryFile, 'utf8').then(JSON.parse, () => undefined)) as MemoryBreakdown | undefined) : undefined;
   let transferSeconds = NaN;

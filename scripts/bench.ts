@@ -3,13 +3,15 @@
  * descriptors (as NBIA's Java ZipOutputStream writes them), each connection capped at 5 MB/s of zip bytes, at two
  * compression ratios (CT/MR-like ~2.5:1 and padded CT ~5.4:1). For each ratio, the raw pipe (getImage body straight
  * into the import, no checks) and the tool at concurrency 1, 4 and 8; in the same run, the verify floor (inflate +
- * MD5 in native code) at both ratios, the verification rate on one core at 2.5:1 (the tool's relay), peak RSS on a 2 GB series of 32 MB files, and planning the 19,148-series manifest.
+ * MD5 in native code) at both ratios, the verification rate on one core at 2.5:1 (the tool's relay), the tool with every
+ * series from the IDC emulator at the same per-connection cap, peak RSS on a 2 GB series of 32 MB files, and planning
+ * the 19,148-series manifest.
  * Writes docs/benchmarks.md.
  *
  *   npm run bench                      24 series × 100 images × 512 KB (1.27 GB) per ratio; about 25 minutes here
  *   npm run bench -- --quick           a small run for a smoke test (a few minutes), written to bench-output/
  *   knobs: --series N --images N --rows N --cap-mbps MB/s --level N --ratios ct,padded --concurrency 1,4,8
- *          --single-images N --skip main,planning,single,verify,profile --out FILE
+ *          --single-images N --skip main,idc,planning,single,verify,profile --out FILE
  *
  * --cap-mbps is megabytes (10^6 bytes) of zip per second per connection; 0 for no cap.
  */
@@ -19,7 +21,7 @@ import { parseArgs } from 'node:util';
 import { buildCollection, seriesByteSize, uidFromSeed } from '../emulators/nbia/index.js';
 import { describeMachine, loadAverage } from './bench-measure.js';
 import { summariseCpuProfile } from './bench-profile.js';
-import { checkTargets, ratioTable, runTable, targetTable, verifyRate, writeBenchmarksDoc, type BenchResults } from './bench-report.js';
+import { checkTargets, ratioTable, runTable, sourceTable, targetTable, verifyRate, writeBenchmarksDoc, type BenchResults } from './bench-report.js';
 import { measureRun, planningRun, profilesIn, verifyRun, writeManifest, type Dataset, type RunResult } from './bench-runs.js';
 import { PIXELS, type VerifyRelay } from './bench-verify.js';
 
@@ -193,6 +195,17 @@ async function main(): Promise<void> {
     }
   }
 
+  if (!plan.skip.has('idc') && !plan.skip.has('main')) {
+    // IDC beside NBIA: the first ratio's collection, served object by object, at the same per-connection cap.
+    const pass = `idc, ${first.name.replace(/^bench-/, '')}, ${capText}`;
+    say(`\n${pass} (${(first.bytes / 1e9).toFixed(2)} GB, --source idc):`);
+    for (const concurrency of plan.concurrency) {
+      const run = await measureRun('tool-idc', { pass, dataset: first, deflateLevel, capMBps: plan.cap, concurrency, workDir: WORK_DIR });
+      results.runs.push(run);
+      say(`  ${describeRun(run)}`);
+    }
+  }
+
   if (!plan.skip.has('profile')) {
     // A separate run: profiling costs a few per cent, which must not leak into the measured table.
     const subset: Dataset = { ...first, name: 'profile', collection: first.collection.slice(0, plan.profileSeries) };
@@ -238,7 +251,7 @@ async function main(): Promise<void> {
 
   results.loadAfter = loadAverage();
   results.minutes = (Date.now() - started) / 60_000;
-  say(`\n${ratioTable(results.runs)}\n\n${runTable(results.runs, machine.cores)}\n\n${targetTable(checkTargets(results))}`);
+  say(`\n${ratioTable(results.runs)}\n\n${runTable(results.runs, machine.cores)}\n\n${targetTable(checkTargets(results))}\n\n${sourceTable(results.runs)}`);
   await mkdir(resolve(plan.out, '..'), { recursive: true });
   await writeBenchmarksDoc(plan.out, results);
   say(`\nwritten to ${plan.out} (${results.minutes.toFixed(1)} minutes)`);
