@@ -7,60 +7,27 @@
  * one collection's series would be. Budget (issue 12): 30 s and 300 MB.
  */
 import { execFile } from 'node:child_process';
-import { stat } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { uidFromSeed } from '../emulators/dicom/synthetic-series.js';
-import { uuidFromSeed, startIdcEmulator, writeIndexParquet, type IdcIndexRow } from '../emulators/idc/index.js';
+import { startIdcEmulator } from '../emulators/idc/index.js';
+import { writeBenchIndex } from './bench-idc-index-data.js';
 
 const ROWS = Number(process.argv[2] ?? 1_000_000);
 const LAYOUT = process.argv[3] ?? 'spread';
 if (LAYOUT !== 'spread' && LAYOUT !== 'block') throw new Error(`layout must be spread or block, not ${LAYOUT}`);
 const MANIFEST = 'resources/TCIA/BSC-DBT-Train-manifest.tcia';
-// Laid out as DuckDB writes IDC's file: row groups of 122,880 rows (its default) and one data page per column chunk
-// (DuckDB splits pages only at 100 MB uncompressed); docs/reference/idc.md#index.
-const ROW_GROUP = 122_880;
-const PAGE_SIZE = 100_000_000;
 
 const wanted = (await readFile(MANIFEST, 'utf8')).split(/\r?\n/).map((l) => l.trim()).filter((l) => /^[0-9.]+$/.test(l) && l.includes('.'));
 const wantedSet = new Set(wanted);
-
-function row(i: number, uid: string): IdcIndexRow {
-  const patient = Math.floor(i / 8);
-  return {
-    collection_id: `collection_${Math.floor(i / 20_000)}`,
-    PatientID: `PT-${String(patient).padStart(7, '0')}`,
-    StudyInstanceUID: uidFromSeed(`bench-study:${Math.floor(i / 3)}`),
-    SeriesInstanceUID: uid,
-    series_size_MB: (i % 997) / 3,
-    series_aws_url: `s3://idc-open-data/${uuidFromSeed(`bench-series:${uid}`)}/*`,
-  };
-}
-
-/** ROWS rows; the manifest's UIDs spread evenly through the file or in one block mid-file, the rest synthetic. */
-function* batches(): Generator<IdcIndexRow[]> {
-  const stride = LAYOUT === 'spread' ? Math.floor(ROWS / wanted.length) : 1;
-  const first = LAYOUT === 'spread' ? 0 : Math.floor((ROWS - wanted.length) / 2);
-  let next = 0;
-  for (let start = 0; start < ROWS; start += ROW_GROUP) {
-    const rows: IdcIndexRow[] = [];
-    for (let i = start; i < Math.min(ROWS, start + ROW_GROUP); i++) {
-      const manifestUid = i >= first && (i - first) % stride === 0 && next < wanted.length ? wanted[next++] : undefined;
-      rows.push(row(i, manifestUid ?? uidFromSeed(`bench-uid:${i}`)));
-    }
-    yield rows;
-  }
-}
 
 const dir = await mkdtemp(join(tmpdir(), 'xtd-idc-bench-'));
 // XTD_BENCH_IDC_INDEX=path keeps the written index there and reuses it on the next run (writing takes longer than reading).
 const keep = process.env.XTD_BENCH_IDC_INDEX;
 const indexPath = keep ?? join(dir, 'tcia_idc_subset.parquet');
 const started = Date.now();
-if (!keep || !(await stat(keep).catch(() => undefined))) await writeIndexParquet(batches(), indexPath, { rowGroupSize: ROW_GROUP, pageSize: PAGE_SIZE });
-const { size } = await stat(indexPath);
+const size = await writeBenchIndex(indexPath, wanted, ROWS, LAYOUT, keep !== undefined);
 console.log(`index: ${ROWS} rows (${LAYOUT}), ${(Number(size) / 1e6).toFixed(1)} MB, ready in ${((Date.now() - started) / 1000).toFixed(1)} s; manifest: ${wantedSet.size} series`);
 
 const emu = await startIdcEmulator({ collection: [], indexFile: indexPath });

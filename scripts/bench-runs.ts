@@ -206,22 +206,30 @@ async function baselineRun(setup: RunSetup, nbiaUrl: string, xnatUrl: string): P
   return { cost, transferSeconds: cost.wallSeconds };
 }
 
-/** The planning benchmark: `--dry-run` of a large manifest (metadata for every series plus the XNAT lookup). */
-export async function planningRun(manifestPath: string, workDir: string): Promise<{ cost: ProcessCost; series: number; problem: string }> {
+/**
+ * The planning benchmark: `--dry-run` of a large manifest (metadata for every series plus the XNAT lookup). With
+ * `idcIndexFile`, also the IDC index lookup (--source auto), that file served over HTTP by the IDC emulator with a
+ * cold cache, as a first run reads it.
+ */
+export async function planningRun(manifestPath: string, workDir: string, idcIndexFile?: string): Promise<{ cost: ProcessCost; series: number; problem: string }> {
   const nbia = await EmulatorProcess.start({ kind: 'nbia', options: { shape: { modalities: ['MG'], imagesPerSeries: [1, 90], rows: 64, columns: 64 } } });
   const xnat = await EmulatorProcess.start({ kind: 'xnat', options: { users: [{ username: USER, password: PASS, admin: true }], projects: [{ id: TOOL_PROJECT, owners: [USER] }] } });
+  const idc = idcIndexFile ? await EmulatorProcess.start({ kind: 'idc', options: { collection: [], indexFile: idcIndexFile } }) : undefined;
   try {
-    const out = join(workDir, 'planning');
+    const out = join(workDir, idc ? 'planning-idc' : 'planning');
     await rm(out, { recursive: true, force: true });
     await mkdir(out, { recursive: true });
     const args = [CLI, 'import', manifestPath, '--project', TOOL_PROJECT, '--dry-run', '--progress', 'off', '--output-dir', out];
-    const cost = await runMeasured(process.execPath, args, { env: toolEnv(nbia.url, xnat.url), logFile: join(out, 'stdout.log') });
-    const report = JSON.parse(await readFile(join(out, 'latest', 'report.json'), 'utf8')) as { series: { status: string }[] };
+    const env = { ...toolEnv(nbia.url, xnat.url, idc?.url), ...(idc ? { XTD_SOURCE: 'auto' } : {}) };
+    const cost = await runMeasured(process.execPath, args, { env, logFile: join(out, 'stdout.log') });
+    const report = JSON.parse(await readFile(join(out, 'latest', 'report.json'), 'utf8')) as { series: { status: string; source?: string }[] };
     const planned = report.series.filter((s) => s.status === 'planned').length;
-    const problem = cost.exitCode !== 0 ? `exit code ${cost.exitCode}` : planned !== report.series.length ? `${report.series.length - planned} series not planned` : '';
+    const fromIdc = report.series.filter((s) => s.source === 'idc').length;
+    let problem = cost.exitCode !== 0 ? `exit code ${cost.exitCode}` : planned !== report.series.length ? `${report.series.length - planned} series not planned` : '';
+    if (!problem && idc && fromIdc !== report.series.length) problem = `${report.series.length - fromIdc} series not routed to IDC`;
     return { cost, series: report.series.length, problem };
   } finally {
-    await Promise.all([nbia.close(), xnat.close()]);
+    await Promise.all([nbia.close(), xnat.close(), idc?.close()]);
   }
 }
 

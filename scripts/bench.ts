@@ -24,6 +24,8 @@ import { summariseCpuProfile } from './bench-profile.js';
 import { checkTargets, ratioTable, runTable, sourceTable, targetTable, verifyRate, writeBenchmarksDoc, type BenchResults } from './bench-report.js';
 import { measureRun, planningRun, profilesIn, verifyRun, writeManifest, type Dataset, type RunResult } from './bench-runs.js';
 import { PIXELS, type VerifyRelay } from './bench-verify.js';
+import { writeBenchIndex } from './bench-idc-index-data.js';
+import { readManifest } from '../src/manifest/read-manifest.js';
 
 interface Plan {
   preset: 'default' | 'quick' | 'large' | 'custom';
@@ -50,6 +52,8 @@ const PRESETS = {
   large: { series: 48, images: 300, singleImages: 96, singleRows: 4096, verifyImages: 200, verifyRounds: 5, profileSeries: 8 },
 };
 const PLANNING_MANIFEST = join('resources', 'TCIA', 'BSC-DBT-Train-manifest.tcia');
+/** Rows of the IDC index the large manifest is planned against (issue 12: a million). */
+const IDC_INDEX_ROWS = 1_000_000;
 const WORK_DIR = resolve('bench-output');
 
 function parsePlan(argv: string[]): Plan {
@@ -247,6 +251,15 @@ async function main(): Promise<void> {
     const planning = await planningRun(resolve(PLANNING_MANIFEST), WORK_DIR);
     results.planning = { ...planning, manifest: PLANNING_MANIFEST };
     say(`  ${planning.series} series in ${planning.cost.wallSeconds.toFixed(1)} s, peak RSS ${planning.cost.peakRssMB.toFixed(0)} MB${planning.problem ? `  PROBLEM: ${planning.problem}` : ''}`);
+    if (!plan.skip.has('idc')) {
+      const indexFile = join(WORK_DIR, `idc-index-${IDC_INDEX_ROWS}.parquet`);
+      const uids = (await readManifest(resolve(PLANNING_MANIFEST))).seriesUids;
+      say(`\nplanning it against a ${IDC_INDEX_ROWS}-row IDC index (--dry-run, --source auto; writing the index first unless bench-output holds it):`);
+      const indexBytes = await writeBenchIndex(indexFile, uids, IDC_INDEX_ROWS, 'spread', true);
+      const withIdc = await planningRun(resolve(PLANNING_MANIFEST), WORK_DIR, indexFile);
+      results.planningIdc = { ...withIdc, manifest: PLANNING_MANIFEST, indexRows: IDC_INDEX_ROWS, indexBytes };
+      say(`  ${withIdc.series} series in ${withIdc.cost.wallSeconds.toFixed(1)} s, peak RSS ${withIdc.cost.peakRssMB.toFixed(0)} MB${withIdc.problem ? `  PROBLEM: ${withIdc.problem}` : ''}`);
+    }
   }
 
   results.loadAfter = loadAverage();

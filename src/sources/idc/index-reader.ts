@@ -1,4 +1,3 @@
-import { decompress as zstdDecompress, init as zstdInit } from '@bokuweb/zstd-wasm';
 import { parquetMetadataAsync, parquetRead, type AsyncBuffer, type Compressors, type FileMetaData } from 'hyparquet';
 import { compressors as jsCompressors } from 'hyparquet-compressors';
 import { XtdError } from '../../errors.js';
@@ -69,7 +68,9 @@ export async function findSeries(file: AsyncBuffer, metadata: FileMetaData, want
   if (missing.length > 0) throw new IdcIndexError(`the IDC index has no column ${missing.join(', ')}`);
   const found = new Map<string, IdcSeriesLocation>();
   if (wanted.size === 0) return found;
-  const parquet = { file, metadata, compressors: await codecs() };
+  // hyparquet-compressors' pure-JS ZSTD: the WebAssembly build decodes 3× faster, but its memory only grows, and with
+  // it planning a large manifest against IDC's full index passed 300 MB (docs/reference/idc.md#index).
+  const parquet: Parquet = { file, metadata, compressors: jsCompressors };
   // A UID becomes a string only when its bytes hash like a wanted one: the other 98% stay undecoded byte views.
   const wantedHashes = new Set([...wanted].map((uid) => hashBytes(encoder.encode(uid))));
   const candidateUid = (bytes: Uint8Array | undefined) => (bytes && wantedHashes.has(hashBytes(bytes)) ? decoder.decode(bytes) : undefined);
@@ -141,23 +142,6 @@ function addRow(found: Map<string, IdcSeriesLocation>, fields: Partial<Record<st
     patientId: String(fields.PatientID ?? ''),
     collection: String(fields.collection_id ?? ''),
   });
-}
-
-let zstdReady: Promise<void> | undefined;
-/** An empty zstd frame: decoding it succeeds only once the WebAssembly module is running. */
-const EMPTY_ZSTD_FRAME = new Uint8Array([0x28, 0xb5, 0x2f, 0xfd, 0x20, 0x00, 0x01, 0x00, 0x00]);
-
-/**
- * hyparquet's codecs, with ZSTD (the index's codec) decoded by zstd's own C code compiled to WebAssembly: about three
- * times faster than the pure-JS decoder on the index's pages. The page header gives the exact output size.
- */
-async function codecs(): Promise<Compressors> {
-  // The module is one per process and a second init() breaks it, so start it only if no one else has.
-  zstdReady ??= Promise.resolve()
-    .then(() => void zstdDecompress(EMPTY_ZSTD_FRAME))
-    .catch(() => zstdInit());
-  await zstdReady;
-  return { ...jsCompressors, ZSTD: (input, outputLength) => zstdDecompress(input, { defaultHeapSize: outputLength }) };
 }
 
 interface Parquet {
