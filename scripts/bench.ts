@@ -199,7 +199,7 @@ async function main(): Promise<void> {
     }
   }
 
-  if (!plan.skip.has('idc') && !plan.skip.has('main')) {
+  if (!plan.skip.has('idc')) {
     // IDC beside NBIA: the first ratio's collection, served object by object, at the same per-connection cap.
     const pass = `idc, ${first.name.replace(/^bench-/, '')}, ${capText}`;
     say(`\n${pass} (${(first.bytes / 1e9).toFixed(2)} GB, --source idc):`);
