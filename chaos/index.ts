@@ -57,7 +57,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosOutcome> {
     const out = join(dir, 'out');
     const args = ['import', manifest, '--project', PROJECT, '--output-dir', out, '--concurrency', String(o.concurrency), '--retries', '6', '--progress', 'off',
       '--retry-delay', '0.05', '--stall-timeout', '1', '--poll-interval', '0.2', '--settle-timeout', '120'];
-    const env = { XNAT_HOST: xnat.url, XNAT_USER: 'chaos', XNAT_PASS: SECRET, TCIA_URL: nbia.url };
+    // NBIA and XNAT are what the chaos is about; IDC (and its public index) stay out of it.
+    const env = { XNAT_HOST: xnat.url, XNAT_USER: 'chaos', XNAT_PASS: SECRET, TCIA_URL: nbia.url, XTD_SOURCE: 'nbia' };
     for (let k = 0; k <= o.kills; k++) {
       const final = k === o.kills;
       // The first kill always lands right after a 504 on commit; the others at a random moment or after a 504.

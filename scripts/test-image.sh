@@ -202,7 +202,8 @@ EOF
 }
 
 # launch NAME INPUT_DIR OUTPUT_DIR [name=value ...]: podman-runs the image with the command line that
-# the Container Service would resolve from command.json for those launch inputs, detached.
+# the Container Service would resolve from command.json for those launch inputs, detached. Launches pass
+# source=nbia: the emulators here are NBIA and XNAT, and IDC's public index must not be fetched.
 launch() {
   local name=$1 input=$2 output=$3
   shift 3
@@ -242,7 +243,7 @@ run_tests() {
   input="$WORK/import/input"
   output="$WORK/import/output"
   make_input "$input" resources/TCIA/CMB-CRC_CT_triple.tcia
-  launch xtd-import "$input" "$output" "project=$project"
+  launch xtd-import "$input" "$output" "project=$project" "source=nbia"
   code=$(wait_exit xtd-import)
   pm logs xtd-import >"$WORK/import.log" 2>&1 || true
   if [[ "$code" != 0 ]]; then
@@ -276,7 +277,7 @@ run_tests() {
     for (let i = 1; i <= n; i++) lines.push("2.25.90000000000000000000" + String(i).padStart(6, "0"));
     require("fs").writeFileSync(process.argv[1], lines.join("\n") + "\n");' "$WORK/stop/large.tcia"
   make_input "$input" "$WORK/stop/large.tcia"
-  launch xtd-stop "$input" "$output" "project=P2" "concurrency=1"
+  launch xtd-stop "$input" "$output" "project=P2" "concurrency=1" "source=nbia"
   started=$(date +%s)
   # Wait until it is demonstrably mid-run: at least one series archived.
   local i

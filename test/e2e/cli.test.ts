@@ -64,11 +64,11 @@ describe("the original tool's positional form", () => {
   it('takes five arguments when XNAT_PASS is set, and six with a warning', async () => {
     world = await startWorld();
     const manifest = await writeTciaManifest(world.out, 'm.tcia', [UID]);
-    const five = await runCli([manifest, world.out, 'ORIG5', world.xnat.url, 'admin'], { XNAT_PASS: PASSWORD, TCIA_URL: world.nbia.url });
+    const five = await runCli([manifest, world.out, 'ORIG5', world.xnat.url, 'admin'], { XNAT_PASS: PASSWORD, TCIA_URL: world.nbia.url, XTD_SOURCE: 'nbia' });
     expect(five.exitCode).toBe(0);
     expect(five.stdout).not.toMatch(/password was given on the command line/);
     expect(world.xnat.archive('ORIG5')).toHaveLength(1);
-    const six = await runCli([manifest, world.out, 'ORIG6', world.xnat.url, 'admin', PASSWORD], { TCIA_URL: world.nbia.url });
+    const six = await runCli([manifest, world.out, 'ORIG6', world.xnat.url, 'admin', PASSWORD], { TCIA_URL: world.nbia.url, XTD_SOURCE: 'nbia' });
     expect(six.exitCode).toBe(0);
     expect(six.stdout).toMatch(/set XNAT_PASS and leave out the last argument/);
   });
@@ -76,7 +76,7 @@ describe("the original tool's positional form", () => {
   it('five arguments without XNAT_PASS and no terminal: says which credential is missing', async () => {
     world = await startWorld();
     const manifest = await writeTciaManifest(world.out, 'm.tcia', [UID]);
-    const result = await runCli([manifest, world.out, 'ORIG', world.xnat.url, 'admin'], { TCIA_URL: world.nbia.url });
+    const result = await runCli([manifest, world.out, 'ORIG', world.xnat.url, 'admin'], { TCIA_URL: world.nbia.url, XTD_SOURCE: 'nbia' });
     expect(result.exitCode).toBe(2);
     expect(result.stderr).toMatch(/no XNAT password given for user 'admin': XNAT_PASS is not set/);
     expectNoRequests();
@@ -174,7 +174,7 @@ describe('a password prompt on a terminal', () => {
   (hasScript ? it : it.skip)('asks without echo when XNAT_PASS is missing, then imports', async () => {
     world = await startWorld();
     const manifest = await writeTciaManifest(world.out, 'm.tcia', [UID]);
-    const env = { XNAT_HOST: world.xnat.url, XNAT_USER: 'admin', TCIA_URL: world.nbia.url };
+    const env = { XNAT_HOST: world.xnat.url, XNAT_USER: 'admin', TCIA_URL: world.nbia.url, XTD_SOURCE: 'nbia' };
     const text = await runInTerminal([CLI, 'import', manifest, '--project', 'PROMPT', '--output-dir', world.out, '--progress', 'off'], { env, answer: { after: /XNAT password for admin/, text: `${PASSWORD}\r` } });
     expect(text).toMatch(/XNAT password for admin at http:\/\/127\.0\.0\.1:\d+: /);
     expect(text).not.toContain(PASSWORD);

@@ -142,7 +142,7 @@ describe('import, end to end against the emulators', () => {
 
   it('accepts the original six-argument form and warns about the password on the command line', async () => {
     await start();
-    const result = await runCli([join(RESOURCES, 'test_series.tcia'), out, 'LEGACY', xnat.url, 'admin', PASSWORD], { TCIA_URL: nbia.url });
+    const result = await runCli([join(RESOURCES, 'test_series.tcia'), out, 'LEGACY', xnat.url, 'admin', PASSWORD], { TCIA_URL: nbia.url, XTD_SOURCE: 'nbia' });
     expect(result.exitCode).toBe(0);
     expect(result.stdout).toMatch(/password was given on the command line/);
     expect(result.stdout).not.toContain(PASSWORD);
