@@ -55,3 +55,16 @@ export async function pause(ms: number, signal?: AbortSignal): Promise<void> {
     throw new AbortedError();
   }
 }
+
+/** `send` under a retry policy: transient failures back off (honouring Retry-After); anything else is thrown at once. */
+export async function withRetries<T>(policy: RetryPolicy, signal: AbortSignal | undefined, send: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await send();
+    } catch (error) {
+      const delay = isRetryable(error) ? retryDelay(attempt, policy, retryAfterOf(error)) : 0;
+      if (delay === 0 || signal?.aborted) throw error;
+      await pause(delay, signal);
+    }
+  }
+}

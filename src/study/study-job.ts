@@ -3,22 +3,12 @@ import { commitAndVerify } from '../finalize/commit-study.js';
 import type { SeriesOutcome } from '../finalize/report.js';
 import type { Logger } from '../log.js';
 import type { PlannedSeries, PlannedStudy } from '../plan/build-plan.js';
-import type { RetryPolicy } from '../retry.js';
-import type { NbiaClient } from '../tcia/nbia-client.js';
-import { IMPORT_SOURCE, SeriesFailure, transferSeries, type SeriesTransfer } from '../transfer/transfer-series.js';
-import type { XnatClient } from '../xnat/xnat-client.js';
-import type { SeriesSource } from '../sources/types.js';
+import { IMPORT_SOURCE, SeriesFailure, transferSeries, type SeriesTransfer, type TransferDeps } from '../transfer/transfer-series.js';
 import { forEachLimit } from '../concurrency.js';
 import type { StudyEvents } from './events.js';
 
-export interface StudyJobDeps {
-  nbia: NbiaClient;
-  /** Where series come from (src/sources/route.ts); NBIA alone when not given. */
-  source?: SeriesSource;
-  xnat: XnatClient;
-  logger: Logger;
-  retry: RetryPolicy;
-  signal: AbortSignal;
+/** What each series' transfer needs (`source`: src/sources/route.ts), plus the study's own settings. */
+export interface StudyJobDeps extends Pick<TransferDeps, 'nbia' | 'source' | 'xnat' | 'logger' | 'retry' | 'signal'> {
   project: string;
   settleTimeoutMs: number;
   pollIntervalMs: number;

@@ -3,7 +3,7 @@ import got, { type Got, type Response } from 'got';
 import { parseString } from 'fast-csv';
 import { PeerAnswerError, TciaHttpError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { DEFAULT_RETRY, isRetryable, parseRetryAfter, pause, retryAfterOf, retryDelay, type RetryPolicy } from '../retry.js';
+import { DEFAULT_RETRY, parseRetryAfter, withRetries, type RetryPolicy } from '../retry.js';
 import { retryableStatuses } from '../retryable.js';
 import { USER_AGENT } from '../version.js';
 import { fromV1Row, fromV4Row, type SeriesMetadata } from './series-metadata.js';
@@ -103,15 +103,7 @@ export class NbiaClient {
    */
   async fileHead(seriesUid: string, sopInstanceUid: string, maxBytes: number, signal?: AbortSignal): Promise<Buffer> {
     const policy: RetryPolicy = { ...DEFAULT_RETRY, attempts: this.options.attempts, baseDelayMs: 1000 };
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        return await this.readHead(seriesUid, sopInstanceUid, maxBytes, signal);
-      } catch (error) {
-        const delay = isRetryable(error) ? retryDelay(attempt, policy, retryAfterOf(error)) : 0;
-        if (delay === 0) throw error;
-        await pause(delay, signal);
-      }
-    }
+    return withRetries(policy, signal, () => this.readHead(seriesUid, sopInstanceUid, maxBytes, signal));
   }
 
   private async readHead(seriesUid: string, sopInstanceUid: string, maxBytes: number, signal?: AbortSignal): Promise<Buffer> {

@@ -1,5 +1,5 @@
 import got, { type Got, type Response } from 'got';
-import { isRetryable, retryAfterOf, parseRetryAfter, pause, retryDelay, type RetryPolicy } from '../../retry.js';
+import { parseRetryAfter } from '../../retry.js';
 import { USER_AGENT } from '../../version.js';
 import { idcHttpError, type IdcHttpError } from './errors.js';
 
@@ -27,17 +27,4 @@ export function header(response: Response<unknown>, name: string): string | unde
 export function errorOf(response: Response<unknown>, what: string, body: unknown = response.body): IdcHttpError {
   const text = typeof body === 'string' ? body : Buffer.isBuffer(body) ? body.toString('utf8', 0, 4096) : '';
   return idcHttpError(response.statusCode, text, what, parseRetryAfter(header(response, 'retry-after')));
-}
-
-/** One request under the run's retry policy (src/retry.ts): transient failures back off, honouring Retry-After. */
-export async function withRetries<T>(policy: RetryPolicy, signal: AbortSignal | undefined, send: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await send();
-    } catch (error) {
-      const delay = isRetryable(error) ? retryDelay(attempt, policy, retryAfterOf(error)) : 0;
-      if (delay === 0 || signal?.aborted) throw error;
-      await pause(delay, signal);
-    }
-  }
 }

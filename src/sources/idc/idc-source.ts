@@ -1,8 +1,7 @@
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
-import type { RetryPolicy } from '../../retry.js';
+import { withRetries, type RetryPolicy } from '../../retry.js';
 import type { CheckList, FileCheck, SeriesSource, SourceFile, SourceSeries } from '../types.js';
-import { withRetries } from './http.js';
 import type { IdcSeriesLocation } from './index-reader.js';
 import type { IdcLimiter } from './limiter.js';
 import { md5FromEtag, type S3ObjectRef } from './object-stream.js';

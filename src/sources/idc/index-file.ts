@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { asyncBufferFromFile, type AsyncBuffer } from 'hyparquet';
-import { DEFAULT_RETRY, type RetryPolicy } from '../../retry.js';
+import { DEFAULT_RETRY, withRetries, type RetryPolicy } from '../../retry.js';
 import { IdcHttpError } from './errors.js';
-import { errorOf, idcHttp, withRetries } from './http.js';
+import { errorOf, idcHttp } from './http.js';
 
 /** The index as hyparquet reads it, plus where it came from. */
 export interface IndexFile {

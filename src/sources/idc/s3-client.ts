@@ -1,10 +1,10 @@
 import type { Readable } from 'node:stream';
 import type { Got, Response } from 'got';
 import { XMLParser } from 'fast-xml-parser';
-import { DEFAULT_RETRY, type RetryPolicy } from '../../retry.js';
+import { DEFAULT_RETRY, withRetries, type RetryPolicy } from '../../retry.js';
 import { readDicomHeader, type DicomHeader } from '../../transfer/dicom-header.js';
 import { IdcHttpError } from './errors.js';
-import { errorOf, header, idcHttp, withRetries } from './http.js';
+import { errorOf, header, idcHttp } from './http.js';
 import { resumableObject, type S3ObjectRef } from './object-stream.js';
 
 export interface IdcS3ClientOptions {
