@@ -18,7 +18,7 @@ export interface ToolRun {
 
 export function runTool(cli: string, args: string[], env: Record<string, string>, plan: KillPlan, timeoutMs = 300_000): Promise<ToolRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], {
+    const child = spawn(cli, args, {
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,

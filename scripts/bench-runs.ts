@@ -1,5 +1,6 @@
 /** The individual benchmark runs: the tool, the raw baseline, planning, and the verify micro-benchmark. */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -11,6 +12,15 @@ import { machineBusySeconds, measureSelf, runMeasured, type ProcessCost } from '
 import type { VerifyRelay, VerifyResult } from './bench-verify.js';
 
 export const CLI = resolve('dist', 'cli.js');
+
+/**
+ * The node flags of the CLI's shebang: the bench starts node itself (to add profiling flags), and must run the tool
+ * as `./dist/cli.js`, the installed command and the image do.
+ */
+function cliNodeFlags(): string[] {
+  const shebang = /^#!\/usr\/bin\/env -S node(.*)\n/.exec(readFileSync(CLI, 'utf8'));
+  return shebang?.[1]?.trim().split(/\s+/).filter(Boolean) ?? [];
+}
 const MEMORY_PROBE = pathToFileURL(resolve('scripts', 'bench-memory-probe.mjs')).href;
 export const USER = 'bench';
 export const PASS = 'bench-password';
@@ -179,6 +189,7 @@ async function toolRun(setup: RunSetup, nbiaUrl: string, xnatUrl: string, idcUrl
   await mkdir(out, { recursive: true });
   const memoryFile = setup.profileDir ? join(setup.profileDir, 'memory.json') : undefined;
   const args = [
+    ...cliNodeFlags(),
     ...profileFlags(setup.profileDir, 'tool'),
     ...(memoryFile ? ['--import', MEMORY_PROBE] : []),
     CLI, 'import', setup.dataset.manifestPath,
@@ -219,7 +230,7 @@ export async function planningRun(manifestPath: string, workDir: string, idcInde
     const out = join(workDir, idc ? 'planning-idc' : 'planning');
     await rm(out, { recursive: true, force: true });
     await mkdir(out, { recursive: true });
-    const args = [CLI, 'import', manifestPath, '--project', TOOL_PROJECT, '--dry-run', '--progress', 'off', '--output-dir', out];
+    const args = [...cliNodeFlags(), CLI, 'import', manifestPath, '--project', TOOL_PROJECT, '--dry-run', '--progress', 'off', '--output-dir', out];
     const env = { ...toolEnv(nbia.url, xnat.url, idc?.url), ...(idc ? { XTD_SOURCE: 'auto' } : {}) };
     const cost = await runMeasured(process.execPath, args, { env, logFile: join(out, 'stdout.log') });
     const report = JSON.parse(await readFile(join(out, 'latest', 'report.json'), 'utf8')) as { series: { status: string; source?: string }[] };

@@ -27,7 +27,7 @@ console.log(`emulators: TCIA ${nbia.url}  IDC ${idc.url}  XNAT ${xnat.url}`);
 console.log(`importing ${manifest.fileName} (${manifest.seriesUids.length} series) into project ${project}\n`);
 
 const exitCode = await new Promise<number>((done) => {
-  const child = spawn(process.execPath, [resolve('dist', 'cli.js'), 'import', manifestPath, '--project', project, '--output-dir', outputDir, '--progress', 'off'], {
+  const child = spawn(resolve('dist', 'cli.js'), ['import', manifestPath, '--project', project, '--output-dir', outputDir, '--progress', 'off'], {
     env: { ...process.env, XNAT_HOST: xnat.url, XNAT_USER: 'demo', XNAT_PASS: password, TCIA_URL: nbia.url, XTD_SOURCE: 'auto', IDC_INDEX: idc.indexUrl, IDC_ENDPOINT: idc.url },
     stdio: 'inherit',
   });

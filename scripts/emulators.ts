@@ -37,8 +37,8 @@ console.log(`alias token:          user ${token.alias}  secret ${token.secret}  
 console.log('Try:');
 console.log(`  export XNAT_HOST=${xnat.url} XNAT_USER=admin XNAT_PASS=admin TCIA_URL=${nbia.url} IDC_INDEX=${idc.indexUrl} IDC_ENDPOINT=${idc.url}`);
 console.log(`  # or, as a container would: export XNAT_USER=${token.alias} XNAT_PASS=${token.secret}`);
-console.log('  node dist/cli.js import resources/TCIA/CMB-CRC_CT_triple.tcia --project DEMO --dry-run --plan-table');
-console.log('  node dist/cli.js import resources/TCIA/CMB-CRC_CT_triple.tcia --project DEMO\n');
+console.log('  ./dist/cli.js import resources/TCIA/CMB-CRC_CT_triple.tcia --project DEMO --dry-run --plan-table');
+console.log('  ./dist/cli.js import resources/TCIA/CMB-CRC_CT_triple.tcia --project DEMO\n');
 console.log('Press Ctrl-C to stop.');
 const stop = async (): Promise<void> => {
   await Promise.all([nbia.close(), idc.close(), xnat.close()]);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Interactive helper: imports a TCIA manifest into an XNAT project with the command image, using
-# docker or podman, or, with neither, the command line of this checkout (node dist/cli.js, built
+# docker or podman, or, with neither, the command line of this checkout (dist/cli.js, built
 # with npm ci && npm run build when missing). It asks for the XNAT host, project, user, password
 # (not echoed), then lists the sample manifests and asks for one and the output folder, and runs.
 #
@@ -42,7 +42,7 @@ is_manifest_name() {
 }
 
 # ---- engine: docker, podman, or the local CLI ------------------------------------------------------
-# CONTAINER_ENGINE=local (or no docker/podman at all) runs node dist/cli.js from this checkout.
+# CONTAINER_ENGINE=local (or no docker/podman at all) runs dist/cli.js from this checkout.
 ENGINE=${CONTAINER_ENGINE:-}
 if [[ -z "$ENGINE" ]]; then
   if command -v docker >/dev/null 2>&1; then
@@ -207,7 +207,7 @@ status=0
 if [[ "$ENGINE" == local ]]; then
   echo "Running $CLI on $MANIFEST into project $PROJECT ..."
   # The credentials go through the environment of this one command, never its argv.
-  XNAT_HOST=$HOST XNAT_USER=$XUSER XNAT_PASS=$XPASS node "$CLI" import "$LOCAL_MANIFEST" --project "$PROJECT" \
+  XNAT_HOST=$HOST XNAT_USER=$XUSER XNAT_PASS=$XPASS "$CLI" import "$LOCAL_MANIFEST" --project "$PROJECT" \
     --output-dir "$OUTPUT" --concurrency "$CONCURRENCY" ${DRY[@]+"${DRY[@]}"} || status=$?
   unset XPASS
 else

@@ -44,9 +44,9 @@ export class OutgoingZip {
     this.body.on('error', () => undefined);
   }
 
-  /** Holds a whole, checked, uncompressed file back (STORED), sending the one held before it. */
-  async holdStored(name: string, bytes: Buffer, crc: number): Promise<void> {
-    await this.hold(() => this.writer.addStored(name, bytes, crc), bytes.length);
+  /** Holds a whole, checked, uncompressed file back (STORED, its chunks as they came), sending the one held before it. */
+  async holdStored(name: string, parts: readonly Buffer[], sums: DeclaredSums): Promise<void> {
+    await this.hold(() => this.writer.addStored(name, parts, sums.crc), sums.size);
   }
 
   /** Holds a whole, checked, compressed file back (its DEFLATE bytes as they came), sending the one held before it. */
@@ -79,12 +79,12 @@ export class OutgoingZip {
   }
 
   /** Streams an uncompressed file too large to hold: its checked start, then the rest as it arrives. */
-  async streamPlain(name: string, head: Buffer, rest: AsyncIterable<Buffer>, sums: () => DeclaredSums): Promise<void> {
+  async streamPlain(name: string, start: readonly Buffer[], rest: AsyncIterable<Buffer>, sums: () => DeclaredSums): Promise<void> {
     await this.releaseHeld();
     const entry = await this.writer.beginDeflated(name);
     const onBytes = this.onBytes;
     async function* counted(): AsyncGenerator<Buffer> {
-      for (const chunk of [[head], rest]) {
+      for (const chunk of [start, rest]) {
         for await (const piece of chunk) {
           yield piece;
           onBytes(piece.length);

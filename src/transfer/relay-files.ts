@@ -6,7 +6,7 @@
 import type { Readable } from 'node:stream';
 import type { DeclaredSums, DeflatedBody } from '../sources/types.js';
 import type { OutgoingZip } from './outgoing-zip.js';
-import { Digester, inflateWhole, StreamInflater } from './side-copy.js';
+import { Digester, inflateWhole, joinStart, StreamInflater } from './side-copy.js';
 import type { FileDigest } from './verification.js';
 
 /** The largest files held whole; larger ones are streamed. */
@@ -23,6 +23,11 @@ export interface HoldLimits {
 export const HOLD_LIMITS: HoldLimits = { plain: 16 * 1024 * 1024, deflated: 8 * 1024 * 1024 };
 /** Enough of a streamed compressed file's start for its DICOM header (the identifying groups come first). */
 const HEAD_BYTES = 1024 * 1024;
+/**
+ * What an uncompressed file's header is first read from: the identifying groups sit in the first few kB of almost
+ * every file, so its chunks are joined only this far; a longer header gets everything held.
+ */
+const PROBE_BYTES = 64 * 1024;
 
 /** What relaying one file needs from the series it belongs to. */
 export interface FileRelay {
@@ -33,11 +38,12 @@ export interface FileRelay {
   /**
    * The header check of one file from its first bytes: true when the file may go on to XNAT (the upload then runs),
    * false when the series is suspect (the file is then still read and hashed, so the verdict can wait for the list).
+   * `more` gives a longer start, asked for only when `head` does not hold the whole header.
    */
-  admit(name: string, head: Buffer): boolean;
+  admit(name: string, head: Buffer, more?: () => Buffer): boolean;
 }
 
-/** An uncompressed file: held whole as STORED up to `limits.plain`, streamed beyond. */
+/** An uncompressed file: held whole as STORED, in the chunks it came in, up to `limits.plain`; streamed beyond. */
 export async function relayPlain(relay: FileRelay, name: string, body: Readable): Promise<FileDigest> {
   const digest = new Digester(Infinity);
   const chunks = body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
@@ -50,13 +56,15 @@ export async function relayPlain(relay: FileRelay, name: string, body: Readable)
     }
     digest.add(next.value);
   }
-  const head = digest.takeHead();
-  if (!relay.admit(name, head)) {
+  const parts = digest.takeParts();
+  const head = joinStart(parts, PROBE_BYTES);
+  const more = head.length < digest.size ? () => joinStart(parts, Infinity) : undefined;
+  if (!relay.admit(name, head, more)) {
     for (let next = await chunks.next(); !next.done; next = await chunks.next()) digest.add(next.value);
   } else if (complete) {
-    await relay.zip.holdStored(name, head, digest.crc);
+    await relay.zip.holdStored(name, parts, { crc: digest.crc, size: digest.size });
   } else {
-    await relay.zip.streamPlain(name, head, digest.through(chunks), () => ({ crc: digest.crc, size: digest.size }));
+    await relay.zip.streamPlain(name, parts, digest.through(chunks), () => ({ crc: digest.crc, size: digest.size }));
   }
   return digest.done();
 }

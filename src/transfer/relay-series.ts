@@ -47,8 +47,8 @@ export async function relaySource(series: SourceSeries, expected: SeriesExpectat
     zip,
     signal,
     limits: hooks.holdLimits ?? HOLD_LIMITS,
-    admit: (name, head) => {
-      const header = verdicts.judge(name, head);
+    admit: (name, head, more) => {
+      const header = verdicts.judge(name, head, more);
       // Broken off at once; the rest is still read and hashed so the verdict can wait for the list.
       if (verdicts.suspect) zip.breakOff(verdicts.suspect);
       if (!header) return false;

@@ -36,6 +36,14 @@ export class Digester {
     return head;
   }
 
+  /** The kept start of the file, in the chunks it came in; the digester keeps no more. */
+  takeParts(): Buffer[] {
+    const parts = this.head;
+    this.head = [];
+    this.headSize = this.headLimit;
+    return parts;
+  }
+
   /** The rest of a file, counted as it is read. */
   async *through(chunks: AsyncIterator<Buffer>): AsyncGenerator<Buffer> {
     for (let next = await chunks.next(); !next.done; next = await chunks.next()) {
@@ -55,6 +63,13 @@ export class Digester {
     }
     return this.done();
   }
+}
+
+/** The first `bytes` (or more) of chunks as one buffer, joining only as many chunks as that takes. */
+export function joinStart(parts: readonly Buffer[], bytes: number): Buffer {
+  let count = 0;
+  for (let size = 0; count < parts.length && size < bytes; count++) size += (parts[count] as Buffer).length;
+  return count === 1 ? (parts[0] as Buffer) : Buffer.concat(parts.slice(0, count));
 }
 
 /** Bad DEFLATE data is damage in transit, retried like any other. */

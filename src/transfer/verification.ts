@@ -61,9 +61,12 @@ export class HeaderVerdicts {
 
   constructor(private readonly expected: SeriesExpectation) {}
 
-  /** The header to send the file on with (UNREAD_HEADER when unreadable), or undefined when it may not go on. */
-  judge(name: string, head: Buffer): DicomHeader | undefined {
-    const header = readDicomHeader(head);
+  /**
+   * The header to send the file on with (UNREAD_HEADER when unreadable), or undefined when it may not go on.
+   * `more`, when given, yields a longer start of the file, read only when `head` is too short to hold the header.
+   */
+  judge(name: string, head: Buffer, more?: () => Buffer): DicomHeader | undefined {
+    const header = readDicomHeader(head) ?? (more ? readDicomHeader(more()) : undefined);
     const { seriesUid, studyUid } = this.expected;
     let wrong: string | undefined;
     if (header && header.seriesUid !== seriesUid) wrong = `${name} belongs to series ${header.seriesUid}, not ${seriesUid}`;

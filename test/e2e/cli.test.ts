@@ -132,7 +132,7 @@ describe('small things users notice', () => {
 
   it('output piped into a reader that goes away ends quietly', async () => {
     const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-      const child = spawn(process.execPath, [CLI, 'manifests'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(CLI, ['manifests'], { stdio: ['ignore', 'pipe', 'pipe'] });
       child.stdout.destroy(); // like `| head` exiting before the tool writes
       let stderr = '';
       child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));

@@ -36,7 +36,7 @@ describe('progress', () => {
   const hasScript = spawnSync('script', ['--version']).status === 0;
   (hasScript ? it : it.skip)('on a terminal: a live bar redrawn in place', async () => {
     const { manifest } = await slowWorld();
-    const command = [process.execPath, CLI, 'import', manifest, '--project', 'TTY', '--output-dir', world.out].map((a) => `'${a}'`).join(' ');
+    const command = [CLI, 'import', manifest, '--project', 'TTY', '--output-dir', world.out].map((a) => `'${a}'`).join(' ');
     // script(1) gives the CLI a pseudo-terminal, as an interactive shell would.
     const text = await new Promise<string>((resolve) => {
       const child = spawn('script', ['-qfec', command, '/dev/null'], { env: { ...process.env, ...world.env }, stdio: ['ignore', 'pipe', 'pipe'] });

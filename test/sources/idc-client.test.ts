@@ -162,5 +162,7 @@ describe('S3 client', () => {
     const header = await client().readSeriesHeader(e.bucket, e.seriesUuid);
     expect(header).toMatchObject({ patientId: e.spec.patientId, patientName: e.spec.patientName, studyDate: e.spec.studyDate, studyUid: e.spec.studyUid, seriesUid: UIDS[9] });
     expect(emu.requests.filter((r) => r.key !== '').map((r) => r.range)).toEqual(['bytes=0-' + (emu.objects(UIDS[9]!)[0]!.size - 1)]);
+    // One listing page of one key, however many pages the whole series would take.
+    expect(emu.requests.filter((r) => r.key === '' && r.bucket === e.bucket)).toHaveLength(1);
   });
 });

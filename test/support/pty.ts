@@ -6,11 +6,11 @@ export const hasScript = spawnSync('script', ['--version']).status === 0;
 const quote = (a: string): string => `'${a.replace(/'/g, "'\\''")}'`;
 
 /**
- * Runs node with `args` on a pseudo-terminal of the given width and returns what the terminal showed (CRs
+ * Runs `args` (a program and its arguments) on a pseudo-terminal of the given width and returns what the terminal showed (CRs
  * removed). `answer` types text once the output matches, as a person at the keyboard would.
  */
 export function runInTerminal(args: string[], options: { columns?: number; env?: Record<string, string>; answer?: { after: RegExp; text: string } } = {}): Promise<string> {
-  const command = `stty cols ${options.columns ?? 80} rows 50; exec ${[process.execPath, ...args].map(quote).join(' ')}`;
+  const command = `stty cols ${options.columns ?? 80} rows 50; exec ${args.map(quote).join(' ')}`;
   return new Promise((resolve) => {
     const child = spawn('script', ['-qfec', command, '/dev/null'], {
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', TERM: 'xterm', ...options.env },

@@ -12,10 +12,10 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Spawns the built CLI as a user would, with only the environment given (plus PATH/HOME). */
+/** Spawns the built CLI as a user would (the file itself, so its shebang applies), with only the environment given (plus PATH/HOME). */
 export function runCli(args: string[], env: Record<string, string> = {}, options: { timeoutMs?: number; onStdout?: (text: string, kill: (signal: NodeJS.Signals) => void) => void } = {}): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
+    const child = spawn(CLI, args, {
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { crc32 } from 'node:zlib';
+import dcmjs from 'dcmjs';
 import { makeInstance, seriesSpecFromUid } from '../../emulators/nbia/index.js';
 import { Md5MismatchError } from '../../src/errors.js';
 import type { SourceSeries } from '../../src/sources/types.js';
@@ -59,5 +60,52 @@ describe('relaySource with plain bodies, read by Java', () => {
     expect(result).toBeInstanceOf(Md5MismatchError);
     expect(java?.broken).toBe(true);
     expect(java?.entries.length).toBeLessThan(4);
+  });
+});
+
+describe('relaySource with a header longer than the first chunks', () => {
+  /** A Part 10 file whose identifying groups come after a 100 KB private element, past what is read first. */
+  function longHeader(seriesUid: string): Buffer {
+    const dict = new dcmjs.data.DicomDict({
+      '00020001': { vr: 'OB', Value: [new Uint8Array([0, 1]).buffer] },
+      '00020002': { vr: 'UI', Value: ['1.2.840.10008.5.1.4.1.1.7'] },
+      '00020003': { vr: 'UI', Value: ['1.2.826.0.1.3680043.8.498.1.9.92.1'] },
+      '00020010': { vr: 'UI', Value: ['1.2.840.10008.1.2.1'] },
+    });
+    dict.dict = {
+      '00080016': { vr: 'UI', Value: ['1.2.840.10008.5.1.4.1.1.7'] },
+      '00080018': { vr: 'UI', Value: ['1.2.826.0.1.3680043.8.498.1.9.92.1'] },
+      '00090010': { vr: 'LO', Value: ['XTD TEST'] },
+      '00091001': { vr: 'OB', Value: [new Uint8Array(100_000).fill(7).buffer] },
+      '00100010': { vr: 'PN', Value: [{ Alphabetic: 'LONG^HEADER' }] },
+      '00100020': { vr: 'LO', Value: ['LONG-1'] },
+      '0020000D': { vr: 'UI', Value: [SPEC.studyUid] },
+      '0020000E': { vr: 'UI', Value: [seriesUid] },
+    };
+    return Buffer.from(dict.write());
+  }
+
+  it('reads on past the first 64 KB for the header, so a file of another series is still caught', async () => {
+    const files = [...FILES.slice(0, 3), { name: 'long.dcm', bytes: longHeader('1.2.826.0.1.3680043.8.498.1.9.99') }];
+    const unreadable: string[] = [];
+    const expected = { seriesUid: SPEC.seriesUid, studyUid: SPEC.studyUid, imageCount: 4 };
+    const result = await relaySource(plainSeries(files, files), expected, async (body) => {
+      for await (const chunk of body) void chunk;
+      return '/data/prearchive/projects/P/20260101_000000000/S';
+    }, new AbortController().signal, { onUnreadable: (file) => unreadable.push(file) }).catch((e: unknown) => e);
+    expect(result).toMatchObject({ message: expect.stringMatching(/^long\.dcm belongs to series 1\.2\.826\.0\.1\.3680043\.8\.498\.1\.9\.99, not /) });
+    expect(unreadable).toEqual([]);
+  });
+
+  it('sends such a file of the right series on with its header read', async () => {
+    const files = [...FILES.slice(0, 3), { name: 'long.dcm', bytes: longHeader(SPEC.seriesUid) }];
+    const unreadable: string[] = [];
+    const expected = { seriesUid: SPEC.seriesUid, studyUid: SPEC.studyUid, imageCount: 4 };
+    const result = await relaySource(plainSeries(files, files), expected, async (body) => {
+      for await (const chunk of body) void chunk;
+      return '/data/prearchive/projects/P/20260101_000000000/S';
+    }, new AbortController().signal, { onUnreadable: (file) => unreadable.push(file) });
+    expect(result.stats).toMatchObject({ files: 4, md5Verified: 4 });
+    expect(unreadable).toEqual([]);
   });
 });

@@ -1,5 +1,4 @@
 import { Readable } from 'node:stream';
-import { buffer } from 'node:stream/consumers';
 import { withRetries, type RetryPolicy } from '../../retry.js';
 import type { CheckList, FileCheck, SeriesSource, SourceFile, SourceSeries } from '../types.js';
 import type { IdcSeriesLocation } from './index-reader.js';
@@ -58,7 +57,7 @@ export function idcCheckList(objects: readonly S3ObjectRef[]): CheckList {
 }
 
 interface Ahead {
-  bytes: Promise<Buffer>;
+  bytes: Promise<Buffer[]>;
   releaseBytes: () => void;
 }
 
@@ -66,7 +65,8 @@ function idcSeries(seriesUid: string, objects: S3ObjectRef[], options: IdcSource
   const { s3, limiter, retry } = options;
   const stop = new AbortController();
   const ahead = new Map<number, Ahead>();
-  const whole = (ref: S3ObjectRef, signal: AbortSignal): Promise<Buffer> => withRetries(retry, signal, () => buffer(s3.openObject(ref, signal)));
+  // An object is kept in the chunks it arrived in: joining them would copy every byte once more (issue 12's memory).
+  const whole = (ref: S3ObjectRef, signal: AbortSignal): Promise<Buffer[]> => withRetries(retry, signal, () => s3.openObject(ref, signal).toArray() as Promise<Buffer[]>);
   const dropAhead = (): void => {
     for (const entry of ahead.values()) entry.releaseBytes();
     ahead.clear();
@@ -100,7 +100,7 @@ function idcSeries(seriesUid: string, objects: S3ObjectRef[], options: IdcSource
         if (fetched) {
           ahead.delete(head);
           try {
-            yield { name, body: Readable.from([await fetched.bytes]) };
+            yield { name, body: Readable.from(await fetched.bytes) };
           } finally {
             fetched.releaseBytes();
           }
@@ -108,13 +108,13 @@ function idcSeries(seriesUid: string, objects: S3ObjectRef[], options: IdcSource
         }
         const release = await limiter.connection(signal);
         if (ref.size <= WHOLE_OBJECT_LIMIT) {
-          let bytes: Buffer;
+          let bytes: Buffer[];
           try {
             bytes = await whole(ref, signal);
           } finally {
             release();
           }
-          yield { name, body: Readable.from([bytes]) };
+          yield { name, body: Readable.from(bytes) };
         } else {
           const body = s3.openObject(ref, signal);
           body.once('close', release);

@@ -56,15 +56,18 @@ export class IdcS3Client {
     return `https://${bucket}.s3.amazonaws.com/${encodeKey(key)}`;
   }
 
-  /** Every object under `<seriesUuid>/`, in key order, following ListObjectsV2's continuation tokens. */
-  async listSeries(bucket: string, seriesUuid: string, signal?: AbortSignal, maxKeys?: number): Promise<S3ObjectRef[]> {
+  /**
+   * Every object under `<seriesUuid>/`, in key order, following ListObjectsV2's continuation tokens; with `first`,
+   * only the first object (one page of one key).
+   */
+  async listSeries(bucket: string, seriesUuid: string, signal?: AbortSignal, first = false): Promise<S3ObjectRef[]> {
     const prefix = `${seriesUuid}/`;
     const objects: S3ObjectRef[] = [];
     let token: string | undefined;
     do {
       const searchParams: Record<string, string> = { 'list-type': '2', prefix };
       if (token !== undefined) searchParams['continuation-token'] = token;
-      if (maxKeys !== undefined) searchParams['max-keys'] = String(maxKeys);
+      if (first) searchParams['max-keys'] = '1';
       const page = await withRetries(this.policy, signal, async () => {
         const response = await this.http.get(this.url(bucket), { searchParams, signal });
         if (response.statusCode !== 200) throw errorOf(response, `listing of ${bucket}/${prefix}`);
@@ -76,7 +79,7 @@ export class IdcS3Client {
         if (c.Key === undefined) continue;
         objects.push({ bucket, key: c.Key, size: Number(c.Size), etag: c.ETag ?? '' });
       }
-      token = result.IsTruncated === 'true' ? result.NextContinuationToken : undefined;
+      token = result.IsTruncated === 'true' && !first ? result.NextContinuationToken : undefined;
     } while (token);
     return objects;
   }
@@ -91,7 +94,7 @@ export class IdcS3Client {
 
   /** The DICOM header of the first object of a series, from a Range GET of its head; undefined when not DICOM. */
   async readSeriesHeader(bucket: string, seriesUuid: string, signal?: AbortSignal): Promise<DicomHeader | undefined> {
-    const [first] = await this.listSeries(bucket, seriesUuid, signal, 1);
+    const [first] = await this.listSeries(bucket, seriesUuid, signal, true);
     if (!first) return undefined;
     for (let length = HEAD_FIRST; ; length *= 2) {
       const bytes = await this.readRange(first, 0, Math.min(length, first.size), signal);

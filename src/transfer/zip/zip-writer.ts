@@ -76,12 +76,14 @@ export class ZipWriter {
     return this.offset;
   }
 
-  /** A STORED entry; its CRC is computed (natively) unless given. */
-  async addStored(name: string, data: Buffer, crc = crc32(data)): Promise<void> {
-    const entry = this.beginEntry(name, STORED, 0, { crc, size: data.length }, data.length);
+  /** A STORED entry, whole or in the chunks it came in; its CRC is computed (natively) unless given. */
+  async addStored(name: string, data: Buffer | readonly Buffer[], crc?: number): Promise<void> {
+    const parts = Buffer.isBuffer(data) ? [data] : data;
+    const size = parts.reduce((n, part) => n + part.length, 0);
+    const entry = this.beginEntry(name, STORED, 0, { crc: crc ?? parts.reduce((c, part) => crc32(part, c), 0), size }, size);
     await this.push(this.localHeader(entry));
-    await this.push(data);
-    this.offset += data.length;
+    for (const part of parts) await this.push(part);
+    this.offset += size;
   }
 
   /**
