@@ -14,6 +14,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+# The build marks dist/cli.js executable with this script.
+COPY scripts/cli-executable.mjs ./scripts/
 RUN npm run build
 
 # ---- production dependencies only -----------------------------------------------------------------

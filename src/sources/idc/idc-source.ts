@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import { withRetries, type RetryPolicy } from '../../retry.js';
+import { streamChunks } from '../stream-chunks.js';
 import type { CheckList, FileCheck, SeriesSource, SourceFile, SourceSeries } from '../types.js';
 import type { IdcSeriesLocation } from './index-reader.js';
 import type { IdcLimiter } from './limiter.js';
@@ -56,6 +57,13 @@ export function idcCheckList(objects: readonly S3ObjectRef[]): CheckList {
   return { checks, listName: 'the IDC listing', holder: 'the IDC series' };
 }
 
+/** An object's chunks as they arrived: joining them would copy every byte once more. */
+async function chunksOf(stream: Readable): Promise<Buffer[]> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of streamChunks(stream)) chunks.push(chunk);
+  return chunks;
+}
+
 interface Ahead {
   bytes: Promise<Buffer[]>;
   releaseBytes: () => void;
@@ -65,8 +73,7 @@ function idcSeries(seriesUid: string, objects: S3ObjectRef[], options: IdcSource
   const { s3, limiter, retry } = options;
   const stop = new AbortController();
   const ahead = new Map<number, Ahead>();
-  // An object is kept in the chunks it arrived in: joining them would copy every byte once more (issue 12's memory).
-  const whole = (ref: S3ObjectRef, signal: AbortSignal): Promise<Buffer[]> => withRetries(retry, signal, () => s3.openObject(ref, signal).toArray() as Promise<Buffer[]>);
+  const whole = (ref: S3ObjectRef, signal: AbortSignal): Promise<Buffer[]> => withRetries(retry, signal, () => chunksOf(s3.openObject(ref, signal)));
   const dropAhead = (): void => {
     for (const entry of ahead.values()) entry.releaseBytes();
     ahead.clear();

@@ -6,7 +6,7 @@ import type { NbiaClient } from '../../tcia/nbia-client.js';
 import { readZipEvents, type EntryEnd, type ZipEvent } from '../../transfer/zip/zip-entry-reader.js';
 import type { CheckList, SeriesSource, SourceFile, SourceSeries } from '../types.js';
 import { parseMd5List } from './md5-list.js';
-import { streamChunks } from './stream-chunks.js';
+import { streamChunks } from '../stream-chunks.js';
 
 const STORED = 0;
 const DEFLATED = 8;
