@@ -32,7 +32,9 @@ export async function withHeaderNames(
   const studies = new Map<string, SeriesMetadata[]>();
   for (const meta of metadata.values()) {
     if (meta.patientName !== undefined || options.skipStudies?.has(meta.studyUid)) continue;
-    studies.set(meta.studyUid, [...(studies.get(meta.studyUid) ?? []), meta]);
+    const series = studies.get(meta.studyUid);
+    if (series) series.push(meta);
+    else studies.set(meta.studyUid, [meta]);
   }
   const result = new Map(metadata);
   if (studies.size === 0) return result;

@@ -61,7 +61,9 @@ export async function idcSeriesMetadata(uids: string[], deps: Pick<PlanMetadataD
   const byStudy = new Map<string, string[]>();
   for (const uid of uids) {
     const studyUid = deps.idc.get(uid)!.studyUid;
-    byStudy.set(studyUid, [...(byStudy.get(studyUid) ?? []), uid]);
+    const series = byStudy.get(studyUid);
+    if (series) series.push(uid);
+    else byStudy.set(studyUid, [uid]);
   }
   const headers = new Map<string, DicomHeader>();
   await forEachLimit([...byStudy.entries()], deps.connections, async ([studyUid, series]) => {

@@ -41,3 +41,22 @@ export async function* streamChunks(stream: Readable): AsyncGenerator<Buffer> {
     stop();
   }
 }
+
+/**
+ * The first `maxBytes` of a stream (all of it when shorter), for a header or an error message; the caller destroys
+ * the stream. With `keepOnError` a failing stream yields what arrived before the failure instead of throwing.
+ */
+export async function readStart(stream: Readable, maxBytes: number, options: { keepOnError?: boolean } = {}): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of streamChunks(stream)) {
+      chunks.push(chunk);
+      size += chunk.length;
+      if (size >= maxBytes) break;
+    }
+  } catch (error) {
+    if (!options.keepOnError) throw error;
+  }
+  return Buffer.concat(chunks).subarray(0, maxBytes);
+}

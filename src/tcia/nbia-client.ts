@@ -9,6 +9,7 @@ import { USER_AGENT } from '../version.js';
 import { fromV1Row, fromV4Row, type SeriesMetadata } from './series-metadata.js';
 import { translateNetworkError } from '../network-errors.js';
 import { forEachLimit } from '../concurrency.js';
+import { readStart } from '../sources/stream-chunks.js';
 
 export interface NbiaClientOptions {
   /** Server root, scheme://host[:port]; the API lives under /nbia-api/services/ (docs/reference/nbia.md#servers). */
@@ -109,8 +110,6 @@ export class NbiaClient {
   private async readHead(seriesUid: string, sopInstanceUid: string, maxBytes: number, signal?: AbortSignal): Promise<Buffer> {
     const searchParams = { SeriesInstanceUID: seriesUid, SOPInstanceUID: sopInstanceUid };
     const stream = this.http.stream(`${this.version}/getSingleImage`, { searchParams, retry: { limit: 0 }, signal: AbortSignal.any(signal ? [signal] : []) });
-    const chunks: Buffer[] = [];
-    let size = 0;
     try {
       const response = await new Promise<Response>((resolve, reject) => {
         stream.once('response', resolve);
@@ -121,17 +120,12 @@ export class NbiaClient {
           seriesUid, retryAfterMs: parseRetryAfter(header(response, 'retry-after')),
         });
       }
-      for await (const chunk of stream) {
-        chunks.push(chunk as Buffer);
-        size += (chunk as Buffer).length;
-        if (size >= maxBytes) break;
-      }
+      return await readStart(stream, maxBytes);
     } catch (error) {
       throw translateNetworkError(error, 'TCIA', this.options.root);
     } finally {
       stream.destroy();
     }
-    return Buffer.concat(chunks).subarray(0, maxBytes);
   }
 
   /**
@@ -187,18 +181,8 @@ function httpError(endpoint: string, response: Response<string>): TciaHttpError 
 }
 
 async function readSnippet(stream: Readable): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  try {
-    for await (const chunk of stream) {
-      chunks.push(chunk as Buffer);
-      size += (chunk as Buffer).length;
-      if (size > 2048) break;
-    }
-  } catch {
-    // the snippet is only for the message
-  }
-  return Buffer.concat(chunks).toString('utf8').replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim().slice(0, 200);
+  // Only for the message: a body that breaks off gives what came.
+  return (await readStart(stream, 2048, { keepOnError: true })).toString('utf8').replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim().slice(0, 200);
 }
 
 /** v4 metadata is CSV with every cell quoted; an empty result is an empty body (docs/reference/nbia.md#series-metadata-v4, docs/reference/nbia.md#responses). */

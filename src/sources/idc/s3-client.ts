@@ -3,6 +3,7 @@ import type { Got, Response } from 'got';
 import { XMLParser } from 'fast-xml-parser';
 import { DEFAULT_RETRY, withRetries, type RetryPolicy } from '../../retry.js';
 import { readDicomHeader, type DicomHeader } from '../../transfer/dicom-header.js';
+import { readStart } from '../stream-chunks.js';
 import { IdcHttpError } from './errors.js';
 import { errorOf, header, idcHttp } from './http.js';
 import { resumableObject, type S3ObjectRef } from './object-stream.js';
@@ -136,18 +137,10 @@ export class IdcS3Client {
 }
 
 async function snippet(stream: Readable): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
   try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
-      chunks.push(chunk);
-      size += chunk.length;
-      if (size > 4096) break;
-    }
-  } catch {
-    // only for the message
+    // Only for the message: a body that breaks off gives what came.
+    return (await readStart(stream, 4096, { keepOnError: true })).toString('utf8');
   } finally {
     stream.destroy();
   }
-  return Buffer.concat(chunks).toString('utf8');
 }
