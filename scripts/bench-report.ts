@@ -2,7 +2,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import type { ProcessCost } from './bench-measure.js';
 import { packageTable, profileTable, type ProfileSummary } from './bench-profile.js';
-import type { RunResult } from './bench-runs.js';
+import { cliNodeFlags, type RunResult } from './bench-runs.js';
 import type { VerifyResult } from './bench-verify.js';
 
 const MB = 1e6;
@@ -225,7 +225,7 @@ export function renderMarkdown(results: BenchResults, analysis = ''): string {
     '',
     `**Collection:** per compression ratio, ${d.series} series × ${d.images} images of ${d.rows}×${d.rows} 16-bit CT (${fixed(d.bytes / d.series / d.images / 1024, 0)} KB per file), ${fixed(d.bytes / 1e9, 2)} GB of DICOM; one series per study, so \`--concurrency\` N moves N series at once. "ct" pixels deflate like CT/MR, "padded" like CT with padding outside the field of view (emulators/dicom PixelShape). ${results.levelNote}${ratioNote(results)}`,
     '',
-    `**How:** each emulator runs in its own Node process, restarted for every run so XNAT starts empty. The tool is \`dist/cli.js import\` (node with its shebang's \`--max-semi-space-size=2\`) spawned under GNU \`time\` (wall, user+sys CPU of all its threads, and peak RSS from wait4). The raw baseline pipes each getImage response straight into \`/data/services/import\` with got streams inside the bench process (CPU from \`process.cpuUsage\`, peak RSS from VmHWM after resetting it through \`/proc/self/clear_refs\`). MB/s counts DICOM bytes (10^6) over the whole wall time; for the tool that includes start-up, planning, commits and the run records ("transfer MB/s" is over the tool's transfer phase from its report.json). The bandwidth cap counts bytes on the wire, i.e. of the zip. Every run is checked: XNAT must end up holding as many files and as many bytes as were sent. "machine busy" is the whole machine's CPU use during the run as a share of all cores.`,
+    `**How:** each emulator runs in its own Node process, restarted for every run so XNAT starts empty. The tool is \`dist/cli.js import\` (node with its shebang's flags, \`${cliNodeFlags().join(' ')}\`) spawned under GNU \`time\` (wall, user+sys CPU of all its threads, and peak RSS from wait4). The raw baseline pipes each getImage response straight into \`/data/services/import\` with got streams inside the bench process (CPU from \`process.cpuUsage\`, peak RSS from VmHWM after resetting it through \`/proc/self/clear_refs\`). MB/s counts DICOM bytes (10^6) over the whole wall time; for the tool that includes start-up, planning, commits and the run records ("transfer MB/s" is over the tool's transfer phase from its report.json). The bandwidth cap counts bytes on the wire, i.e. of the zip. Every run is checked: XNAT must end up holding as many files and as many bytes as were sent. "machine busy" is the whole machine's CPU use during the run as a share of all cores.`,
     '',
     '## Tool against the raw pipe',
     '',

@@ -17,7 +17,7 @@ export const CLI = resolve('dist', 'cli.js');
  * The node flags of the CLI's shebang: the bench starts node itself (to add profiling flags), and must run the tool
  * as `./dist/cli.js`, the installed command and the image do.
  */
-function cliNodeFlags(): string[] {
+export function cliNodeFlags(): string[] {
   const shebang = /^#!\/usr\/bin\/env -S node(.*)\n/.exec(readFileSync(CLI, 'utf8'));
   return shebang?.[1]?.trim().split(/\s+/).filter(Boolean) ?? [];
 }

@@ -1,8 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UsageError } from './errors.js';
-import { DEFAULT_IDC_INDEX } from './sources/idc/index-reader.js';
-import { isUrl } from './sources/idc/index-file.js';
+import { DEFAULT_IDC_INDEX, isUrl } from './sources/idc/index-location.js';
 import { SOURCE_MODES, type SourceMode } from './sources/route.js';
 
 /** Everything a run needs, resolved once from flags and environment and then frozen. Nothing reads process.env after this. */

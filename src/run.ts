@@ -9,7 +9,7 @@ import { countTotals, reportRows, summaryLine, totalsBySource } from './finalize
 import type { SeriesOutcome } from './finalize/report.js';
 import { planMetadata } from './plan/idc-metadata.js';
 import { openSources } from './sources/open-sources.js';
-import { IdcIndexError } from './sources/idc/index-reader.js';
+import { IdcIndexError } from './sources/idc/index-location.js';
 import type { Logger } from './log.js';
 import { readManifest, type Manifest } from './manifest/read-manifest.js';
 import { buildPlan, type Plan, type PlannedSeries } from './plan/build-plan.js';

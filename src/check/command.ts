@@ -10,7 +10,6 @@ import { XnatClient } from '../xnat/xnat-client.js';
 import { formatLine, type CheckLine } from './checklist.js';
 import { checkContainerService } from './container-checks.js';
 import { checkDisk } from './disk-check.js';
-import { checkIdc } from './idc-checks.js';
 import { checkTcia } from './tcia-checks.js';
 import { checkXnat } from './xnat-checks.js';
 
@@ -61,6 +60,8 @@ export async function runCheckCommand(args: Record<string, unknown>): Promise<nu
   const all = [...print(xnatFindings.lines)];
   if (xnatFindings.loggedIn) all.push(...print(await checkContainerService(xnat, project, xnatFindings.projectExists, process.env)));
   all.push(...print(await checkTcia(tciaRoot, access.insecure)));
+  // The IDC checks bring the S3 client, loaded only when `check` runs.
+  const { checkIdc } = await import('./idc-checks.js');
   all.push(...print(await checkIdc(sources, access.insecure)));
   all.push(...print([await checkDisk(outputDir)]));
 

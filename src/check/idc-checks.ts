@@ -4,7 +4,7 @@ import got from 'got';
 import type { SourcesConfig } from '../config.js';
 import { describeError } from '../errors.js';
 import { translateNetworkError } from '../network-errors.js';
-import { isUrl } from '../sources/idc/index-file.js';
+import { isUrl } from '../sources/idc/index-location.js';
 import { IdcS3Client } from '../sources/idc/s3-client.js';
 import { formatSize } from '../units.js';
 import { USER_AGENT } from '../version.js';

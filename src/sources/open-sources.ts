@@ -4,10 +4,8 @@ import type { Logger } from '../log.js';
 import type { RetryPolicy } from '../retry.js';
 import type { NbiaClient } from '../tcia/nbia-client.js';
 import { formatSize } from '../units.js';
-import { IdcSource } from './idc/idc-source.js';
-import { lookupIdcSeries, type IdcIndexLookup } from './idc/index-reader.js';
-import { IdcLimiter } from './idc/limiter.js';
-import { IdcS3Client } from './idc/s3-client.js';
+import type { IdcIndexLookup } from './idc/index-reader.js';
+import type { IdcS3Client } from './idc/s3-client.js';
 import { NbiaSource } from './nbia/zip-series.js';
 import { SourceRouter } from './route.js';
 
@@ -37,6 +35,13 @@ export interface OpenSourcesDeps {
 export async function openSources(config: SourcesConfig, uids: string[], deps: OpenSourcesDeps): Promise<RunSources> {
   const nbia = config.mode === 'idc' ? undefined : new NbiaSource(deps.nbia);
   if (config.mode === 'nbia') return { router: new SourceRouter('nbia', { nbia }) };
+  // Loaded only now: the parquet and S3 code is a fifth of the CLI's start-up, which an NBIA-only run does not pay.
+  const [{ IdcSource }, { lookupIdcSeries }, { IdcLimiter }, { IdcS3Client }] = await Promise.all([
+    import('./idc/idc-source.js'),
+    import('./idc/index-reader.js'),
+    import('./idc/limiter.js'),
+    import('./idc/s3-client.js'),
+  ]);
   let lookup: IdcIndexLookup;
   try {
     lookup = await lookupIdcSeries(config.idcIndex, uids, { cacheDir: config.cacheDir, retry: deps.retry, insecure: deps.insecure, signal: deps.signal });

@@ -11,16 +11,20 @@ import type { FileDigest } from './verification.js';
 
 /** The largest files held whole; larger ones are streamed. */
 export interface HoldLimits {
-  /** Bytes of an uncompressed file (one such buffer, plus the one held, per series in flight). */
+  /**
+   * Bytes of an uncompressed file (one such buffer, plus the one held, per series in flight). 8 MB rather than 16:
+   * with the GC on the main thread (the CLI's shebang) dead buffers wait longer, and an IDC run of 32 MB objects
+   * peaked at 183-191 MB RSS with 16, 150-152 MB with 8 (test/perf/idc-rss.test.ts).
+   */
   plain: number;
   /**
-   * DEFLATE bytes of a compressed file. Its inflated side copy is in memory too while it is checked, so this stays
-   * below `plain`: a 32 MB CT slice (~13 MB deflated) streams.
+   * DEFLATE bytes of a compressed file. Its inflated side copy is in memory too while it is checked, so this is no
+   * more than `plain`: a 32 MB CT slice (~13 MB deflated) streams.
    */
   deflated: number;
 }
 
-export const HOLD_LIMITS: HoldLimits = { plain: 16 * 1024 * 1024, deflated: 8 * 1024 * 1024 };
+export const HOLD_LIMITS: HoldLimits = { plain: 8 * 1024 * 1024, deflated: 8 * 1024 * 1024 };
 /** Enough of a streamed compressed file's start for its DICOM header (the identifying groups come first). */
 const HEAD_BYTES = 1024 * 1024;
 /**

@@ -135,19 +135,24 @@ describe('relaySeries passing DEFLATE entries through', () => {
     expect(java?.entries).toEqual(javaView(spec, 0));
   });
 
-  it("fails an entry whose bytes do not match TCIA's data descriptor, though its MD5 would", async () => {
-    const spec = series(3, 64);
+  it.each([
+    ['CRC-32', 4],
+    ['size', 12],
+  ])("fails an entry whose %s does not match TCIA's data descriptor, though its MD5 would: whole, inflated in pieces or streamed", async (_what, offset) => {
+    const spec = series(3, 1024);
     const zip = await zipBytes(spec);
-    // The second descriptor is the first DICOM file's (the first is LICENSE's); flip a bit of its CRC-32.
+    // The second descriptor is the first DICOM file's (the first is LICENSE's); flip a bit of the field.
     const signature = Buffer.from('PK\x07\x08', 'latin1');
     const at = zip.indexOf(signature, zip.indexOf(signature) + 4);
-    zip[at + 4] = (zip[at + 4] as number) ^ 1;
-    const result = relaySeries(Readable.from([zip]), { seriesUid: spec.seriesUid, studyUid: spec.studyUid, imageCount: 3 }, async (body) => {
-      body.resume();
-      await new Promise((resolve, reject) => body.on('end', resolve).on('error', reject));
-      return '/data/prearchive/projects/P/20260101_000000000/S';
-    }, new AbortController().signal);
-    await expect(result).rejects.toThrow(/CRC-32 or size does not match/);
+    zip[at + offset] = (zip[at + offset] as number) ^ 1;
+    for (const holdLimits of [undefined, { plain: 64 * 1024, deflated: 16 * 1024 * 1024 }, STREAMED]) {
+      const result = relaySeries(Readable.from([zip]), { seriesUid: spec.seriesUid, studyUid: spec.studyUid, imageCount: 3 }, async (body) => {
+        body.resume();
+        await new Promise((resolve, reject) => body.on('end', resolve).on('error', reject));
+        return '/data/prearchive/projects/P/20260101_000000000/S';
+      }, new AbortController().signal, holdLimits ? { holdLimits } : {});
+      await expect(result).rejects.toThrow(/00000001\.dcm: CRC-32 or size does not match/);
+    }
   });
 
   it('fails a series without md5hashes.csv', async () => {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { asyncBufferFromFile, type AsyncBuffer } from 'hyparquet';
 import { DEFAULT_RETRY, withRetries, type RetryPolicy } from '../../retry.js';
 import { IdcHttpError } from './errors.js';
+import { isUrl } from './index-location.js';
 import { errorOf, idcHttp } from './http.js';
 
 /** The index as hyparquet reads it, plus where it came from. */
@@ -32,9 +33,6 @@ interface CacheMeta {
 }
 
 /** True for http(s) URLs; anything else is a local path. */
-export function isUrl(source: string): boolean {
-  return /^https?:\/\//i.test(source);
-}
 
 /**
  * Opens the index for reading by byte range. A local path is read in place. A URL is read with Range requests

@@ -1,7 +1,7 @@
 import { parquetMetadataAsync, parquetRead, type AsyncBuffer, type Compressors, type FileMetaData } from 'hyparquet';
 import { compressors as jsCompressors } from 'hyparquet-compressors';
-import { XtdError } from '../../errors.js';
 import { openIndexFile, type IndexFileOptions } from './index-file.js';
+import { IdcIndexError } from './index-location.js';
 
 /** Where IDC keeps one series, and the index's facts about it (docs/reference/idc.md#index). */
 export interface IdcSeriesLocation {
@@ -27,18 +27,10 @@ export interface IdcIndexLookup {
   bytesFetched: number;
 }
 
-/** Public URL of TCIA's subset of IDC's index (docs/reference/idc.md#index). */
-export const DEFAULT_IDC_INDEX = 'https://storage.googleapis.com/idc-index-data-artifacts/current/release_artifacts/tcia_idc_subset.parquet';
 
 const UID_COLUMN = 'SeriesInstanceUID';
 const OTHER_COLUMNS = ['collection_id', 'PatientID', 'StudyInstanceUID', 'series_size_MB', 'series_aws_url'] as const;
 
-/** An index that cannot be used (wrong columns, bad series_aws_url): usage-level, nothing is transferred. */
-export class IdcIndexError extends XtdError {
-  constructor(message: string) {
-    super('ERR_IDC_INDEX', message, { hint: 'check --idc-index: it must be a tcia_idc_subset.parquet file or its URL' });
-  }
-}
 
 /** `s3://<bucket>/<uuid>/*` → bucket and uuid. */
 export function parseSeriesAwsUrl(url: string): { bucket: string; seriesUuid: string } | undefined {
