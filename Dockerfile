@@ -42,8 +42,8 @@ USER 10001:10001
 # and the CLI installs its own SIGTERM/SIGINT handlers (report written, non-zero exit). It spawns no
 # child processes, so there are no zombies to reap. With override-entrypoint false in command.json
 # the Container Service passes its resolved command line as arguments here, with no shell between.
-# The node flag is the one in the CLI's shebang (src/cli.ts): a small young generation, which cuts the
-# CPU and the peak memory per byte moved (docs/benchmarks.md).
+# The node flags are the ones in the CLI's shebang (src/cli.ts): a small young generation and the garbage
+# collector on the main thread, which cut the CPU and the peak memory per byte moved (docs/benchmarks.md).
 ENTRYPOINT ["node", "--max-semi-space-size=2", "--single-threaded-gc", "/app/dist/cli.js"]
 
 # Generated from command.json by scripts/generate-command-label.ts; do not edit by hand.

@@ -35,7 +35,8 @@ export interface OpenSourcesDeps {
 export async function openSources(config: SourcesConfig, uids: string[], deps: OpenSourcesDeps): Promise<RunSources> {
   const nbia = config.mode === 'idc' ? undefined : new NbiaSource(deps.nbia);
   if (config.mode === 'nbia') return { router: new SourceRouter('nbia', { nbia }) };
-  // Loaded only now: the parquet and S3 code is a fifth of the CLI's start-up, which an NBIA-only run does not pay.
+  // Loaded only now: the parquet reader, its decoders and S3's XML parser (about 90 files) are start-up work that an
+  // NBIA-only run does not need.
   const [{ IdcSource }, { lookupIdcSeries }, { IdcLimiter }, { IdcS3Client }] = await Promise.all([
     import('./idc/idc-source.js'),
     import('./idc/index-reader.js'),

@@ -14,7 +14,7 @@ export interface HoldLimits {
   /**
    * Bytes of an uncompressed file (one such buffer, plus the one held, per series in flight). 8 MB rather than 16:
    * with the GC on the main thread (the CLI's shebang) dead buffers wait longer, and an IDC run of 32 MB objects
-   * peaked at 183-191 MB RSS with 16, 150-152 MB with 8 (test/perf/idc-rss.test.ts).
+   * peaked at 173-191 MB RSS with 16, 150-152 MB with 8 (test/perf/idc-rss.test.ts).
    */
   plain: number;
   /**

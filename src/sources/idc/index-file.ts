@@ -32,8 +32,6 @@ interface CacheMeta {
   size: number;
 }
 
-/** True for http(s) URLs; anything else is a local path. */
-
 /**
  * Opens the index for reading by byte range. A local path is read in place. A URL is read with Range requests
  * pinned by If-Match to one ETag, so a release published mid-read fails loudly rather than mixing two files; each

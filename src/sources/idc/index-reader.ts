@@ -27,10 +27,8 @@ export interface IdcIndexLookup {
   bytesFetched: number;
 }
 
-
 const UID_COLUMN = 'SeriesInstanceUID';
 const OTHER_COLUMNS = ['collection_id', 'PatientID', 'StudyInstanceUID', 'series_size_MB', 'series_aws_url'] as const;
-
 
 /** `s3://<bucket>/<uuid>/*` → bucket and uuid. */
 export function parseSeriesAwsUrl(url: string): { bucket: string; seriesUuid: string } | undefined {
