@@ -12,9 +12,10 @@ import type { FileDigest } from './verification.js';
 /** The largest files held whole; larger ones are streamed. */
 export interface HoldLimits {
   /**
-   * Bytes of an uncompressed file (one such buffer, plus the one held, per series in flight). 8 MB rather than 16:
+   * Bytes of an uncompressed file (one such buffer, plus the one held, per series in flight). 4 MB rather than 16:
    * with the GC on the main thread (the CLI's shebang) dead buffers wait longer, and an IDC run of 32 MB objects
-   * peaked at 173-191 MB RSS with 16, 150-152 MB with 8 (test/perf/idc-rss.test.ts).
+   * (test/perf/idc-rss.test.ts) peaked at 173-191 MB RSS with 16, 150-152 MB with 8 (177 in one CI run) and
+   * 138-141 MB with 4. CT and MR files are far smaller; larger ones stream.
    */
   plain: number;
   /**
@@ -24,7 +25,7 @@ export interface HoldLimits {
   deflated: number;
 }
 
-export const HOLD_LIMITS: HoldLimits = { plain: 8 * 1024 * 1024, deflated: 8 * 1024 * 1024 };
+export const HOLD_LIMITS: HoldLimits = { plain: 4 * 1024 * 1024, deflated: 4 * 1024 * 1024 };
 /** Enough of a streamed compressed file's start for its DICOM header (the identifying groups come first). */
 const HEAD_BYTES = 1024 * 1024;
 /**
