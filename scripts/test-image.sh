@@ -156,7 +156,8 @@ build_image() {
 
 start_emulators() {
   step "starting the NBIA and XNAT emulators on loopback"
-  npx tsx scripts/image-test-emulators.ts >"$WORK/emulators.json" 2>"$WORK/emulators.log" &
+  # node itself, not npx: cleanup's kill must reach the process that holds the emulators (npx's children outlived it).
+  node --import tsx scripts/image-test-emulators.ts >"$WORK/emulators.json" 2>"$WORK/emulators.log" &
   EMULATOR_PID=$!
   local i
   for ((i = 0; i < 120; i++)); do
