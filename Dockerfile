@@ -2,7 +2,7 @@
 # docs/container.md explains installing, launching and building it (also behind a TLS-intercepting proxy).
 # The base is a pinned Node LTS major on Debian bookworm, slim variant.
 
-# ---- build: dev dependencies, TypeScript -> dist/ -------------------------------------------------
+# ---- build: dev dependencies, TypeScript -> bundled dist/ -----------------------------------------
 FROM node:26-bookworm-slim AS build
 # Only the build stages reach the npm registry, so only they take an extra CA bundle (a file that
 # must be visible inside the build, e.g. bind-mounted with `podman build -v`). An ARG is scoped to
@@ -14,8 +14,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-# The build marks dist/cli.js executable with this script.
-COPY scripts/cli-executable.mjs ./scripts/
+# Type-checks, then bundles src/ and its packages into dist/ (scripts/build.mjs says why).
+COPY scripts/build.mjs ./scripts/
 RUN npm run build
 
 # ---- production dependencies only -----------------------------------------------------------------

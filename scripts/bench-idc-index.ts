@@ -1,8 +1,8 @@
 /**
- * `npm run build && tsx scripts/bench-idc-index.ts [rows] [spread|block]`: plans the 19,148-series BSC-DBT manifest
+ * `tsx scripts/bench-idc-index.ts [rows] [spread|block]`: plans the 19,148-series BSC-DBT manifest
  * against an IDC index of a million rows (default) and prints wall time, CPU time, peak RSS and bytes fetched for three
  * cases: a cold cache over HTTP (Range requests), a warm cache (one 304) and a local file. Each case runs in a fresh
- * process of the built tool, so its peak RSS is the lookup's own. `spread` (default, the worst case) puts the
+ * process running the tool's modules (through tsx, whose loader adds to its peak RSS). `spread` (default, the worst case) puts the
  * manifest's UIDs evenly through the file, so every row group holds some; `block` puts them in consecutive rows, as
  * one collection's series would be. Budget (issue 12): 30 s and 300 MB.
  */
@@ -33,19 +33,21 @@ console.log(`index: ${ROWS} rows (${LAYOUT}), ${(Number(size) / 1e6).toFixed(1)}
 const emu = await startIdcEmulator({ collection: [], indexFile: indexPath });
 const cacheDir = join(dir, 'cache');
 // The measured process: read the manifest and look its UIDs up, exactly as the plan will.
+// The sources run through tsx (dist/ is one bundle); time and CPU count from after the imports.
 const child = `
-  const { readManifest } = await import('./dist/manifest/read-manifest.js');
-  const { lookupIdcSeries } = await import('./dist/sources/idc/index-reader.js');
+  const { readManifest } = await import('./src/manifest/read-manifest.ts');
+  const { lookupIdcSeries } = await import('./src/sources/idc/index-reader.ts');
   const t = Date.now();
+  const cpu = process.cpuUsage();
   const manifest = await readManifest(process.argv[1]);
   const r = await lookupIdcSeries(process.argv[2], manifest.seriesUids, { cacheDir: process.argv[3] });
-  const ru = process.resourceUsage();
-  console.log(JSON.stringify({ ms: Date.now() - t, cpuMs: Math.round((ru.userCPUTime + ru.systemCPUTime) / 1000), maxRssMB: Math.round(process.resourceUsage().maxRSS / 1024), found: r.series.size, wanted: manifest.seriesUids.length, fetchedMB: +(r.bytesFetched / 1e6).toFixed(1) }));
+  const used = process.cpuUsage(cpu);
+  console.log(JSON.stringify({ ms: Date.now() - t, cpuMs: Math.round((used.user + used.system) / 1000), maxRssMB: Math.round(process.resourceUsage().maxRSS / 1024), found: r.series.size, wanted: manifest.seriesUids.length, fetchedMB: +(r.bytesFetched / 1e6).toFixed(1) }));
 `;
 try {
   for (const [name, source] of [['cold cache, HTTP', emu.indexUrl], ['warm cache, HTTP', emu.indexUrl], ['local file', indexPath]] as const) {
     // Asynchronous: the emulator in this process must keep answering while the child reads.
-    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', child, MANIFEST, source, cacheDir], { encoding: 'utf8' });
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', child, MANIFEST, source, cacheDir], { encoding: 'utf8' });
     console.log(`${name.padEnd(18)} ${stdout.trim()}`);
   }
   const ranges = emu.requests.filter((r) => r.method === 'GET').length;

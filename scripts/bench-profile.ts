@@ -1,10 +1,15 @@
 /** Reads a V8 `.cpuprofile` (from `node --cpu-prof`) and sums self time per function and per package. */
+import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { SourceMap } from 'node:module';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 interface CallFrame {
   functionName: string;
   url: string;
   lineNumber: number;
+  columnNumber: number;
 }
 
 interface ProfileNode {
@@ -43,8 +48,34 @@ export function codeLocation(url: string, functionName: string): string {
   const modules = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (modules) return modules[1] as string;
   if (url.startsWith('node:')) return url;
+  const bundled = /^webpack:\/\/+([^/]+)\//.exec(url);
+  if (bundled) return bundled[1] as string;
   const project = /\/(src|dist|scripts|test)\/(.*)$/.exec(url);
   return project ? `${project[1]}/${project[2]}` : url.replace(/^file:\/\//, '');
+}
+
+/**
+ * The source a frame of bundled code came from (dist/ is one bundle with linked source maps, scripts/build.mjs), so
+ * the tables name src/ files and packages rather than chunks. Frames without a map are returned as they are.
+ */
+function sourceMapper(): (frame: CallFrame) => CallFrame {
+  const maps = new Map<string, { map: SourceMap; dir: string } | undefined>();
+  const load = (url: string): { map: SourceMap; dir: string } | undefined => {
+    if (!url.startsWith('file://') || !url.endsWith('.js')) return undefined;
+    const file = fileURLToPath(url);
+    if (!existsSync(`${file}.map`)) return undefined;
+    return { map: new SourceMap(JSON.parse(readFileSync(`${file}.map`, 'utf8'))), dir: dirname(file) };
+  };
+  return (frame) => {
+    if (!maps.has(frame.url)) maps.set(frame.url, load(frame.url));
+    const found = maps.get(frame.url);
+    const entry = found?.map.findEntry(frame.lineNumber, frame.columnNumber);
+    if (!found || !entry || !('originalSource' in entry)) return frame;
+    // A package shipped with its own map names its sources by its bundler's scheme (dicom-parser: webpack://dicomParser/…).
+    const scheme = /^[a-z]+:\/\//i.test(entry.originalSource);
+    const url = scheme ? entry.originalSource : pathToFileURL(resolve(found.dir, entry.originalSource)).href;
+    return { ...frame, url, lineNumber: entry.originalLine, columnNumber: entry.originalColumn };
+  };
 }
 
 /** Sums self time from the samples (each sample's time delta belongs to the node it hit). */
@@ -55,12 +86,13 @@ export async function summariseCpuProfile(path: string, top = 15): Promise<Profi
   const perPackage = new Map<string, number>();
   let idleUs = 0;
   let busyUs = 0;
+  const original = sourceMapper();
   // timeDeltas[i] is the gap before sample i, so it is attributed to sample i (what DevTools does too).
   for (let i = 0; i < profile.samples.length; i++) {
     const node = byId.get(profile.samples[i] as number);
     const us = Math.max(0, profile.timeDeltas[i] ?? 0);
     if (!node) continue;
-    const { functionName, url, lineNumber } = node.callFrame;
+    const { functionName, url, lineNumber } = original(node.callFrame);
     if (functionName === '(idle)') {
       idleUs += us;
       continue;
