@@ -1,7 +1,7 @@
 /** Reads a V8 `.cpuprofile` (from `node --cpu-prof`) and sums self time per function and per package. */
 import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { SourceMap } from 'node:module';
+import { SourceMap, type SourceMapping } from 'node:module';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -69,12 +69,13 @@ function sourceMapper(): (frame: CallFrame) => CallFrame {
   return (frame) => {
     if (!maps.has(frame.url)) maps.set(frame.url, load(frame.url));
     const found = maps.get(frame.url);
-    const entry = found?.map.findEntry(frame.lineNumber, frame.columnNumber);
-    if (!found || !entry || !('originalSource' in entry)) return frame;
+    const entry = found?.map.findEntry(frame.lineNumber, frame.columnNumber) as Partial<SourceMapping> | undefined;
+    // Node 20 answers {} or an entry without a source for code the map does not cover.
+    if (!found || typeof entry?.originalSource !== 'string') return frame;
     // A package shipped with its own map names its sources by its bundler's scheme (dicom-parser: webpack://dicomParser/…).
     const scheme = /^[a-z]+:\/\//i.test(entry.originalSource);
     const url = scheme ? entry.originalSource : pathToFileURL(resolve(found.dir, entry.originalSource)).href;
-    return { ...frame, url, lineNumber: entry.originalLine, columnNumber: entry.originalColumn };
+    return { ...frame, url, lineNumber: entry.originalLine ?? frame.lineNumber, columnNumber: entry.originalColumn ?? frame.columnNumber };
   };
 }
 

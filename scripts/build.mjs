@@ -2,8 +2,8 @@
  * Builds dist/: src/cli.ts and the packages it uses, bundled into a few ES modules (type checking is tsc's job, in
  * `npm run build` before this and in `npm run typecheck`).
  *
- * Why a bundle: loading ~400 separate modules was most of the CLI's start-up, 0.66 CPU s of `--version` against
- * 0.33 bundled, paid by every run and every Container Service launch (docs/benchmarks.md#fixed-cost-per-run).
+ * Why a bundle: loading some 320 modules one by one was most of the CLI's start-up, 0.66 CPU s of `--version` against
+ * 0.33 bundled, paid by every run and every Container Service launch (docs/benchmarks.md, 'Fixed cost per run').
  * IDC's libraries stay in chunks of their own, loaded only when a run uses IDC. yargs is loaded at run time from
  * node_modules through require (src/cli.ts says why). The linked source map leads stack traces and profiles back
  * to src/ and to each package (`node --enable-source-maps`).
