@@ -2,8 +2,8 @@
  * `tsx scripts/bench-idc-index.ts [rows] [spread|block]`: plans the 19,148-series BSC-DBT manifest
  * against an IDC index of a million rows (default) and prints wall time, CPU time, peak RSS and bytes fetched for three
  * cases: a cold cache over HTTP (Range requests), a warm cache (one 304) and a local file. Each case runs in a fresh
- * process running the tool's modules (through tsx, whose loader adds to its peak RSS). `spread` (default, the worst case) puts the
- * manifest's UIDs evenly through the file, so every row group holds some; `block` puts them in consecutive rows, as
+ * process running the tool's modules (through tsx, whose loader adds to its peak RSS). `spread` (default, the worst
+ * case) puts the manifest's UIDs evenly through the file, so every row group holds some; `block` puts them in consecutive rows, as
  * one collection's series would be. Budget (issue 12): 30 s and 300 MB.
  */
 import { execFile } from 'node:child_process';

@@ -82,18 +82,19 @@ function sourceMapper(): (frame: CallFrame) => CallFrame {
 /** Sums self time from the samples (each sample's time delta belongs to the node it hit). */
 export async function summariseCpuProfile(path: string, top = 15): Promise<ProfileSummary> {
   const profile = JSON.parse(await readFile(path, 'utf8')) as CpuProfile;
-  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  // Each node's frame is mapped back to its source once, not once per sample.
+  const original = sourceMapper();
+  const byId = new Map(profile.nodes.map((n) => [n.id, { ...n, callFrame: original(n.callFrame) }]));
   const perFunction = new Map<string, { name: string; where: string; us: number }>();
   const perPackage = new Map<string, number>();
   let idleUs = 0;
   let busyUs = 0;
-  const original = sourceMapper();
   // timeDeltas[i] is the gap before sample i, so it is attributed to sample i (what DevTools does too).
   for (let i = 0; i < profile.samples.length; i++) {
     const node = byId.get(profile.samples[i] as number);
     const us = Math.max(0, profile.timeDeltas[i] ?? 0);
     if (!node) continue;
-    const { functionName, url, lineNumber } = original(node.callFrame);
+    const { functionName, url, lineNumber } = node.callFrame;
     if (functionName === '(idle)') {
       idleUs += us;
       continue;

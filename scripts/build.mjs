@@ -9,14 +9,14 @@
  * to src/ and to each package (`node --enable-source-maps`).
  */
 import { chmodSync, rmSync } from 'node:fs';
-import { URL } from 'node:url';
+import { fileURLToPath, URL } from 'node:url';
 import { build } from 'esbuild';
 
 const root = new URL('..', import.meta.url);
 
 rmSync(new URL('dist', root), { recursive: true, force: true });
 await build({
-  absWorkingDir: root.pathname,
+  absWorkingDir: fileURLToPath(root),
   entryPoints: ['src/cli.ts'],
   outdir: 'dist',
   bundle: true,
