@@ -13,6 +13,13 @@ export interface DicomHeader {
 
 /** The parse stops at PixelData (7FE0,0010): only the header is read, whatever the image size. */
 const PIXEL_DATA = 'x7fe00010';
+/**
+ * SeriesInstanceUID (0020,000E), the last of the fields read here in tag order. Stopping after it leaves out the
+ * image's own groups (0020 onwards, 0028, private groups), which were most of the parse (docs/reference/dicom.md).
+ */
+const SERIES_UID = 'x0020000e';
+/** The elements the header is made of; a file missing one before SeriesInstanceUID is read again up to PixelData. */
+const WANTED = ['x00080020', 'x00100010', 'x00100020', 'x0020000d', SERIES_UID];
 const EXPLICIT_LE = '1.2.840.10008.1.2.1';
 const IMPLICIT_LE = '1.2.840.10008.1.2';
 const EXPLICIT_BE = '1.2.840.10008.1.2.2';
@@ -26,9 +33,12 @@ const VRS = new Set('AE AS AT CS DA DS DT FD FL IS LO LT OB OD OF OL OV OW PN SH
  * UIDs (plain ASCII) from being read. Like XNAT, it accepts a Part 10 file and a bare dataset without preamble.
  */
 export function readDicomHeader(bytes: Buffer): DicomHeader | undefined {
-  const dataSet = parse(bytes);
+  const first = parse(bytes, SERIES_UID);
+  if (!first) return undefined;
+  // Elements out of tag order, or a field the file lacks: the whole header is looked through.
+  const dataSet = WANTED.every((tag) => within(first, tag)) ? first : parse(bytes, PIXEL_DATA);
   if (!dataSet) return undefined;
-  const text = (tag: string): string => (dataSet.string(tag) ?? '').trim();
+  const text = (tag: string): string => (within(dataSet, tag) ? (dataSet.string(tag) ?? '').trim() : '');
   const header: DicomHeader = {
     seriesUid: text('x0020000e'),
     studyUid: text('x0020000d'),
@@ -40,8 +50,14 @@ export function readDicomHeader(bytes: Buffer): DicomHeader | undefined {
   return header.seriesUid && header.studyUid ? header : undefined;
 }
 
-function parse(bytes: Buffer): dicomParser.DataSet | undefined {
-  const options: dicomParser.ParseDicomOptions = { untilTag: PIXEL_DATA, inflater };
+/** Whether the element is there with its whole value inside the bytes read (a cut-off head may end inside it). */
+function within(dataSet: dicomParser.DataSet, tag: string): boolean {
+  const element = dataSet.elements[tag];
+  return element !== undefined && element.dataOffset + Math.max(0, element.length) <= dataSet.byteArray.length;
+}
+
+function parse(bytes: Buffer, untilTag: string): dicomParser.DataSet | undefined {
+  const options: dicomParser.ParseDicomOptions = { untilTag, inflater };
   const part10 = bytes.length >= 132 && bytes.toString('latin1', 128, 132) === 'DICM';
   if (!part10) return tryParse(bytes, { ...options, TransferSyntaxUID: bareSyntax(bytes) });
   let meta: dicomParser.DataSet & { position?: number };
@@ -98,7 +114,7 @@ function inflater(array: Uint8Array, position: number): Uint8Array {
  */
 function personName(dataSet: dicomParser.DataSet): string {
   const element = dataSet.elements.x00100010;
-  if (!element || element.length <= 0) return '';
+  if (!element || element.length <= 0 || !within(dataSet, 'x00100010')) return '';
   const raw = new Uint8Array(dataSet.byteArray.buffer, dataSet.byteArray.byteOffset + element.dataOffset, element.length);
   const value = decode(rawCharset(dataSet), raw) ?? decode('', raw) ?? '';
   return (value.split('\\')[0] ?? '').replace(/^ +/, '').replace(/[\^ ]+$/, '');

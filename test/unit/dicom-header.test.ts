@@ -61,4 +61,19 @@ describe('readDicomHeader', () => {
     expect(readDicomHeader(Buffer.from('<html><body>502 Bad Gateway</body></html>'))).toBeUndefined();
     expect(readDicomHeader(part10(element(0x0010, 0x0020, 'LO', 'PAT-7')))).toBeUndefined();
   });
+
+  it('reads a field that comes after SeriesInstanceUID in a file whose elements are out of tag order', () => {
+    const body = dataset();
+    const patientId = element(0x0010, 0x0020, 'LO', 'PAT-7');
+    const at = body.indexOf(patientId);
+    const reordered = Buffer.concat([body.subarray(0, at), body.subarray(at + patientId.length), patientId]);
+    expect(readDicomHeader(part10(reordered))).toMatchObject(expected);
+  });
+
+  it('gives no header, rather than failing, when the bytes end inside the SeriesInstanceUID value', () => {
+    const file = part10(dataset());
+    // The caller then reads a longer start of the file.
+    expect(readDicomHeader(file.subarray(0, file.length - 6))).toBeUndefined();
+    expect(readDicomHeader(file)).toMatchObject(expected);
+  });
 });
