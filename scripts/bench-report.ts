@@ -1,5 +1,6 @@
 /** Tables, target checks and the docs/benchmarks.md writer for `npm run bench`. */
 import { readFile, writeFile } from 'node:fs/promises';
+import { cpuKindsSection, type CpuKindsRun } from './bench-cpu-kinds.js';
 import type { ProcessCost } from './bench-measure.js';
 import { packageTable, profileTable, type ProfileSummary } from './bench-profile.js';
 import { cliNodeFlags, type RunResult } from './bench-runs.js';
@@ -29,6 +30,10 @@ export interface BenchResults {
   planningIdc?: { cost: ProcessCost; series: number; problem: string; manifest: string; indexRows: number; indexBytes: number };
   /** The verify micro-benchmark: the floor at each ratio, the tool's relay and the prototype at 2.5:1. */
   verify: (VerifyResult & { profile?: ProfileSummary })[];
+  /** Short runs of one image per series: what a run costs whatever its size. */
+  fixedCost: RunResult[];
+  /** Runs recorded with perf, by kind of work (scripts/bench-cpu-kinds.ts). */
+  cpuKinds: CpuKindsRun[];
 }
 
 /** One target: what it asks, what was measured, and whether that meets it. */
@@ -300,6 +305,7 @@ export function renderMarkdown(results: BenchResults, analysis = ''): string {
   for (const p of results.profiles) {
     parts.push('', `## Profile: ${p.title}`, '', `Busy ${fixed(p.summary.busyMs / 1000)} s of main-thread time, idle ${fixed(p.summary.idleMs / 1000)} s.`, '', profileTable(p.summary, 12), '', packageTable(p.summary, 8));
   }
+  if (results.fixedCost.length > 0 || results.cpuKinds.length > 0) parts.push(...cpuKindsSection(results.cpuKinds, results.fixedCost));
   parts.push('', analysis);
   return parts.join('\n');
 }

@@ -7,6 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { type SeriesSpec } from '../emulators/nbia/index.js';
 import { INDEX_BUCKET, INDEX_KEY } from '../emulators/idc/index.js';
 import { runBaseline } from './bench-baseline.js';
+import { perfRecordPrefix } from './bench-cpu-kinds.js';
 import { EmulatorProcess } from '../emulators/process.js';
 import { machineBusySeconds, measureSelf, runMeasured, type ProcessCost } from './bench-measure.js';
 import type { VerifyRelay, VerifyResult } from './bench-verify.js';
@@ -83,6 +84,8 @@ export interface RunSetup {
   workDir: string;
   /** Writes .cpuprofile files of the tool (or this process) and both emulators here. */
   profileDir?: string;
+  /** Records the tool with `perf record -g` into this file (scripts/bench-cpu-kinds.ts). */
+  perfFile?: string;
 }
 
 /** Writes the .tcia manifest that lists a collection, in NBIA's layout. */
@@ -199,7 +202,8 @@ async function toolRun(setup: RunSetup, nbiaUrl: string, xnatUrl: string, idcUrl
     '--output-dir', out,
   ];
   const env = { ...toolEnv(nbiaUrl, xnatUrl, idcUrl), ...(memoryFile ? { BENCH_MEMORY_OUT: memoryFile } : {}) };
-  const cost = await runMeasured(process.execPath, args, { env, logFile: join(out, 'stdout.log') });
+  const [command, commandArgs] = setup.perfFile ? ['perf', [...perfRecordPrefix(setup.perfFile).slice(1), process.execPath, ...args]] : [process.execPath, args];
+  const cost = await runMeasured(command, commandArgs, { env, logFile: join(out, 'stdout.log') });
   const memory = memoryFile ? ((await readFile(memoryFile, 'utf8').then(JSON.parse, () => undefined)) as MemoryBreakdown | undefined) : undefined;
   let transferSeconds = NaN;
   try {

@@ -11,7 +11,7 @@
  *   npm run bench                      24 series × 100 images × 512 KB (1.27 GB) per ratio; about 25 minutes here
  *   npm run bench -- --quick           a small run for a smoke test (a few minutes), written to bench-output/
  *   knobs: --series N --images N --rows N --cap-mbps MB/s --level N --ratios ct,padded --concurrency 1,4,8
- *          --single-images N --skip main,idc,planning,single,verify,profile --out FILE
+ *          --single-images N --skip main,idc,planning,single,verify,profile,cpu --out FILE
  *
  * --cap-mbps is megabytes (10^6 bytes) of zip per second per connection; 0 for no cap.
  */
@@ -20,6 +20,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildCollection, seriesByteSize, uidFromSeed } from '../emulators/nbia/index.js';
 import { describeMachine, loadAverage } from './bench-measure.js';
+import { perfWorks, summarisePerf } from './bench-cpu-kinds.js';
 import { summariseCpuProfile } from './bench-profile.js';
 import { checkTargets, ratioTable, runTable, sourceTable, targetTable, verifyRate, writeBenchmarksDoc, type BenchResults } from './bench-report.js';
 import { measureRun, planningRun, profilesIn, verifyRun, writeManifest, type Dataset, type RunResult } from './bench-runs.js';
@@ -165,6 +166,8 @@ async function main(): Promise<void> {
     runs: [],
     profiles: [],
     verify: [],
+    fixedCost: [],
+    cpuKinds: [],
   };
 
   if (!plan.skip.has('verify')) {
@@ -236,6 +239,23 @@ async function main(): Promise<void> {
       results.profiles.push({ title: titles[key] ?? key, summary });
       const top = summary.packages.slice(0, 5).map((p) => `${p.where} ${p.percent.toFixed(0)}%`).join(', ');
       say(`  ${key}: busy ${(summary.busyMs / 1000).toFixed(1)} s; ${top}`);
+    }
+  }
+
+  if (!plan.skip.has('cpu')) {
+    // What a run costs whatever its size (three short runs), then where the CPU goes at c=4 by kind of work.
+    const c = plan.concurrency.includes(4) ? 4 : (plan.concurrency.at(-1) ?? 1);
+    const fixedSet = await dataset('fixed', plan.series, 1, plan.rows, plan.ratios[0] ?? 'ct');
+    say(`\nfixed cost: ${plan.series} series of one image each, c=${c}, three runs; then perf record at c=${c}:`);
+    for (let i = 0; i < 3; i++) results.fixedCost.push(await measureRun('tool', { pass: 'fixed cost', dataset: fixedSet, deflateLevel, capMBps: plan.cap, concurrency: c, workDir: WORK_DIR }));
+    say(`  ${results.fixedCost.map((r) => `${r.cost.cpuSeconds.toFixed(2)} CPU s${r.problem ? ` PROBLEM: ${r.problem}` : ''}`).join(', ')}`);
+    for (const ratio of perfWorks() ? plan.ratios : []) {
+      const perfFile = join(WORK_DIR, `perf-${ratio}.data`);
+      const run = await measureRun('tool', { pass: `perf, ${ratio}, ${capText}`, dataset: data.get(ratio) as Dataset, deflateLevel, capMBps: plan.cap, concurrency: c, workDir: WORK_DIR, perfFile });
+      const summary = await summarisePerf(perfFile);
+      await rm(perfFile, { force: true });
+      results.cpuKinds.push({ title: `${ratio}, ${capText}, ${plan.series} series at c=${c} (a separate run, under perf record)`, run, summary });
+      say(`  ${ratio}: ${summary.kinds.slice(0, 4).map((k) => `${k.kind} ${k.percent.toFixed(0)}%`).join(', ')}${run.problem ? `  PROBLEM: ${run.problem}` : ''}`);
     }
   }
 
