@@ -3,7 +3,8 @@
  * NBIA serves a series as one zip whose MD5 list comes last; IDC (issue 12) as one object per instance, checked
  * by ETag or length. Both fit one shape: a sequence of DICOM files, then the list they must match. The relay
  * verifies (src/transfer/verification.ts) and holds the last file back until that list has confirmed every file,
- * so a source only delivers bytes and the list; it never judges them.
+ * so a source only delivers bytes and the list; it never judges them, except that it may vouch for an MD5 it
+ * checks itself as it serves the bytes (SourceFile.md5).
  */
 import type { Readable } from 'node:stream';
 
@@ -49,9 +50,14 @@ export type SourceFile =
     name: string;
     /** The bytes, unchecked. Read to its end (or the series given up) before the next file is asked for. */
     body: Readable;
+    /**
+     * The MD5 the source itself matches these very bytes against as it serves them: `body` ends only when they
+     * match and errors otherwise (IDC's object stream), so the relay takes it instead of hashing every byte again.
+     */
+    md5?: string;
     deflated?: undefined;
   }
-  | { name: string; deflated: DeflatedBody; body?: undefined };
+  | { name: string; deflated: DeflatedBody; body?: undefined; md5?: undefined };
 
 /** One attempt at a series, as a source serves it. */
 export interface SourceSeries {

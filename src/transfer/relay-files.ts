@@ -48,9 +48,13 @@ export interface FileRelay {
   admit(name: string, head: Buffer, more?: () => Buffer): boolean;
 }
 
-/** An uncompressed file: held whole as STORED, in the chunks it came in, up to `limits.plain`; streamed beyond. */
-export async function relayPlain(relay: FileRelay, name: string, body: Readable): Promise<FileDigest> {
-  const digest = new Digester(Infinity);
+/**
+ * An uncompressed file: held whole as STORED, in the chunks it came in, up to `limits.plain`; streamed beyond.
+ * `sourceMd5` is the MD5 the source matches these bytes against as it serves them (SourceFile.md5); it stands in
+ * for a second hash of every byte.
+ */
+export async function relayPlain(relay: FileRelay, name: string, body: Readable, sourceMd5?: string): Promise<FileDigest> {
+  const digest = new Digester(Infinity, sourceMd5);
   const chunks = body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   let complete = false;
   while (digest.size <= relay.limits.plain) {

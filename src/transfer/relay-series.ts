@@ -64,7 +64,7 @@ export async function relaySource(series: SourceSeries, expected: SeriesExpectat
   };
 
   const relayFile = async (file: SourceFile): Promise<void> => {
-    const digest = file.deflated ? await relayDeflated(relay, file.name, file.deflated) : await relayPlain(relay, file.name, file.body);
+    const digest = file.deflated ? await relayDeflated(relay, file.name, file.deflated) : await relayPlain(relay, file.name, file.body, file.md5);
     actual.set(file.name, digest);
     stats.files += 1;
     stats.bytes += digest.size;

@@ -7,19 +7,22 @@ import type { FileDigest } from './verification.js';
 
 /**
  * MD5, CRC-32 (native zlib.crc32) and length of one file's bytes, taken as its chunks go by, and the first `headLimit`
- * bytes kept for the header check.
+ * bytes kept for the header check. With `sourceMd5` (a source that matches the bytes itself, SourceFile.md5) the
+ * bytes are not hashed again and that MD5 is the one reported.
  */
 export class Digester {
-  private readonly hash: Hash = createHash('md5');
+  private readonly hash: Hash | undefined;
   crc = 0;
   size = 0;
   private head: Buffer[] = [];
   private headSize = 0;
 
-  constructor(private readonly headLimit = 0) {}
+  constructor(private readonly headLimit = 0, private readonly sourceMd5?: string) {
+    this.hash = sourceMd5 === undefined ? createHash('md5') : undefined;
+  }
 
   add(chunk: Buffer): void {
-    this.hash.update(chunk);
+    this.hash?.update(chunk);
     this.crc = crc32(chunk, this.crc);
     this.size += chunk.length;
     if (this.headSize < this.headLimit) {
@@ -53,7 +56,7 @@ export class Digester {
   }
 
   done(): FileDigest {
-    return { md5: this.hash.digest('hex'), size: this.size };
+    return { md5: this.sourceMd5 ?? (this.hash as Hash).digest('hex'), size: this.size };
   }
 
   /** The digest, once the bytes are what the source's container says they are: damage in transit otherwise. */

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { setImmediate as tick } from 'node:timers/promises';
 import type { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
@@ -58,6 +59,8 @@ test('a series comes in listing order, each file the object its check list names
     const object = emu.objects(UIDS[0]!)[names.length]!;
     expect(file.name).toBe(object.key.split('/')[1]);
     expect(bytes.equals(emu.instance(UIDS[0]!, object.index))).toBe(true);
+    // The MD5 its object stream has matched the bytes against, which the relay then takes instead of hashing again.
+    expect(file.md5).toBe(createHash('md5').update(bytes).digest('hex'));
     names.push(file.name);
   }
   const list = await series.checkList();

@@ -87,6 +87,19 @@ describe('relaySource with an in-memory source', () => {
     for (const file of all) expect(entries.get(file.name)?.equals(file.bytes)).toBe(true);
   });
 
+  it('takes the MD5 a source vouches for (SourceFile.md5, IDC\'s checked object stream) instead of hashing the bytes again', async () => {
+    const all = files();
+    // The source says it matched these bytes against the listed MD5; the relay, hashing nothing, reports that MD5.
+    const altered = all.map((f) => ({ ...f, bytes: Buffer.concat([f.bytes.subarray(0, -1), Buffer.from([f.bytes.at(-1)! ^ 1])]) }));
+    const vouched = { ...memorySeries(altered, all), async *files() {
+      for (const [i, file] of altered.entries()) yield { name: file.name, body: Readable.from([file.bytes]), md5: (all[i]!.check as { md5: string }).md5 };
+    } };
+    const { stats } = await relaySource(vouched, expected, capture().start, new AbortController().signal);
+    expect(stats).toMatchObject({ files: 5, md5Verified: 5 });
+    // Without the source's word, the same bytes fail their MD5.
+    await expect(relaySource(memorySeries(altered, all), expected, capture().start, new AbortController().signal)).rejects.toBeInstanceOf(Md5MismatchError);
+  });
+
   it('fails an MD5 mismatch, breaks the upload off and closes the source', async () => {
     const all = files();
     const served = all.map((f, i) => (i === 1 ? { ...f, bytes: Buffer.concat([f.bytes.subarray(0, -1), Buffer.from([f.bytes.at(-1)! ^ 1])]) } : f));

@@ -103,11 +103,14 @@ function idcSeries(seriesUid: string, objects: S3ObjectRef[], options: IdcSource
         topUp();
         const ref = objects[head]!;
         const name = objectName(ref);
+        // s3.openObject (resumableObject) ends a body only once its bytes match this MD5, whole or streamed.
+        const md5 = md5FromEtag(ref.etag);
+        const checked = md5 ? { md5 } : {};
         const fetched = ahead.get(head);
         if (fetched) {
           ahead.delete(head);
           try {
-            yield { name, body: Readable.from(await fetched.bytes) };
+            yield { name, body: Readable.from(await fetched.bytes), ...checked };
           } finally {
             fetched.releaseBytes();
           }
@@ -121,11 +124,11 @@ function idcSeries(seriesUid: string, objects: S3ObjectRef[], options: IdcSource
           } finally {
             release();
           }
-          yield { name, body: Readable.from(bytes) };
+          yield { name, body: Readable.from(bytes), ...checked };
         } else {
           const body = s3.openObject(ref, signal);
           body.once('close', release);
-          yield { name, body };
+          yield { name, body, ...checked };
         }
       }
     } finally {
