@@ -11,7 +11,7 @@ export interface DicomHeader {
   studyDate: string;
 }
 
-/** The parse stops at PixelData (7FE0,0010): only the header is read, whatever the image size. */
+/** No parse goes past PixelData (7FE0,0010): only the header is read, whatever the image size. */
 const PIXEL_DATA = 'x7fe00010';
 /**
  * SeriesInstanceUID (0020,000E), the last of the fields read here in tag order. Stopping after it leaves out the
