@@ -29,9 +29,9 @@ export function perfWorks(): boolean {
   return probe.status === 0;
 }
 
-/** The command prefix that records `command` with call graphs into `file`. */
-export function perfRecordPrefix(file: string): string[] {
-  return ['perf', 'record', '-q', '-F', String(FREQUENCY), '-g', '-o', file, '--'];
+/** The arguments of `perf` that record the command after them, with call graphs, into `file`. */
+export function perfRecordArgs(file: string): string[] {
+  return ['record', '-q', '-F', String(FREQUENCY), '-g', '-o', file, '--'];
 }
 
 const SYSCALL_KINDS: [RegExp, string][] = [

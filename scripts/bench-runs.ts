@@ -7,7 +7,7 @@ import { pathToFileURL } from 'node:url';
 import { type SeriesSpec } from '../emulators/nbia/index.js';
 import { INDEX_BUCKET, INDEX_KEY } from '../emulators/idc/index.js';
 import { runBaseline } from './bench-baseline.js';
-import { perfRecordPrefix } from './bench-cpu-kinds.js';
+import { perfRecordArgs } from './bench-cpu-kinds.js';
 import { EmulatorProcess } from '../emulators/process.js';
 import { machineBusySeconds, measureSelf, runMeasured, type ProcessCost } from './bench-measure.js';
 import type { VerifyRelay, VerifyResult } from './bench-verify.js';
@@ -202,7 +202,7 @@ async function toolRun(setup: RunSetup, nbiaUrl: string, xnatUrl: string, idcUrl
     '--output-dir', out,
   ];
   const env = { ...toolEnv(nbiaUrl, xnatUrl, idcUrl), ...(memoryFile ? { BENCH_MEMORY_OUT: memoryFile } : {}) };
-  const [command, commandArgs] = setup.perfFile ? ['perf', [...perfRecordPrefix(setup.perfFile).slice(1), process.execPath, ...args]] : [process.execPath, args];
+  const [command, commandArgs] = setup.perfFile ? ['perf', [...perfRecordArgs(setup.perfFile), process.execPath, ...args]] : [process.execPath, args];
   const cost = await runMeasured(command, commandArgs, { env, logFile: join(out, 'stdout.log') });
   const memory = memoryFile ? ((await readFile(memoryFile, 'utf8').then(JSON.parse, () => undefined)) as MemoryBreakdown | undefined) : undefined;
   let transferSeconds = NaN;

@@ -40,7 +40,7 @@ export function readDicomHeader(bytes: Buffer): DicomHeader | undefined {
   if (!dataSet) return undefined;
   const text = (tag: string): string => (within(dataSet, tag) ? (dataSet.string(tag) ?? '').trim() : '');
   const header: DicomHeader = {
-    seriesUid: text('x0020000e'),
+    seriesUid: text(SERIES_UID),
     studyUid: text('x0020000d'),
     patientId: text('x00100020'),
     patientName: personName(dataSet),
