@@ -4,9 +4,13 @@ import { join } from 'node:path';
 
 export const LATEST = 'latest';
 
-/** A sortable, unique run id: the UTC start time and a random suffix, e.g. 20260701T101500Z-1a2b3c4d. */
+/**
+ * A sortable, unique run id: the UTC start time to the millisecond and a random suffix, e.g.
+ * 20260701T101500123Z-1a2b3c4d. Milliseconds, because two runs started in the same second (a rejected manifest
+ * right after a short import) would otherwise sort by their random suffixes.
+ */
 export function newRunId(at = new Date()): string {
-  return `${at.toISOString().replace(/[-:]/g, '').replace(/\..*/, '')}Z-${randomUUID().slice(0, 8)}`;
+  return `${at.toISOString().replace(/[-:.]/g, '')}-${randomUUID().slice(0, 8)}`;
 }
 
 /** `<output-dir>/<run id>/`, where everything a run writes locally goes, so no run overwrites another's records. */

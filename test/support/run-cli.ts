@@ -70,5 +70,5 @@ export async function latestReport<T = any>(outputDir: string): Promise<T> { // 
 /** Every run folder under an --output-dir, oldest first (run ids sort by time). */
 export async function runFolders(outputDir: string): Promise<string[]> {
   const names = await readdir(outputDir, { withFileTypes: true }).catch(() => []);
-  return names.filter((d) => d.isDirectory() && /^\d{8}T\d{6}Z-/.test(d.name)).map((d) => join(outputDir, d.name)).sort();
+  return names.filter((d) => d.isDirectory() && /^\d{8}T\d{9}Z-/.test(d.name)).map((d) => join(outputDir, d.name)).sort();
 }
