@@ -1,6 +1,7 @@
 /** Tables, target checks and the docs/benchmarks.md writer for `npm run bench`. */
 import { readFile, writeFile } from 'node:fs/promises';
 import { cpuKindsSection, type CpuKindsRun } from './bench-cpu-kinds.js';
+import { scaleSection, type ScaleRun } from './bench-scale.js';
 import type { ProcessCost } from './bench-measure.js';
 import { packageTable, profileTable, type ProfileSummary } from './bench-profile.js';
 import { cliNodeFlags, type RunResult } from './bench-runs.js';
@@ -34,6 +35,8 @@ export interface BenchResults {
   fixedCost: RunResult[];
   /** Runs recorded with perf, by kind of work (scripts/bench-cpu-kinds.ts). */
   cpuKinds: CpuKindsRun[];
+  /** The main size against SCALE times it (scripts/bench-scale.ts). */
+  scale: ScaleRun[];
 }
 
 /** One target: what it asks, what was measured, and whether that meets it. */
@@ -306,6 +309,7 @@ export function renderMarkdown(results: BenchResults, analysis = ''): string {
     parts.push('', `## Profile: ${p.title}`, '', `Busy ${fixed(p.summary.busyMs / 1000)} s of main-thread time, idle ${fixed(p.summary.idleMs / 1000)} s.`, '', profileTable(p.summary, 12), '', packageTable(p.summary, 8));
   }
   if (results.fixedCost.length > 0 || results.cpuKinds.length > 0) parts.push(...cpuKindsSection(results.cpuKinds, results.fixedCost));
+  parts.push(...scaleSection(results.scale, (ratio) => floorCpuPerGB(results, ratio)));
   parts.push('', analysis);
   return parts.join('\n');
 }

@@ -11,7 +11,7 @@
  *   npm run bench                      24 series × 100 images × 512 KB (1.27 GB) per ratio; about 25 minutes here
  *   npm run bench -- --quick           a small run for a smoke test (a few minutes), written to bench-output/
  *   knobs: --series N --images N --rows N --cap-mbps MB/s --level N --ratios ct,padded --concurrency 1,4,8
- *          --single-images N --skip main,idc,planning,single,verify,profile,cpu --out FILE
+ *          --single-images N --skip main,idc,planning,single,verify,profile,cpu,scale --out FILE
  *
  * --cap-mbps is megabytes (10^6 bytes) of zip per second per connection; 0 for no cap.
  */
@@ -25,6 +25,7 @@ import { summariseCpuProfile } from './bench-profile.js';
 import { checkTargets, ratioTable, runTable, sourceTable, targetTable, verifyRate, writeBenchmarksDoc, type BenchResults } from './bench-report.js';
 import { measureRun, planningRun, profilesIn, verifyRun, writeManifest, type Dataset, type RunResult } from './bench-runs.js';
 import { PIXELS, type VerifyRelay } from './bench-verify.js';
+import { measureScale, SCALE } from './bench-scale.js';
 import { writeBenchIndex } from './bench-idc-index-data.js';
 import { readManifest } from '../src/manifest/read-manifest.js';
 
@@ -168,6 +169,7 @@ async function main(): Promise<void> {
     verify: [],
     fixedCost: [],
     cpuKinds: [],
+    scale: [],
   };
 
   if (!plan.skip.has('verify')) {
@@ -257,6 +259,13 @@ async function main(): Promise<void> {
       results.cpuKinds.push({ title: `${ratio}, ${capText}, ${plan.series} series at c=${c} (a separate run, under perf record)`, run, summary });
       say(`  ${ratio}: ${summary.kinds.slice(0, 4).map((k) => `${k.kind} ${k.percent.toFixed(0)}%`).join(', ')}${run.problem ? `  PROBLEM: ${run.problem}` : ''}`);
     }
+  }
+
+  if (!plan.skip.has('scale')) {
+    const c = plan.concurrency.includes(4) ? 4 : (plan.concurrency.at(-1) ?? 1);
+    say(`\nrun size: each ratio's ${plan.series} series at ${plan.images} and ${SCALE * plan.images} images each, c=${c}:`);
+    const sizes = { small: (r: string) => data.get(r) as Dataset, large: (r: string) => dataset(`scale-${r}`, plan.series, SCALE * plan.images, plan.rows, r) };
+    results.scale = await measureScale(plan.ratios, sizes, { deflateLevel, capMBps: plan.cap, concurrency: c, workDir: WORK_DIR }, say);
   }
 
   if (!plan.skip.has('single')) {
