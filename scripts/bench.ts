@@ -22,7 +22,8 @@ import { buildCollection, seriesByteSize, uidFromSeed } from '../emulators/nbia/
 import { describeMachine, loadAverage } from './bench-measure.js';
 import { perfWorks, summarisePerf } from './bench-cpu-kinds.js';
 import { summariseCpuProfile } from './bench-profile.js';
-import { checkTargets, ratioTable, runTable, sourceTable, targetTable, verifyRate, writeBenchmarksDoc, type BenchResults } from './bench-report.js';
+import { checkTargets, ratioTable, runTable, sourceTable, targetTable, verifyRate, type BenchResults } from './bench-report.js';
+import { writeBenchmarksDoc } from './bench-doc.js';
 import { measureRun, planningRun, profilesIn, verifyRun, writeManifest, type Dataset, type RunResult } from './bench-runs.js';
 import { PIXELS, type VerifyRelay } from './bench-verify.js';
 import { measureScale, SCALE } from './bench-scale.js';
