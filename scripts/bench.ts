@@ -245,28 +245,28 @@ async function main(): Promise<void> {
     }
   }
 
+  // The CPU breakdown and the run-size comparison both run at c=4 (or the highest concurrency asked for).
+  const cpuC = plan.concurrency.includes(4) ? 4 : (plan.concurrency.at(-1) ?? 1);
   if (!plan.skip.has('cpu')) {
     // What a run costs whatever its size (three short runs), then where the CPU goes at c=4 by kind of work.
-    const c = plan.concurrency.includes(4) ? 4 : (plan.concurrency.at(-1) ?? 1);
     const fixedSet = await dataset('fixed', plan.series, 1, plan.rows, plan.ratios[0] ?? 'ct');
-    say(`\nfixed cost: ${plan.series} series of one image each, c=${c}, three runs; then perf record at c=${c}:`);
-    for (let i = 0; i < 3; i++) results.fixedCost.push(await measureRun('tool', { pass: 'fixed cost', dataset: fixedSet, deflateLevel, capMBps: plan.cap, concurrency: c, workDir: WORK_DIR }));
+    say(`\nfixed cost: ${plan.series} series of one image each, c=${cpuC}, three runs; then perf record at c=${cpuC}:`);
+    for (let i = 0; i < 3; i++) results.fixedCost.push(await measureRun('tool', { pass: 'fixed cost', dataset: fixedSet, deflateLevel, capMBps: plan.cap, concurrency: cpuC, workDir: WORK_DIR }));
     say(`  ${results.fixedCost.map((r) => `${r.cost.cpuSeconds.toFixed(2)} CPU s${r.problem ? ` PROBLEM: ${r.problem}` : ''}`).join(', ')}`);
     for (const ratio of perfWorks() ? plan.ratios : []) {
       const perfFile = join(WORK_DIR, `perf-${ratio}.data`);
-      const run = await measureRun('tool', { pass: `perf, ${ratio}, ${capText}`, dataset: data.get(ratio) as Dataset, deflateLevel, capMBps: plan.cap, concurrency: c, workDir: WORK_DIR, perfFile });
+      const run = await measureRun('tool', { pass: `perf, ${ratio}, ${capText}`, dataset: data.get(ratio) as Dataset, deflateLevel, capMBps: plan.cap, concurrency: cpuC, workDir: WORK_DIR, perfFile });
       const summary = await summarisePerf(perfFile);
       await rm(perfFile, { force: true });
-      results.cpuKinds.push({ title: `${ratio}, ${capText}, ${plan.series} series at c=${c} (a separate run, under perf record)`, run, summary });
+      results.cpuKinds.push({ title: `${ratio}, ${capText}, ${plan.series} series at c=${cpuC} (a separate run, under perf record)`, run, summary });
       say(`  ${ratio}: ${summary.kinds.slice(0, 4).map((k) => `${k.kind} ${k.percent.toFixed(0)}%`).join(', ')}${run.problem ? `  PROBLEM: ${run.problem}` : ''}`);
     }
   }
 
   if (!plan.skip.has('scale')) {
-    const c = plan.concurrency.includes(4) ? 4 : (plan.concurrency.at(-1) ?? 1);
-    say(`\nrun size: each ratio's ${plan.series} series at ${plan.images} and ${SCALE * plan.images} images each, c=${c}:`);
+    say(`\nrun size: each ratio's ${plan.series} series at ${plan.images} and ${SCALE * plan.images} images each, c=${cpuC}:`);
     const sizes = { small: (r: string) => data.get(r) as Dataset, large: (r: string) => dataset(`scale-${r}`, plan.series, SCALE * plan.images, plan.rows, r) };
-    results.scale = await measureScale(plan.ratios, sizes, { deflateLevel, capMBps: plan.cap, concurrency: c, workDir: WORK_DIR }, say);
+    results.scale = await measureScale(plan.ratios, sizes, { deflateLevel, capMBps: plan.cap, concurrency: cpuC, workDir: WORK_DIR }, say);
   }
 
   if (!plan.skip.has('single')) {
