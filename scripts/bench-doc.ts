@@ -25,7 +25,7 @@ export async function writeBenchmarksDoc(path: string, results: BenchResults): P
 
 /** The compression ratio each pixel fill actually had, from the verify runs' series (same fill, same level). */
 function ratioNote(results: BenchResults): string {
-  const seen = results.verify.filter((v) => v.relay === 'floor' && v.dicomBytes > 0);
+  const seen = results.verify.filter((v) => v.relay === 'floor' && !v.when && v.dicomBytes > 0);
   if (seen.length === 0) return '';
   return ` The data's compression ratios, measured on the verify series: ${seen.map((v) => `${v.pixels} ${fixed(v.dicomBytes / v.zipBytes, 2)}:1`).join(', ')} (a ${'5 MB/s'} cap on the zip carries that many times 5 MB/s of DICOM).`;
 }
@@ -84,7 +84,7 @@ export function renderMarkdown(results: BenchResults, analysis = ''): string {
       '',
       '## Verification on one core',
       '',
-      `One series held in memory as NBIA's zip (level ${results.deflateLevel}, data descriptors), uploaded into a sink that discards${results.verify[0]?.pinned ? ', the process pinned to one core with taskset (so the libuv pool\'s zlib work counts too)' : ''}; median of the rounds after one warm-up round. "floor": each entry's compressed bytes (cut out beforehand) inflated in one zlib call and hashed in one MD5 call, the least a verifying tool spends. "tool": the tool's \`relaySeries\`, which copies TCIA's DEFLATE bytes to XNAT and inflates a side copy for CRC-32 and size, MD5 and header.`,
+      `One series held in memory as NBIA's zip (level ${results.deflateLevel}, data descriptors), uploaded into a sink that discards${results.verify[0]?.pinned ? ', the process pinned to one core with taskset (so the libuv pool\'s zlib work counts too)' : ''}; median of the rounds after one warm-up round. "floor": each entry's compressed bytes (cut out beforehand) inflated in one zlib call and hashed in one MD5 call, the least a verifying tool spends; measured at the start of the bench and again at its end, and "× floor" and the targets use the median round of both. "tool": the tool's \`relaySeries\`, which copies TCIA's DEFLATE bytes to XNAT and inflates a side copy for CRC-32 and size, MD5 and header.`,
       '',
       '| relay | pixels | ratio | files | MB | MB/s (median) | CPU s per GB | × floor | rounds MB/s |',
       '|---|---|---:|---:|---:|---:|---:|---:|---|',
@@ -92,7 +92,7 @@ export function renderMarkdown(results: BenchResults, analysis = ''): string {
     for (const v of results.verify) {
       const r = verifyRate(v);
       const perGB = 1000 / r.perCpu;
-      parts.push(`| ${v.relay ?? 'tool'} | ${v.pixels ?? 'default'} | ${fixed(v.dicomBytes / v.zipBytes, 2)} | ${v.images} | ${fixed(v.dicomBytes / 1e6, 0)} | **${fixed(r.wall, 0)}** | ${fixed(perGB, 2)} | ${fixed(perGB / floorCpuPerGB(results, v.pixels ?? ''), 2)} | ${v.rounds.map((x) => fixed(x.bytes / MB / x.seconds, 0)).join(', ')} |`);
+      parts.push(`| ${v.relay ?? 'tool'}${v.when === 'end' ? ', at the end' : ''} | ${v.pixels ?? 'default'} | ${fixed(v.dicomBytes / v.zipBytes, 2)} | ${v.images} | ${fixed(v.dicomBytes / 1e6, 0)} | **${fixed(r.wall, 0)}** | ${fixed(perGB, 2)} | ${fixed(perGB / floorCpuPerGB(results, v.pixels ?? ''), 2)} | ${v.rounds.map((x) => fixed(x.bytes / MB / x.seconds, 0)).join(', ')} |`);
     }
     for (const v of results.verify) {
       if (v.profile) parts.push('', `Where the CPU goes in "${v.relay}" on ${v.pixels} pixels (self time over the measured rounds only, V8 profiler):`, '', profileTable(v.profile, 12), '', packageTable(v.profile, 8));

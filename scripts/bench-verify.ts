@@ -50,6 +50,8 @@ export interface VerifyResult {
   pinned?: boolean;
   relay?: VerifyRelay;
   pixels?: string;
+  /** 'end' for the floor's second sitting, after every other step of the bench. */
+  when?: 'end';
 }
 
 // Chunks of this size reach the tool from a socket on loopback; a WAN gives smaller ones.

@@ -22,10 +22,11 @@ import { buildCollection, seriesByteSize, uidFromSeed } from '../emulators/nbia/
 import { describeMachine, loadAverage } from './bench-measure.js';
 import { perfWorks, summarisePerf } from './bench-cpu-kinds.js';
 import { summariseCpuProfile } from './bench-profile.js';
-import { checkTargets, ratioTable, runTable, sourceTable, targetTable, verifyRate, type BenchResults } from './bench-report.js';
+import { floors, measureVerify } from './bench-verify-step.js';
+import { checkTargets, ratioTable, runTable, sourceTable, targetTable, type BenchResults } from './bench-report.js';
 import { writeBenchmarksDoc } from './bench-doc.js';
-import { measureRun, planningRun, profilesIn, verifyRun, writeManifest, type Dataset, type RunResult } from './bench-runs.js';
-import { PIXELS, type VerifyRelay } from './bench-verify.js';
+import { measureRun, planningRun, profilesIn, writeManifest, type Dataset, type RunResult } from './bench-runs.js';
+import { PIXELS } from './bench-verify.js';
 import { measureScale, SCALE } from './bench-scale.js';
 import { writeBenchIndex } from './bench-idc-index-data.js';
 import { readManifest } from '../src/manifest/read-manifest.js';
@@ -173,24 +174,9 @@ async function main(): Promise<void> {
     scale: [],
   };
 
-  if (!plan.skip.has('verify')) {
-    // First, while the machine is quietest: the floor at every ratio, then the relays on one core at 2.5:1.
-    say(`\nverification on one core (${plan.verifyImages} files of ${plan.rows}×${plan.rows}, zip level ${deflateLevel}):`);
-    const jobs: [VerifyRelay, string][] = [...plan.ratios.map((r): [VerifyRelay, string] => ['floor', r]), ...plan.ratios.map((r): [VerifyRelay, string] => ['tool', r])];
-    for (const [relay, pixels] of jobs) {
-      const verify = await verifyRun(plan.verifyImages, plan.rows, deflateLevel, plan.verifyRounds, { relay, pixels });
-      let profile;
-      if (relay !== 'floor' && pixels === plan.ratios[0]) {
-        // Profiled separately: the profiler's own cost must not lower the measured figure.
-        const file = join(WORK_DIR, `verify-${relay}-${pixels}.cpuprofile`);
-        await verifyRun(plan.verifyImages, plan.rows, deflateLevel, 2, { relay, pixels, profileFile: file });
-        profile = await summariseCpuProfile(file, 25);
-      }
-      results.verify.push({ ...verify, ...(profile ? { profile } : {}) });
-      const r = verifyRate(verify);
-      say(`  ${relay} on ${pixels} (${(verify.dicomBytes / verify.zipBytes).toFixed(2)}:1): ${r.wall.toFixed(0)} MB/s, ${(1000 / r.perCpu).toFixed(2)} CPU s per GB${verify.pinned ? ', pinned to one core' : ''}`);
-    }
-  }
+  const verifyStep = { ratios: plan.ratios, images: plan.verifyImages, rows: plan.rows, level: deflateLevel, rounds: plan.verifyRounds, workDir: WORK_DIR };
+  // First, while the machine is quietest; the floor is measured again at the end.
+  if (!plan.skip.has('verify')) results.verify.push(...(await measureVerify(verifyStep, say)));
 
   for (const ratio of plan.skip.has('main') ? [] : plan.ratios) {
     const set = data.get(ratio) as Dataset;
@@ -292,6 +278,7 @@ async function main(): Promise<void> {
     }
   }
 
+  if (!plan.skip.has('verify')) results.verify.push(...(await floors(verifyStep, say, 'end')));
   results.loadAfter = loadAverage();
   results.minutes = (Date.now() - started) / 60_000;
   say(`\n${ratioTable(results.runs)}\n\n${runTable(results.runs, machine.cores)}\n\n${targetTable(checkTargets(results))}\n\n${sourceTable(results.runs)}`);

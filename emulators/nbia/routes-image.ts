@@ -5,7 +5,7 @@ import { BodySink } from './body-sink.js';
 import { licenseText, newFileName, sequentialName, servedOrder, shuffled } from './catalog.js';
 import { tomcatErrorPage, type FaultParams } from './faults.js';
 import type { RouteContext } from './routes.js';
-import { zipStream, type ZipSource } from './zip-writer.js';
+import { javaBuffered, zipStream, type ZipSource } from './zip-writer.js';
 
 /** What goes into one zip. */
 export interface ZipPlan {
@@ -100,7 +100,7 @@ export async function handleImage(ctx: RouteContext, withMd5: boolean): Promise<
   // ZipOutputStream output has no Content-Length, so Node sends it chunked, as NBIA does.
   ex.head(200, { 'Content-Type': 'application/octet-stream', 'Content-Disposition': `attachment; filename="${uid}.zip"` });
   if (!(await sink.begin())) return;
-  for await (const chunk of zipStream(zipEntries(spec, plan, (index) => catalog.instance(uid, index)), ctx.deflateLevel)) {
+  for await (const chunk of javaBuffered(zipStream(zipEntries(spec, plan, (index) => catalog.instance(uid, index)), ctx.deflateLevel))) {
     if (!(await sink.write(chunk))) return;
   }
   await sink.end();

@@ -35,3 +35,24 @@ export function zipStream(entries: Iterable<ZipSource>, level = 1): Readable {
   });
   return archive;
 }
+
+/**
+ * NBIA's getImage wraps its ZipOutputStream in a BufferedOutputStream of Java's default 8,192 bytes, and the deflater
+ * hands that buffer far smaller pieces, so the body leaves the servlet in writes of exactly 8,192 bytes, the last one
+ * shorter (docs/reference/nbia.md#getimage). The emulator's clients see the same write sizes.
+ */
+export async function* javaBuffered(source: AsyncIterable<Buffer>, size = 8192): AsyncGenerator<Buffer> {
+  let pending: Buffer[] = [];
+  let length = 0;
+  for await (const chunk of source) {
+    pending.push(chunk);
+    length += chunk.length;
+    if (length < size) continue;
+    const joined = Buffer.concat(pending, length);
+    let at = 0;
+    for (; at + size <= joined.length; at += size) yield joined.subarray(at, at + size);
+    pending = at < joined.length ? [joined.subarray(at)] : [];
+    length = joined.length - at;
+  }
+  if (length > 0) yield Buffer.concat(pending, length);
+}

@@ -14,6 +14,7 @@ import {
   startNbiaEmulator,
   type NbiaEmulator,
   type NbiaEmulatorOptions,
+  javaBuffered,
   zipStream,
 } from '../../emulators/nbia/index.js';
 
@@ -473,6 +474,15 @@ describe('zipStream', () => {
     expect(pulled.length).toBeLessThan(10);
     for (let next = await zip.next(); !next.done; next = await zip.next());
     expect(pulled).toHaveLength(40);
+  });
+
+  it("passes the body on in writes of exactly 8,192 bytes, as NBIA's BufferedOutputStream does", async () => {
+    const pieces = [1, 511, 512, 9000, 300, 20000, 7].map((n, i) => Buffer.alloc(n, i + 1));
+    const out: Buffer[] = [];
+    for await (const block of javaBuffered((async function* () { yield* pieces; })())) out.push(block);
+    // 30,331 bytes in all: three full buffers and what is left at the end.
+    expect(out.map((b) => b.length)).toEqual([8192, 8192, 8192, 5755]);
+    expect(Buffer.concat(out).equals(Buffer.concat(pieces))).toBe(true);
   });
 
   it('writes stored-block DEFLATE at level 0 that still unzips', async () => {
