@@ -64,6 +64,8 @@ export interface RunResult {
   /** '' when XNAT holds exactly what was sent; otherwise what is wrong. */
   problem: string;
   profileDir?: string;
+  /** The verify floor in CPU s per GB, measured on one core just before this run at its data's ratio. */
+  floorCpuPerGB?: number;
   /** With a profile: process.memoryUsage() in MB at the tool's peak RSS, from scripts/bench-memory-probe.mjs. */
   memory?: MemoryBreakdown;
 }

@@ -1,8 +1,8 @@
 /**
  * The bench's verification step: the floor (inflate + MD5 in native code) at every ratio and the tool's relay, each
  * on one core. The floor is measured twice, first while the machine is quietest and again after every other step,
- * and the targets use the median of both sets of rounds: this machine's speed drifts by up to a third between
- * benches, so one sitting could put the yardstick itself off.
+ * and the bench-wide floor is the median of both sets of rounds. This machine's speed drifts by a third and more,
+ * even within one bench, so each tool run on NBIA is also judged against a floor measured just before it.
  */
 import { join } from 'node:path';
 import { summariseCpuProfile, type ProfileSummary } from './bench-profile.js';
@@ -49,4 +49,10 @@ async function measure(step: VerifyStep, relay: VerifyRelay, pixels: string, say
   const r = verifyRate(verify);
   say(`  ${relay} on ${pixels} (${(verify.dicomBytes / verify.zipBytes).toFixed(2)}:1): ${r.wall.toFixed(0)} MB/s, ${(1000 / r.perCpu).toFixed(2)} CPU s per GB${verify.pinned ? ', pinned to one core' : ''}`);
   return verify;
+}
+
+/** The floor at one ratio in CPU s per GB, three rounds, for the tool run about to start. */
+export async function floorNow(step: VerifyStep, pixels: string): Promise<number> {
+  const verify = await verifyRun(step.images, step.rows, step.level, 3, { relay: 'floor', pixels });
+  return 1000 / verifyRate(verify).perCpu;
 }

@@ -22,7 +22,7 @@ import { buildCollection, seriesByteSize, uidFromSeed } from '../emulators/nbia/
 import { describeMachine, loadAverage } from './bench-measure.js';
 import { perfWorks, summarisePerf } from './bench-cpu-kinds.js';
 import { summariseCpuProfile } from './bench-profile.js';
-import { floors, measureVerify } from './bench-verify-step.js';
+import { floorNow, floors, measureVerify } from './bench-verify-step.js';
 import { checkTargets, ratioTable, runTable, sourceTable, targetTable, type BenchResults } from './bench-report.js';
 import { writeBenchmarksDoc } from './bench-doc.js';
 import { measureRun, planningRun, profilesIn, writeManifest, type Dataset, type RunResult } from './bench-runs.js';
@@ -184,8 +184,9 @@ async function main(): Promise<void> {
     say(`\n${pass} (${(set.bytes / 1e9).toFixed(2)} GB):`);
     for (const concurrency of plan.concurrency) {
       for (const who of ['baseline', 'tool'] as const) {
+        const floor = who === 'tool' && !plan.skip.has('verify') ? await floorNow(verifyStep, ratio) : undefined;
         const run = await measureRun(who, { pass, dataset: set, deflateLevel, capMBps: plan.cap, concurrency, workDir: WORK_DIR });
-        results.runs.push(run);
+        results.runs.push({ ...run, ...(floor ? { floorCpuPerGB: floor } : {}) });
         say(`  ${describeRun(run)}`);
       }
     }
