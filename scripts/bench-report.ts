@@ -123,7 +123,7 @@ export function sourceTable(runs: RunResult[]): string {
 }
 
 /** Median MB/s of the verify rounds (DICOM bytes per wall second, one core). */
-export function verifyRate(verify: VerifyResult): { wall: number; perCpu: number } {
+export function verifyRate(verify: Pick<VerifyResult, 'rounds'>): { wall: number; perCpu: number } {
   const median = (values: number[]): number => {
     const sorted = [...values].sort((a, b) => a - b);
     return sorted[Math.floor(sorted.length / 2)] ?? NaN;
@@ -145,7 +145,7 @@ export function cpuPerGB(run: RunResult): number {
  */
 export function floorCpuPerGB(results: BenchResults, pixels: string): number {
   const rounds = results.verify.filter((v) => v.relay === 'floor' && v.pixels === pixels).flatMap((v) => v.rounds);
-  return rounds.length > 0 ? 1000 / verifyRate({ rounds } as VerifyResult).perCpu : NaN;
+  return rounds.length > 0 ? 1000 / verifyRate({ rounds }).perCpu : NaN;
 }
 
 /** Checks every target of issue 10 against what was measured. */
