@@ -27,7 +27,7 @@ export async function writeBenchmarksDoc(path: string, results: BenchResults): P
 function ratioNote(results: BenchResults): string {
   const seen = results.verify.filter((v) => v.relay === 'floor' && !v.when && v.dicomBytes > 0);
   if (seen.length === 0) return '';
-  return ` The data's compression ratios, measured on the verify series: ${seen.map((v) => `${v.pixels} ${fixed(v.dicomBytes / v.zipBytes, 2)}:1`).join(', ')} (a ${'5 MB/s'} cap on the zip carries that many times 5 MB/s of DICOM).`;
+  return ` The data's compression ratios, measured on the verify series: ${seen.map((v) => `${v.pixels} ${fixed(v.dicomBytes / v.zipBytes, 2)}:1`).join(', ')} (a 5 MB/s cap on the zip carries that many times 5 MB/s of DICOM).`;
 }
 
 export function renderMarkdown(results: BenchResults, analysis = ''): string {
@@ -91,7 +91,7 @@ export function renderMarkdown(results: BenchResults, analysis = ''): string {
     );
     for (const v of results.verify) {
       const r = verifyRate(v);
-      const perGB = 1000 / r.perCpu;
+      const perGB = r.cpuPerGB;
       parts.push(`| ${v.relay ?? 'tool'}${v.when === 'end' ? ', at the end' : ''} | ${v.pixels ?? 'default'} | ${fixed(v.dicomBytes / v.zipBytes, 2)} | ${v.images} | ${fixed(v.dicomBytes / 1e6, 0)} | **${fixed(r.wall, 0)}** | ${fixed(perGB, 2)} | ${fixed(perGB / floorCpuPerGB(results, v.pixels ?? ''), 2)} | ${v.rounds.map((x) => fixed(x.bytes / MB / x.seconds, 0)).join(', ')} |`);
     }
     for (const v of results.verify) {

@@ -29,7 +29,7 @@ export interface BenchResults {
   /** The same manifest planned against a large IDC index (--source auto). */
   planningIdc?: { cost: ProcessCost; series: number; problem: string; manifest: string; indexRows: number; indexBytes: number };
   /** The verify micro-benchmark: the floor at each ratio, the tool's relay and the prototype at 2.5:1. */
-  verify: (VerifyResult & { profile?: ProfileSummary })[];
+  verify: ProfiledVerify[];
   /** Short runs of one image per series: what a run costs whatever its size. */
   fixedCost: RunResult[];
   /** Runs recorded with perf, by kind of work (scripts/bench-cpu-kinds.ts). */
@@ -122,16 +122,17 @@ export function sourceTable(runs: RunResult[]): string {
   return lines.join('\n');
 }
 
-/** Median MB/s of the verify rounds (DICOM bytes per wall second, one core). */
-export function verifyRate(verify: Pick<VerifyResult, 'rounds'>): { wall: number; perCpu: number } {
+/** A verify result, with the V8 profile of the relay where one was taken. */
+export type ProfiledVerify = VerifyResult & { profile?: ProfileSummary };
+
+/** Median MB/s of the verify rounds (DICOM bytes per wall second, one core), and the CPU seconds per GB that gives. */
+export function verifyRate(verify: Pick<VerifyResult, 'rounds'>): { wall: number; perCpu: number; cpuPerGB: number } {
   const median = (values: number[]): number => {
     const sorted = [...values].sort((a, b) => a - b);
     return sorted[Math.floor(sorted.length / 2)] ?? NaN;
   };
-  return {
-    wall: median(verify.rounds.map((r) => r.bytes / MB / r.seconds)),
-    perCpu: median(verify.rounds.map((r) => r.bytes / MB / r.cpuSeconds)),
-  };
+  const perCpu = median(verify.rounds.map((r) => r.bytes / MB / r.cpuSeconds));
+  return { wall: median(verify.rounds.map((r) => r.bytes / MB / r.seconds)), perCpu, cpuPerGB: 1000 / perCpu };
 }
 
 /** CPU seconds per GB of DICOM. */
@@ -145,7 +146,7 @@ export function cpuPerGB(run: RunResult): number {
  */
 export function floorCpuPerGB(results: BenchResults, pixels: string): number {
   const rounds = results.verify.filter((v) => v.relay === 'floor' && v.pixels === pixels).flatMap((v) => v.rounds);
-  return rounds.length > 0 ? 1000 / verifyRate({ rounds }).perCpu : NaN;
+  return rounds.length > 0 ? verifyRate({ rounds }).cpuPerGB : NaN;
 }
 
 /** Checks every target of issue 10 against what was measured. */

@@ -5,8 +5,8 @@
  * even within one bench, so each tool run on NBIA is also judged against a floor measured just before it.
  */
 import { join } from 'node:path';
-import { summariseCpuProfile, type ProfileSummary } from './bench-profile.js';
-import { verifyRate } from './bench-report.js';
+import { summariseCpuProfile } from './bench-profile.js';
+import { verifyRate, type ProfiledVerify } from './bench-report.js';
 import { verifyRun } from './bench-runs.js';
 import type { VerifyRelay, VerifyResult } from './bench-verify.js';
 
@@ -20,11 +20,11 @@ export interface VerifyStep {
 }
 
 /** The floor at every ratio, then the tool's relay at each; the first ratio's relay is also profiled, separately. */
-export async function measureVerify(step: VerifyStep, say: (line: string) => void): Promise<(VerifyResult & { profile?: ProfileSummary })[]> {
+export async function measureVerify(step: VerifyStep, say: (line: string) => void): Promise<ProfiledVerify[]> {
   say(`\nverification on one core (${step.images} files of ${step.rows}×${step.rows}, zip level ${step.level}):`);
-  const results: (VerifyResult & { profile?: ProfileSummary })[] = await floors(step, say);
+  const results: ProfiledVerify[] = await floors(step, say);
   for (const pixels of step.ratios) {
-    const verify: VerifyResult & { profile?: ProfileSummary } = await measure(step, 'tool', pixels, say);
+    const verify: ProfiledVerify = await measure(step, 'tool', pixels, say);
     if (pixels === step.ratios[0]) {
       // Profiled separately: the profiler's own cost must not lower the measured figure.
       const file = join(step.workDir, `verify-tool-${pixels}.cpuprofile`);
@@ -47,12 +47,12 @@ export async function floors(step: VerifyStep, say: (line: string) => void, when
 async function measure(step: VerifyStep, relay: VerifyRelay, pixels: string, say: (line: string) => void): Promise<VerifyResult> {
   const verify = await verifyRun(step.images, step.rows, step.level, step.rounds, { relay, pixels });
   const r = verifyRate(verify);
-  say(`  ${relay} on ${pixels} (${(verify.dicomBytes / verify.zipBytes).toFixed(2)}:1): ${r.wall.toFixed(0)} MB/s, ${(1000 / r.perCpu).toFixed(2)} CPU s per GB${verify.pinned ? ', pinned to one core' : ''}`);
+  say(`  ${relay} on ${pixels} (${(verify.dicomBytes / verify.zipBytes).toFixed(2)}:1): ${r.wall.toFixed(0)} MB/s, ${r.cpuPerGB.toFixed(2)} CPU s per GB${verify.pinned ? ', pinned to one core' : ''}`);
   return verify;
 }
 
 /** The floor at one ratio in CPU s per GB, three rounds, for the tool run about to start. */
 export async function floorNow(step: VerifyStep, pixels: string): Promise<number> {
   const verify = await verifyRun(step.images, step.rows, step.level, 3, { relay: 'floor', pixels });
-  return 1000 / verifyRate(verify).perCpu;
+  return verifyRate(verify).cpuPerGB;
 }
