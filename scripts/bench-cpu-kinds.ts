@@ -6,6 +6,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { whenRunAsScript } from './bench-measure.js';
 import type { RunResult } from './bench-runs.js';
 
 /** One kind of work and its share of the samples. */
@@ -130,14 +131,8 @@ export function cpuKindsSection(recorded: CpuKindsRun[], fixedCost: RunResult[])
 }
 
 // `tsx scripts/bench-cpu-kinds.ts <perf.data> [pid]` prints the table.
-if (process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/^.*\//, '/'))) {
-  const file = process.argv[2];
-  if (!file) {
-    console.error('usage: tsx scripts/bench-cpu-kinds.ts <perf.data> [pid]');
-    process.exitCode = 2;
-  } else {
-    const summary = await summarisePerf(file, process.argv[3] ? Number(process.argv[3]) : undefined);
-    console.log(`${summary.samples} samples\n`);
-    console.log(cpuKindsTable(summary));
-  }
-}
+await whenRunAsScript(import.meta.url, 'tsx scripts/bench-cpu-kinds.ts <perf.data> [pid]', async (file, pid) => {
+  const summary = await summarisePerf(file, pid ? Number(pid) : undefined);
+  console.log(`${summary.samples} samples\n`);
+  console.log(cpuKindsTable(summary));
+});

@@ -2,6 +2,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { cpuKindsSection } from './bench-cpu-kinds.js';
 import { packageTable, profileTable } from './bench-profile.js';
+import { cpuSplitSection } from './bench-split.js';
 import { checkTargets, fixed, floorCpuPerGB, MB, ratioTable, runTable, sourceTable, targetTable, verifyRate, type BenchResults } from './bench-report.js';
 import { cliNodeFlags } from './bench-runs.js';
 import { scaleSection } from './bench-scale.js';
@@ -55,6 +56,7 @@ export function renderMarkdown(results: BenchResults, analysis = ''): string {
     '## Targets',
     '',
     targetTable(checkTargets(results)),
+    ...cpuSplitSection(results),
   ];
   const sources = sourceTable(results.runs);
   if (sources) {
@@ -84,7 +86,7 @@ export function renderMarkdown(results: BenchResults, analysis = ''): string {
       '',
       '## Verification on one core',
       '',
-      `One series held in memory as NBIA's zip (level ${results.deflateLevel}, data descriptors), uploaded into a sink that discards${results.verify[0]?.pinned ? ', the process pinned to one core with taskset (so the libuv pool\'s zlib work counts too)' : ''}; median of the rounds after one warm-up round. "floor": each entry's compressed bytes (cut out beforehand) inflated in one zlib call and hashed in one MD5 call, the least a verifying tool spends; measured at the start of the bench and again at its end, and "× floor" uses the median round of both; before each tool run on NBIA it is measured once more (3 rounds, that run's ratio), and the CPU target judges each run against that floor, with the bench-wide one beside it. "tool": the tool's \`relaySeries\`, which copies TCIA's DEFLATE bytes to XNAT and inflates a side copy for CRC-32 and size, MD5 and header.`,
+      `One series held in memory as NBIA's zip (level ${results.deflateLevel}, data descriptors), uploaded into a sink that discards${results.verify[0]?.pinned ? ', the process pinned to one core with taskset (so the libuv pool\'s zlib work counts too)' : ''}; median of the rounds after one warm-up round. "floor": each entry's compressed bytes (cut out beforehand) inflated in one zlib call and hashed in one MD5 call, the least a verifying tool spends; measured at the start of the bench and again at its end, and "× floor" uses the median round of both; before each tool run on NBIA it is measured once more (5 rounds, that run's ratio), and the CPU target judges each run against that floor, with the bench-wide one beside it. "tool": the tool's \`relaySeries\`, which copies TCIA's DEFLATE bytes to XNAT and inflates a side copy for CRC-32 and size, MD5 and header.`,
       '',
       '| relay | pixels | ratio | files | MB | MB/s (median) | CPU s per GB | × floor | rounds MB/s |',
       '|---|---|---:|---:|---:|---:|---:|---:|---|',

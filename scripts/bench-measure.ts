@@ -181,3 +181,19 @@ export function loadAverage(): number {
     return 0;
   }
 }
+
+/**
+ * Runs `main` with the file argument when this module is the script node was started with (`tsx scripts/x.ts <file>
+ * [extra]`), or prints the usage line and sets exit code 2 when the file is missing.
+ */
+export async function whenRunAsScript(moduleUrl: string, usage: string, main: (file: string, extra: string | undefined) => Promise<void>): Promise<void> {
+  const script = process.argv[1];
+  if (!script || !moduleUrl.endsWith(script.replace(/^.*\//, '/'))) return;
+  const file = process.argv[2];
+  if (!file) {
+    console.error(`usage: ${usage}`);
+    process.exitCode = 2;
+    return;
+  }
+  await main(file, process.argv[3]);
+}

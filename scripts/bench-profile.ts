@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { SourceMap, type SourceMapping } from 'node:module';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { whenRunAsScript } from './bench-measure.js';
 
 interface CallFrame {
   functionName: string;
@@ -137,16 +138,10 @@ export function packageTable(summary: ProfileSummary, rows = 10): string {
 }
 
 // `tsx scripts/bench-profile.ts <file.cpuprofile> [top]` prints both tables.
-if (process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/^.*\//, '/'))) {
-  const file = process.argv[2];
-  if (!file) {
-    console.error('usage: tsx scripts/bench-profile.ts <file.cpuprofile> [top]');
-    process.exitCode = 2;
-  } else {
-    const summary = await summariseCpuProfile(file, Number(process.argv[3] ?? 20));
-    console.log(`busy ${summary.busyMs.toFixed(0)} ms, idle ${summary.idleMs.toFixed(0)} ms\n`);
-    console.log(profileTable(summary, Number(process.argv[3] ?? 20)));
-    console.log('');
-    console.log(packageTable(summary));
-  }
-}
+await whenRunAsScript(import.meta.url, 'tsx scripts/bench-profile.ts <file.cpuprofile> [top]', async (file, top) => {
+  const summary = await summariseCpuProfile(file, Number(top ?? 20));
+  console.log(`busy ${summary.busyMs.toFixed(0)} ms, idle ${summary.idleMs.toFixed(0)} ms\n`);
+  console.log(profileTable(summary, Number(top ?? 20)));
+  console.log('');
+  console.log(packageTable(summary));
+});

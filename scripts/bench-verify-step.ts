@@ -51,8 +51,8 @@ async function measure(step: VerifyStep, relay: VerifyRelay, pixels: string, say
   return verify;
 }
 
-/** The floor at one ratio in CPU s per GB, three rounds, for the tool run about to start. */
+/** The floor at one ratio in CPU s per GB, five rounds (three proved a noisy yardstick), for the tool run about to start. */
 export async function floorNow(step: VerifyStep, pixels: string): Promise<number> {
-  const verify = await verifyRun(step.images, step.rows, step.level, 3, { relay: 'floor', pixels });
+  const verify = await verifyRun(step.images, step.rows, step.level, 5, { relay: 'floor', pixels });
   return verifyRate(verify).cpuPerGB;
 }
