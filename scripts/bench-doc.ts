@@ -93,8 +93,7 @@ export function renderMarkdown(results: BenchResults, analysis = ''): string {
     );
     for (const v of results.verify) {
       const r = verifyRate(v);
-      const perGB = r.cpuPerGB;
-      parts.push(`| ${v.relay ?? 'tool'}${v.when === 'end' ? ', at the end' : ''} | ${v.pixels ?? 'default'} | ${fixed(v.dicomBytes / v.zipBytes, 2)} | ${v.images} | ${fixed(v.dicomBytes / 1e6, 0)} | **${fixed(r.wall, 0)}** | ${fixed(perGB, 2)} | ${fixed(perGB / floorCpuPerGB(results, v.pixels ?? ''), 2)} | ${v.rounds.map((x) => fixed(x.bytes / MB / x.seconds, 0)).join(', ')} |`);
+      parts.push(`| ${v.relay ?? 'tool'}${v.when === 'end' ? ', at the end' : ''} | ${v.pixels ?? 'default'} | ${fixed(v.dicomBytes / v.zipBytes, 2)} | ${v.images} | ${fixed(v.dicomBytes / 1e6, 0)} | **${fixed(r.wall, 0)}** | ${fixed(r.cpuPerGB, 2)} | ${fixed(r.cpuPerGB / floorCpuPerGB(results, v.pixels ?? ''), 2)} | ${v.rounds.map((x) => fixed(x.bytes / MB / x.seconds, 0)).join(', ')} |`);
     }
     for (const v of results.verify) {
       if (v.profile) parts.push('', `Where the CPU goes in "${v.relay}" on ${v.pixels} pixels (self time over the measured rounds only, V8 profiler):`, '', profileTable(v.profile, 12), '', packageTable(v.profile, 8));

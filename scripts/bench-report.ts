@@ -70,7 +70,8 @@ export function runTable(runs: RunResult[], cores: number): string {
   return [head, `|${'---|'.repeat(15)}`, ...rows].join('\n');
 }
 
-function find(runs: RunResult[], pass: string, who: RunResult['who'], c: number): RunResult | undefined {
+/** The run of one side at one concurrency in a pass, unless it failed its check. */
+export function find(runs: RunResult[], pass: string, who: RunResult['who'], c: number): RunResult | undefined {
   return runs.find((r) => r.pass === pass && r.who === who && r.concurrency === c && !r.problem);
 }
 
@@ -122,15 +123,17 @@ export function sourceTable(runs: RunResult[]): string {
   return lines.join('\n');
 }
 
+/** The middle value (the upper one of an even count), NaN for none. */
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? NaN;
+}
+
 /** A verify result, with the V8 profile of the relay where one was taken. */
 export type ProfiledVerify = VerifyResult & { profile?: ProfileSummary };
 
 /** Median MB/s of the verify rounds (DICOM bytes per wall second, one core), and the CPU seconds per GB that gives. */
 export function verifyRate(verify: Pick<VerifyResult, 'rounds'>): { wall: number; perCpu: number; cpuPerGB: number } {
-  const median = (values: number[]): number => {
-    const sorted = [...values].sort((a, b) => a - b);
-    return sorted[Math.floor(sorted.length / 2)] ?? NaN;
-  };
   const perCpu = median(verify.rounds.map((r) => r.bytes / MB / r.cpuSeconds));
   return { wall: median(verify.rounds.map((r) => r.bytes / MB / r.seconds)), perCpu, cpuPerGB: 1000 / perCpu };
 }

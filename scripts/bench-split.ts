@@ -3,8 +3,7 @@
  * over the same sockets and checks nothing, the fixed-cost runs give what a run costs whatever its size, and what is
  * left estimates the tool's own work on each byte, to set beside the verify floor (inflate and MD5 in native code).
  */
-import { cpuPerGB, fixed, type BenchResults } from './bench-report.js';
-import type { RunResult } from './bench-runs.js';
+import { cpuPerGB, find, fixed, median, type BenchResults } from './bench-report.js';
 
 export interface CpuSplit {
   pass: string;
@@ -20,21 +19,20 @@ export interface CpuSplit {
 
 /** One row per NBIA tool run that has a raw pipe at the same concurrency and a floor measured for it. */
 export function cpuSplits(results: BenchResults): CpuSplit[] {
-  const cpu = results.fixedCost.filter((r) => !r.problem).map((r) => r.cost.cpuSeconds).sort((a, b) => a - b);
-  const fixedCpu = cpu[Math.floor(cpu.length / 2)] ?? NaN;
-  const ok = (r: RunResult): boolean => !r.problem;
+  const fixedCpu = median(results.fixedCost.filter((r) => !r.problem).map((r) => r.cost.cpuSeconds));
   const splits: CpuSplit[] = [];
-  for (const tool of results.runs.filter((r) => r.who === 'tool' && ok(r) && r.floorCpuPerGB)) {
-    const raw = results.runs.find((r) => r.who === 'baseline' && ok(r) && r.pass === tool.pass && r.concurrency === tool.concurrency);
+  for (const tool of results.runs.filter((r) => r.who === 'tool' && !r.problem && r.floorCpuPerGB)) {
+    const raw = find(results.runs, tool.pass, 'baseline', tool.concurrency);
     if (!raw) continue;
     const fixedPerGB = fixedCpu / (tool.bytes / 1e9);
+    const [toolPerGB, rawPerGB] = [cpuPerGB(tool), cpuPerGB(raw)];
     splits.push({
       pass: tool.pass,
       concurrency: tool.concurrency,
-      tool: cpuPerGB(tool),
-      rawPipe: cpuPerGB(raw),
+      tool: toolPerGB,
+      rawPipe: rawPerGB,
       fixedPerGB,
-      perByte: cpuPerGB(tool) - cpuPerGB(raw) - fixedPerGB,
+      perByte: toolPerGB - rawPerGB - fixedPerGB,
       floor: tool.floorCpuPerGB ?? NaN,
     });
   }
