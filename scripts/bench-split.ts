@@ -5,7 +5,7 @@
  */
 import { cpuPerGB, find, fixed, median, type BenchResults } from './bench-report.js';
 
-export interface CpuSplit {
+interface CpuSplit {
   pass: string;
   concurrency: number;
   tool: number;
@@ -18,7 +18,7 @@ export interface CpuSplit {
 }
 
 /** One row per NBIA tool run that has a raw pipe at the same concurrency and a floor measured for it. */
-export function cpuSplits(results: BenchResults): CpuSplit[] {
+function cpuSplits(results: BenchResults): CpuSplit[] {
   const fixedCpu = median(results.fixedCost.filter((r) => !r.problem).map((r) => r.cost.cpuSeconds));
   const splits: CpuSplit[] = [];
   for (const tool of results.runs.filter((r) => r.who === 'tool' && !r.problem && r.floorCpuPerGB)) {
