@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describeError } from '../errors.js';
 import { commitAndVerify } from '../finalize/commit-study.js';
 import type { SeriesOutcome } from '../finalize/report.js';
@@ -132,13 +133,25 @@ export async function runStudyJob(study: PlannedStudy, deps: StudyJobDeps): Prom
   return outcomes;
 }
 
+/** Rounds of delete-then-look in dropPrearchive. */
+const DROP_PASSES = 3;
+
 async function dropPrearchive(study: PlannedStudy, uri: string | undefined, deps: StudyJobDeps, log: Logger): Promise<void> {
+  const matching = async (): Promise<string[]> =>
+    (await deps.xnat.listPrearchive(deps.project)).filter((r) => r.tag === study.studyUid && r.name === study.session).map((r) => r.uri);
   try {
-    const uris = uri ? [uri] : (await deps.xnat.listPrearchive(deps.project)).filter((r) => r.tag === study.studyUid && r.name === study.session).map((r) => r.uri);
-    for (const u of uris) {
-      await deps.xnat.deletePrearchive(u);
-      log.info(`removed partial prearchive session ${u}`);
+    let uris = uri ? [uri] : await matching();
+    // XNAT may still be reading what a broken-off upload left in its socket, and a file it completes after the delete
+    // opens a new session: look again after a poll interval, a few times, until none is left.
+    for (let pass = 0; uris.length > 0 && pass < DROP_PASSES; pass++) {
+      for (const u of uris) {
+        await deps.xnat.deletePrearchive(u);
+        log.info(`removed partial prearchive session ${u}`);
+      }
+      await sleep(deps.pollIntervalMs);
+      uris = await matching();
     }
+    if (uris.length > 0) log.error(`partial prearchive sessions of ${study.session} keep appearing: ${uris.join(', ')}`);
   } catch (error) {
     log.error(`could not remove the partial prearchive session of ${study.session}: ${describeError(error)}`);
   }
