@@ -267,6 +267,20 @@ run_tests() {
     fail "USER is not numeric"
   echo "test-image: ok: uid $uid (the running process is checked in the SIGTERM step)"
 
+  # On the image's Node, a refused connection reports twice (docs/reference/node-runtime.md#connect-failure-reports):
+  # the run must still name the cause and exit 2, not call it an internal error.
+  step "an XNAT that cannot be reached: exit 2, and why"
+  local closed
+  closed=$(node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => { console.log(s.address().port); s.close(); })')
+  XNAT_HOST="http://127.0.0.1:$closed" launch xtd-noxnat "$input" "$WORK/noxnat/output" "project=$project" "source=nbia"
+  code=$(wait_exit xtd-noxnat)
+  pm logs xtd-noxnat >"$WORK/noxnat.log" 2>&1 || true
+  [[ "$code" == 2 ]] || { tail -20 "$WORK/noxnat.log" >&2; fail "expected exit 2 with XNAT unreachable, got $code"; }
+  grep -q "cannot connect to XNAT at 127.0.0.1:$closed (ECONNREFUSED)" "$WORK/noxnat.log" ||
+    { tail -20 "$WORK/noxnat.log" >&2; fail "the log does not say XNAT refused the connection"; }
+  if grep -q "internal error" "$WORK/noxnat.log"; then fail "an unreachable XNAT was reported as an internal error"; fi
+  echo "test-image: ok: XNAT unreachable -> exit 2, 'cannot connect to XNAT'"
+
   step "SIGTERM mid-run (podman stop)"
   input="$WORK/stop/input"
   output="$WORK/stop/output"

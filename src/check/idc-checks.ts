@@ -1,20 +1,18 @@
 /** IDC: the index answers and a bucket lists anonymously, as an import with --source auto|idc needs. */
 import { stat } from 'node:fs/promises';
-import got from 'got';
+import { baseHttp } from '../http-request.js';
 import type { SourcesConfig } from '../config.js';
 import { describeError } from '../errors.js';
 import { translateNetworkError } from '../network-errors.js';
 import { isUrl } from '../sources/idc/index-location.js';
 import { IdcS3Client } from '../sources/idc/s3-client.js';
 import { formatSize } from '../units.js';
-import { USER_AGENT } from '../version.js';
 import { fail, ok, skip, warn, type CheckLine } from './checklist.js';
 
 /** The bucket most of TCIA's collections sit in (docs/reference/idc.md#buckets). */
 const PROBE_BUCKET = 'idc-open-data';
 
 const request = (insecure: boolean) => ({
-  headers: { 'user-agent': USER_AGENT },
   https: { rejectUnauthorized: !insecure },
   timeout: { request: 30_000 },
   retry: { limit: 1 },
@@ -25,7 +23,7 @@ const request = (insecure: boolean) => ({
 async function indexFound(index: string, insecure: boolean): Promise<{ found: string } | { error: string }> {
   try {
     if (!isUrl(index)) return { found: `${index} (${formatSize((await stat(index)).size)})` };
-    const response = await got.head(index, request(insecure));
+    const response = await baseHttp.head(index, request(insecure));
     if (response.statusCode !== 200) return { error: `${index} answers ${response.statusCode}` };
     const size = Number(response.headers['content-length']);
     const etag = response.headers.etag ? `, ETag ${response.headers.etag}` : '';
@@ -38,7 +36,7 @@ async function indexFound(index: string, insecure: boolean): Promise<{ found: st
 /** An anonymous ListObjectsV2 of one key (docs/reference/idc.md#buckets): what listing a series needs. */
 async function bucketLists(url: string, insecure: boolean): Promise<{ found: string } | { error: string }> {
   try {
-    const response = await got(url, { ...request(insecure), searchParams: { 'list-type': '2', 'max-keys': '1' } });
+    const response = await baseHttp(url, { ...request(insecure), searchParams: { 'list-type': '2', 'max-keys': '1' } });
     if (response.statusCode !== 200) return { error: `${url} answers ${response.statusCode}` };
     if (!response.body.includes('<ListBucketResult')) return { error: `${url} answers, but not with an S3 listing` };
     return { found: `${url} lists anonymously` };

@@ -1,15 +1,13 @@
 /** TCIA: NBIA's v4 API answers (v1 as the fallback the import uses when v4 is missing). */
-import got from 'got';
+import { baseHttp } from '../http-request.js';
 import { describeError } from '../errors.js';
 import { translateNetworkError } from '../network-errors.js';
-import { USER_AGENT } from '../version.js';
 import { fail, ok, warn, type CheckLine } from './checklist.js';
 
 /** `GET …/nbia-api/services/{v4,v1}/getCollectionValues`: a JSON list of collections (docs/reference/readiness-check.md#nbia). */
 async function collections(root: string, version: 'v4' | 'v1', insecure: boolean): Promise<{ count: number } | { error: string }> {
   try {
-    const response = await got(`${root}/nbia-api/services/${version}/getCollectionValues`, {
-      headers: { 'user-agent': USER_AGENT },
+    const response = await baseHttp(`${root}/nbia-api/services/${version}/getCollectionValues`, {
       https: { rejectUnauthorized: !insecure },
       timeout: { request: 30_000 },
       retry: { limit: 1 },

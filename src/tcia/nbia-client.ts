@@ -1,11 +1,11 @@
 import type { Readable } from 'node:stream';
-import got, { type Got, type Response } from 'got';
+import type { Got, Response } from 'got';
+import { baseHttp } from '../http-request.js';
 import { parseString } from 'fast-csv';
 import { PeerAnswerError, TciaHttpError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { DEFAULT_RETRY, parseRetryAfter, withRetries, type RetryPolicy } from '../retry.js';
 import { retryableStatuses } from '../retryable.js';
-import { USER_AGENT } from '../version.js';
 import { fromV1Row, fromV4Row, type SeriesMetadata } from './series-metadata.js';
 import { translateNetworkError } from '../network-errors.js';
 import { forEachLimit } from '../concurrency.js';
@@ -36,9 +36,8 @@ export class NbiaClient {
 
   constructor(options: NbiaClientOptions) {
     this.options = options;
-    this.http = got.extend({
+    this.http = baseHttp.extend({
       prefixUrl: `${options.root}/nbia-api/services`,
-      headers: { 'user-agent': USER_AGENT },
       timeout: { connect: 30_000, secureConnect: 30_000, socket: options.stallTimeoutMs },
       https: { rejectUnauthorized: !options.insecure },
       retry: {

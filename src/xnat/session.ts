@@ -1,9 +1,9 @@
-import got, { type Got, type Method, type OptionsOfTextResponseBody, type Response } from 'got';
+import type { Got, Method, OptionsOfTextResponseBody, Response } from 'got';
+import { baseHttp } from '../http-request.js';
 import { ConnectionError, XnatHttpError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { translateNetworkError } from '../network-errors.js';
 import { CONNECTION_CODES, retryableStatuses } from '../retryable.js';
-import { USER_AGENT } from '../version.js';
 import { SessionCookieJar } from './cookie-jar.js';
 import { xnatErrorMessage } from './html-error.js';
 
@@ -33,8 +33,7 @@ export class XnatSession {
 
   constructor(options: XnatClientOptions) {
     this.options = options;
-    this.http = got.extend({
-      headers: { 'user-agent': USER_AGENT },
+    this.http = baseHttp.extend({
       cookieJar: this.jar,
       followRedirect: false,
       throwHttpErrors: false,

@@ -1,6 +1,6 @@
-import got, { type Got, type Response } from 'got';
+import type { Got, Response } from 'got';
+import { baseHttp } from '../../http-request.js';
 import { parseRetryAfter } from '../../retry.js';
-import { USER_AGENT } from '../../version.js';
 import { idcHttpError, type IdcHttpError } from './errors.js';
 
 /**
@@ -8,8 +8,7 @@ import { idcHttpError, type IdcHttpError } from './errors.js';
  * decoding (an ETag is of the stored bytes) and no throwing on HTTP errors (S3's XML says more than a status).
  */
 export function idcHttp(options: { stallTimeoutMs?: number; insecure?: boolean } = {}): Got {
-  return got.extend({
-    headers: { 'user-agent': USER_AGENT },
+  return baseHttp.extend({
     timeout: { connect: 30_000, secureConnect: 30_000, socket: options.stallTimeoutMs ?? 60_000 },
     https: { rejectUnauthorized: !options.insecure },
     retry: { limit: 0 },

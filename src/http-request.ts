@@ -1,0 +1,46 @@
+import http, { type ClientRequest, type RequestOptions } from 'node:http';
+import https from 'node:https';
+import got, { type Got } from 'got';
+import { USER_AGENT } from './version.js';
+
+type Callback = (error?: Error | null) => void;
+
+/**
+ * A request whose connection failed reports it once, through its 'error' event. Node 24.20+ and 26.7+ (the image
+ * runs 26) also call back the header write queued before the connect with ERR_SOCKET_CLOSED_BEFORE_CONNECTION; got
+ * 14 takes that second report as the outcome, so a refused connection stopped its retries at the first attempt and
+ * surfaced as that code (docs/reference/node-runtime.md#connect-failure-reports). The late report is dropped, as
+ * Node before those versions never made it; any other callback error passes.
+ */
+export function reportingFailureOnce(request: ClientRequest): ClientRequest {
+  let failed = false;
+  request.prependListener('error', () => {
+    failed = true;
+  });
+  const quiet = (args: unknown[]): unknown[] =>
+    args.map((arg) => {
+      if (typeof arg !== 'function') return arg;
+      const done = arg as Callback;
+      return (error?: Error | null) => {
+        if (failed && (error as NodeJS.ErrnoException | null | undefined)?.code === 'ERR_SOCKET_CLOSED_BEFORE_CONNECTION') return;
+        done(error);
+      };
+    });
+  const { write, end } = request;
+  request.write = function (this: ClientRequest, ...args: unknown[]) {
+    return (write as (...a: unknown[]) => boolean).apply(this, quiet(args));
+  } as ClientRequest['write'];
+  request.end = function (this: ClientRequest, ...args: unknown[]) {
+    return (end as (...a: unknown[]) => ClientRequest).apply(this, quiet(args));
+  } as ClientRequest['end'];
+  return request;
+}
+
+/** got's `request` option: Node's own http(s).request, through {@link reportingFailureOnce}. */
+export function nodeRequest(url: URL, options: RequestOptions, callback?: (response: http.IncomingMessage) => void): ClientRequest {
+  const send = url.protocol === 'https:' ? https.request : http.request;
+  return reportingFailureOnce(callback ? send(url, options, callback) : send(url, options));
+}
+
+/** The got every client extends: our User-Agent, and failures reported once. */
+export const baseHttp: Got = got.extend({ headers: { 'user-agent': USER_AGENT }, request: nodeRequest });
