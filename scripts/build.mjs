@@ -1,5 +1,5 @@
 /**
- * Builds dist/: src/cli.ts (and the IDC index worker) and the packages they use, bundled into a few ES modules (type checking is tsc's job, in
+ * Builds dist/: src/cli.ts and the packages it uses, bundled into a few ES modules (type checking is tsc's job, in
  * `npm run build` before this and in `npm run typecheck`).
  *
  * Why a bundle: loading some 320 modules one by one was most of the CLI's start-up, 0.66 CPU s of `--version` against
@@ -17,8 +17,7 @@ const root = new URL('..', import.meta.url);
 rmSync(new URL('dist', root), { recursive: true, force: true });
 await build({
   absWorkingDir: fileURLToPath(root),
-  // The IDC index is read in a worker thread of its own (src/sources/idc/lookup-in-worker.ts says why).
-  entryPoints: { cli: 'src/cli.ts', 'idc-index-worker': 'src/sources/idc/index-worker.ts' },
+  entryPoints: ['src/cli.ts'],
   outdir: 'dist',
   bundle: true,
   splitting: true,

@@ -37,15 +37,15 @@ export async function openSources(config: SourcesConfig, uids: string[], deps: O
   if (config.mode === 'nbia') return { router: new SourceRouter('nbia', { nbia }) };
   // Loaded only now: the parquet reader, its decoders and S3's XML parser (about 90 files) are start-up work that an
   // NBIA-only run does not need.
-  const [{ IdcSource }, { lookupIdcSeriesInWorker }, { IdcLimiter }, { IdcS3Client }] = await Promise.all([
+  const [{ IdcSource }, { lookupIdcSeries }, { IdcLimiter }, { IdcS3Client }] = await Promise.all([
     import('./idc/idc-source.js'),
-    import('./idc/lookup-in-worker.js'),
+    import('./idc/index-reader.js'),
     import('./idc/limiter.js'),
     import('./idc/s3-client.js'),
   ]);
   let lookup: IdcIndexLookup;
   try {
-    lookup = await lookupIdcSeriesInWorker(config.idcIndex, uids, { cacheDir: config.cacheDir, retry: deps.retry, insecure: deps.insecure, signal: deps.signal, logger: deps.logger });
+    lookup = await lookupIdcSeries(config.idcIndex, uids, { cacheDir: config.cacheDir, retry: deps.retry, insecure: deps.insecure, signal: deps.signal });
   } catch (error) {
     if (config.mode === 'idc' || deps.signal.aborted) throw error;
     deps.logger.warn(`the IDC index ${config.idcIndex} could not be read (${describeError(error)}); every series comes from NBIA`);
