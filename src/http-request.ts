@@ -33,6 +33,16 @@ export function reportingFailureOnce(request: ClientRequest): ClientRequest {
   request.end = function (this: ClientRequest, ...args: unknown[]) {
     return (end as (...a: unknown[]) => ClientRequest).apply(this, quiet(args));
   } as ClientRequest['end'];
+  // Only writes queued before the connect can get the late report: once connected, the body's chunks (an upload's
+  // every chunk passes here) go straight to Node's own methods again.
+  const unwrap = () => {
+    Reflect.deleteProperty(request, 'write');
+    Reflect.deleteProperty(request, 'end');
+  };
+  request.once('socket', (socket) => {
+    if (socket.connecting) socket.once('connect', unwrap);
+    else unwrap();
+  });
   return request;
 }
 
