@@ -267,6 +267,13 @@ run_tests() {
     fail "USER is not numeric"
   echo "test-image: ok: uid $uid (the running process is checked in the SIGTERM step)"
 
+  # Without its binary the tool still runs, on zlib's slower CRC-32 (src/transfer/zip/crc32.ts): check it ships.
+  step "the native CRC-32 module loads in the image"
+  pm run --rm --entrypoint node "$IMAGE" -e \
+    'const { crc32 } = require("/app/node_modules/@node-rs/crc32"); process.exit(crc32(Buffer.from("123456789")) >>> 0 === 0xcbf43926 ? 0 : 1)' ||
+    fail "@node-rs/crc32 does not load or computes wrong values in the image"
+  echo "test-image: ok: @node-rs/crc32 loads and gives the check value"
+
   # On the image's Node, a refused connection reports twice (docs/reference/node-runtime.md#connect-failure-reports):
   # the run must still name the cause and exit 2, not call it an internal error.
   step "an XNAT that cannot be reached: exit 2, and why"

@@ -1,12 +1,13 @@
 import { createHash, type Hash } from 'node:crypto';
 import { once } from 'node:events';
-import { crc32, createInflateRaw, inflateRawSync, type InflateRaw } from 'node:zlib';
+import { createInflateRaw, inflateRawSync, type InflateRaw } from 'node:zlib';
 import { SeriesContentError } from '../errors.js';
 import type { DeclaredSums } from '../sources/types.js';
 import type { FileDigest } from './verification.js';
+import { crc32 } from './zip/crc32.js';
 
 /**
- * MD5, CRC-32 (native zlib.crc32) and length of one file's bytes, taken as its chunks go by, and the first `headLimit`
+ * MD5, CRC-32 (zip/crc32.ts) and length of one file's bytes, taken as its chunks go by, and the first `headLimit`
  * bytes kept for the header check. With `sourceMd5` (a source that matches the bytes itself, SourceFile.md5) the
  * bytes are not hashed again and that MD5 is the one reported.
  */
@@ -75,6 +76,29 @@ export function joinStart(parts: readonly Buffer[], bytes: number): Buffer {
   return count === 1 ? (parts[0] as Buffer) : Buffer.concat(parts.slice(0, count));
 }
 
+const JOIN_STEP = 256 * 1024;
+const JOIN_MAX = 8 * 1024 * 1024;
+let joinBuffer = Buffer.alloc(0);
+
+/**
+ * An entry's compressed chunks joined for its one inflate call, in a buffer the process reuses: the call is
+ * synchronous, so no two entries share it at once, and nothing keeps the joined bytes (XNAT gets the chunks
+ * themselves). A fresh buffer per file was a tenth of the relay's own CPU on Node 26: allocating it and touching
+ * new pages (docs/benchmarks.md).
+ */
+function joined(raw: readonly Buffer[]): Buffer {
+  let size = 0;
+  for (const part of raw) size += part.length;
+  if (size > JOIN_MAX) return Buffer.concat(raw, size);
+  if (joinBuffer.length < size) joinBuffer = Buffer.allocUnsafeSlow(Math.ceil(size / JOIN_STEP) * JOIN_STEP);
+  let at = 0;
+  for (const part of raw) {
+    joinBuffer.set(part, at);
+    at += part.length;
+  }
+  return joinBuffer.subarray(0, size);
+}
+
 /** Bad DEFLATE data is damage in transit, retried like any other. */
 function inflateError(name: string, error: unknown, uid: string): SeriesContentError {
   return new SeriesContentError(`${name}: its compressed bytes do not inflate: ${(error as Error).message}`, uid, { retryable: true, cause: error });
@@ -85,7 +109,7 @@ function inflateError(name: string, error: unknown, uid: string): SeriesContentE
  * lying size cannot make it grow); its DEFLATE stream must end exactly where the entry does.
  */
 export function inflateWhole(name: string, raw: readonly Buffer[], sums: DeclaredSums, uid: string): Buffer {
-  const compressed = raw.length === 1 ? (raw[0] as Buffer) : Buffer.concat(raw);
+  const compressed = raw.length === 1 ? (raw[0] as Buffer) : joined(raw);
   let result: { buffer: Buffer; engine: { bytesWritten: number } };
   try {
     const options = { chunkSize: Math.max(64 * 1024, sums.size + 1), maxOutputLength: Math.max(1, sums.size + 1), info: true };

@@ -1,8 +1,9 @@
 import { basename } from 'node:path';
 import { Readable } from 'node:stream';
-import { crc32, inflateRawSync } from 'node:zlib';
+import { inflateRawSync } from 'node:zlib';
 import { AbortedError, SeriesContentError } from '../../errors.js';
 import type { NbiaClient } from '../../tcia/nbia-client.js';
+import { crc32 } from '../../transfer/zip/crc32.js';
 import { readZipEvents, type EntryEnd, type ZipEvent } from '../../transfer/zip/zip-entry-reader.js';
 import type { CheckList, SeriesSource, SourceFile, SourceSeries } from '../types.js';
 import { parseMd5List } from './md5-list.js';

@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { PassThrough } from 'node:stream';
-import { crc32 } from 'node:zlib';
+import { crc32 } from './crc32.js';
 
 /**
  * A streaming zip writer that copies DEFLATE data through as it arrived instead of compressing again. No maintained
@@ -76,7 +76,7 @@ export class ZipWriter {
     return this.offset;
   }
 
-  /** A STORED entry, whole or in the chunks it came in; its CRC is computed (natively) unless given. */
+  /** A STORED entry, whole or in the chunks it came in; its CRC is computed (crc32.ts) unless given. */
   async addStored(name: string, data: Buffer | readonly Buffer[], crc?: number): Promise<void> {
     const parts = Buffer.isBuffer(data) ? [data] : data;
     const size = parts.reduce((n, part) => n + part.length, 0);
