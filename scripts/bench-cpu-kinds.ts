@@ -5,6 +5,7 @@
  * the kernel's share included. Optional: without a working perf the bench skips this table.
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { basename } from 'node:path';
 import { createInterface } from 'node:readline';
 import { whenRunAsScript } from './bench-measure.js';
 import type { RunResult } from './bench-runs.js';
@@ -50,7 +51,7 @@ export function kindOf(frames: readonly string[], mainThread: boolean): string {
   }
   if (/^inflate|adler32/.test(leaf)) return 'inflate (zlib)';
   if (/md5/i.test(leaf)) return 'MD5 (OpenSSL)';
-  if (/crc32/.test(leaf)) return 'CRC-32 (zlib)';
+  if (/crc32/i.test(leaf)) return 'CRC-32 (@node-rs/crc32, or zlib where it is missing)';
   const near = frames.slice(0, 12);
   const thread = mainThread ? '' : ' (background threads)';
   if (near.some((f) => /compiler::|Compiler::|baseline::|CompileLazy|Maglev/.test(f))) return `V8 JIT compiler${thread}`;
@@ -61,9 +62,20 @@ export function kindOf(frames: readonly string[], mainThread: boolean): string {
   return 'JavaScript and the V8 and Node runtime';
 }
 
+/**
+ * A frame's symbol; a native module stripped of its symbols (the CRC-32 module's binary) is named by its file
+ * instead, so its samples are not lost among the runtime's.
+ */
+function frameName(line: string): string {
+  const frame = /^[0-9a-f]+\s+(.*?)(?:\s+\(([^()]*)\))?$/.exec(line);
+  if (!frame) return line;
+  const [, symbol = '', dso = ''] = frame;
+  return symbol === '[unknown]' && dso ? `[unknown] in ${basename(dso)}` : symbol;
+}
+
 /** Reads `perf script` output of a recording and counts samples per kind; `pid` is the process whose main thread it is. */
 export async function summarisePerf(file: string, pid?: number): Promise<CpuKinds> {
-  const child = spawn('perf', ['script', '-i', file, '-F', 'pid,tid,ip,sym'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const child = spawn('perf', ['script', '-i', file, '-F', 'pid,tid,ip,sym,dso'], { stdio: ['ignore', 'pipe', 'ignore'] });
   const counts = new Map<string, number>();
   let samples = 0;
   let main = pid;
@@ -87,7 +99,7 @@ export async function summarisePerf(file: string, pid?: number): Promise<CpuKind
       flush();
       thread = { pid: Number(head[1]), tid: Number(head[2]) };
     } else if (thread && line.trim()) {
-      frames.push(line.trim().replace(/^[0-9a-f]+\s+/, ''));
+      frames.push(frameName(line.trim()));
     }
   }
   flush();
