@@ -3,7 +3,7 @@ import { crc32 as zlibCrc32 } from 'node:zlib';
 
 type Crc32 = (data: Uint8Array, value?: number) => number;
 
-/** Which code computes CRC-32 in this process (for the tests and the debug log). */
+/** Which code computes CRC-32 in this process. */
 export type Crc32Implementation = '@node-rs/crc32' | 'node:zlib';
 
 let loaded: { name: Crc32Implementation; crc32: Crc32 } | undefined;
