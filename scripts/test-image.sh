@@ -272,7 +272,9 @@ run_tests() {
   pm run --rm --entrypoint node "$IMAGE" -e \
     'const { crc32 } = require("/app/node_modules/@node-rs/crc32"); process.exit(crc32(Buffer.from("123456789")) >>> 0 === 0xcbf43926 ? 0 : 1)' ||
     fail "@node-rs/crc32 does not load or computes wrong values in the image"
-  echo "test-image: ok: @node-rs/crc32 loads and gives the check value"
+  grep -q '"msg":"CRC-32 by @node-rs/crc32"' "$output/latest/run.log.jsonl" ||
+    fail "the import in the image did not use @node-rs/crc32 (run.log.jsonl)"
+  echo "test-image: ok: @node-rs/crc32 loads, gives the check value, and the import used it"
 
   # On the image's Node, a refused connection reports twice (docs/reference/node-runtime.md#connect-failure-reports):
   # the run must still name the cause and exit 2, not call it an internal error.

@@ -30,6 +30,7 @@ import { forEachLimit } from './concurrency.js';
 import { XnatClient } from './xnat/xnat-client.js';
 import type { XnatHoldings } from './plan/build-plan.js';
 import type { ArchivedScan } from './xnat/xnat-client.js';
+import { crc32Implementation } from './transfer/zip/crc32.js';
 
 export interface RunContext {
   logger: Logger;
@@ -164,6 +165,8 @@ export async function run(config: Readonly<Config>, context: RunContext): Promis
       projectExists = true;
     }
 
+    // Which CRC-32 checks every file: a missing binary slows a run without changing its outcome, so say it.
+    if (t.toMove > 0) logger.debug(`CRC-32 by ${crc32Implementation()}`);
     context.progress.startTransfer(t.toMove, t.bytes);
     changedXnat = t.toMove > 0 && !context.signal.aborted;
     sent = await runStudyJobs(plan.studies, config.concurrency, {

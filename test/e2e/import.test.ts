@@ -59,6 +59,8 @@ describe('import, end to end against the emulators', () => {
       for (const bytes of xnat.projectResource('CRC_SMALL', resource)?.values() ?? []) everything.push(bytes.toString('latin1'));
     }
     for (const text of everything) expect(text).not.toContain(PASSWORD);
+    // The bundle loads the native CRC-32 module from node_modules at run time (src/transfer/zip/crc32.ts).
+    expect(everything[2]).toContain('"msg":"CRC-32 by @node-rs/crc32"');
   });
 
   it('puts a study\'s three series into one session and a patient\'s studies into PID, PID_01 by date', async () => {
