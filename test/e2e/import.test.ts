@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { buildCollection, type SeriesSpec } from '../../emulators/nbia/index.js';
 import { runCli, writeTciaManifest } from '../support/run-cli.js';
 import { expectArchivedAsServed, PASSWORD, startWorld, type World } from '../support/world.js';
@@ -61,6 +62,20 @@ describe('import, end to end against the emulators', () => {
     for (const text of everything) expect(text).not.toContain(PASSWORD);
     // The bundle loads the native CRC-32 module from node_modules at run time (src/transfer/zip/crc32.ts).
     expect(everything[2]).toContain('"msg":"CRC-32 by @node-rs/crc32"');
+  });
+
+  it('falls back on zlib\'s CRC-32 where no binary of the CRC-32 module ships for the platform, and imports the same bytes', async () => {
+    await start();
+    const manifest = join(RESOURCES, 'CMB-CRC_CT_small.tcia');
+    const uid = (await readFile(manifest, 'utf8')).trim().split('\n').pop()!.trim();
+    const withoutBinary = { ...env(), NODE_OPTIONS: `--import ${pathToFileURL(join(process.cwd(), 'test', 'support', 'no-crc32-binary.mjs')).href}` };
+    const result = await runCli(['import', manifest, '--project', 'CRC_SMALL', '--output-dir', out], withoutBinary);
+    expect(result.stderr).toBe('');
+    expect(result.exitCode).toBe(0);
+    expectArchived('CRC_SMALL', [uid]);
+    const log = await readFile(join(out, 'latest', 'run.log.jsonl'), 'utf8');
+    expect(log).toContain('"msg":"CRC-32 by node:zlib"');
+    expect(log).not.toContain('@node-rs/crc32');
   });
 
   it('puts a study\'s three series into one session and a patient\'s studies into PID, PID_01 by date', async () => {
