@@ -23,12 +23,16 @@ afterEach(async () => world?.close());
 const env = (): Record<string, string> => world.env;
 const imports = (): number => world.imports();
 const expectArchived = (project: string, uids: string[]): void => expectArchivedAsServed(world, project, uids);
+/** The bundled one-series manifest and the series it lists. */
+async function smallManifest(): Promise<{ manifest: string; uid: string }> {
+  const manifest = join(RESOURCES, 'CMB-CRC_CT_small.tcia');
+  return { manifest, uid: (await readFile(manifest, 'utf8')).trim().split('\n').pop()!.trim() };
+}
 
 describe('import, end to end against the emulators', () => {
   it('imports a one-series manifest byte for byte, labels it, and records the run in the project', async () => {
     await start();
-    const manifest = join(RESOURCES, 'CMB-CRC_CT_small.tcia');
-    const uid = (await readFile(manifest, 'utf8')).trim().split('\n').pop()!.trim();
+    const { manifest, uid } = await smallManifest();
     const result = await runCli(['import', manifest, '--project', 'CRC_SMALL', '--output-dir', out], env());
     expect(result.stderr).toBe('');
     expect(result.exitCode).toBe(0);
@@ -55,19 +59,19 @@ describe('import, end to end against the emulators', () => {
     expect(logs.some((name) => name.endsWith('/run.log.jsonl'))).toBe(true);
 
     // The password appears nowhere: not in output, the log, the report or anything uploaded.
-    const everything = [result.stdout, result.stderr, await readFile(join(out, 'latest', 'run.log.jsonl'), 'utf8'), await readFile(join(out, 'latest', 'report.json'), 'utf8')];
+    const runLog = await readFile(join(out, 'latest', 'run.log.jsonl'), 'utf8');
+    const everything = [result.stdout, result.stderr, runLog, await readFile(join(out, 'latest', 'report.json'), 'utf8')];
     for (const resource of ['MANIFEST_ORIGINAL', 'MANIFEST_MODIFIED', 'TCIA_IMPORT_LOGS']) {
       for (const bytes of xnat.projectResource('CRC_SMALL', resource)?.values() ?? []) everything.push(bytes.toString('latin1'));
     }
     for (const text of everything) expect(text).not.toContain(PASSWORD);
     // The bundle loads the native CRC-32 module from node_modules at run time (src/transfer/zip/crc32.ts).
-    expect(everything[2]).toContain('"msg":"CRC-32 by @node-rs/crc32"');
+    expect(runLog).toContain('"msg":"CRC-32 by @node-rs/crc32"');
   });
 
   it('falls back on zlib\'s CRC-32 where no binary of the CRC-32 module ships for the platform, and imports the same bytes', async () => {
     await start();
-    const manifest = join(RESOURCES, 'CMB-CRC_CT_small.tcia');
-    const uid = (await readFile(manifest, 'utf8')).trim().split('\n').pop()!.trim();
+    const { manifest, uid } = await smallManifest();
     const withoutBinary = { ...env(), NODE_OPTIONS: `--import ${pathToFileURL(join(process.cwd(), 'test', 'support', 'no-crc32-binary.mjs')).href}` };
     const result = await runCli(['import', manifest, '--project', 'CRC_SMALL', '--output-dir', out], withoutBinary);
     expect(result.stderr).toBe('');
