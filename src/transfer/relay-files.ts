@@ -6,7 +6,7 @@
 import type { Readable } from 'node:stream';
 import type { DeclaredSums, DeflatedBody } from '../sources/types.js';
 import type { OutgoingZip } from './outgoing-zip.js';
-import { Digester, inflateWhole, joinStart, StreamInflater } from './side-copy.js';
+import { Digester, inflateWhole, joinStart, releaseInflated, StreamInflater } from './side-copy.js';
 import type { FileDigest } from './verification.js';
 
 /** The largest files held whole; larger ones are streamed. */
@@ -94,26 +94,41 @@ export async function relayDeflated(relay: FileRelay, name: string, file: Deflat
 
 /** A whole compressed file, inflated in one call (in pieces when it inflates past `limits.plain`), then held. */
 async function wholeEntry(relay: FileRelay, name: string, raw: Buffer[], sums: DeclaredSums): Promise<FileDigest> {
-  let digest: Digester;
-  let head: Buffer;
-  if (sums.size <= relay.limits.plain) {
-    head = inflateWhole(name, raw, sums, relay.uid);
-    digest = new Digester();
-    digest.add(head);
-  } else {
-    digest = new Digester(HEAD_BYTES);
-    const inflater = new StreamInflater(name, digest, relay.uid, relay.signal);
-    try {
-      for (const chunk of raw) await inflater.write(chunk);
-      await inflater.end();
-    } finally {
-      inflater.destroy();
-    }
-    head = digest.takeHead();
-  }
-  const checked = digest.checked(name, sums, relay.uid);
-  if (relay.admit(name, head)) await relay.zip.holdDeflated(name, raw, sums);
+  const { checked, admitted } = sums.size <= relay.limits.plain ? checkInflated(relay, name, raw, sums) : await checkInPieces(relay, name, raw, sums);
+  if (admitted) await relay.zip.holdDeflated(name, raw, sums);
   return checked;
+}
+
+interface Checked {
+  checked: FileDigest;
+  /** Whether the header check lets the file go on to XNAT. */
+  admitted: boolean;
+}
+
+/** The side copy inflated in one call and checked; its memory is given back before the file goes on. */
+function checkInflated(relay: FileRelay, name: string, raw: Buffer[], sums: DeclaredSums): Checked {
+  const inflated = inflateWhole(name, raw, sums, relay.uid);
+  try {
+    const digest = new Digester();
+    digest.add(inflated);
+    return { checked: digest.checked(name, sums, relay.uid), admitted: relay.admit(name, inflated) };
+  } finally {
+    releaseInflated(inflated);
+  }
+}
+
+/** The side copy of a file held compressed but too large to inflate in one buffer, inflated in pieces. */
+async function checkInPieces(relay: FileRelay, name: string, raw: Buffer[], sums: DeclaredSums): Promise<Checked> {
+  const digest = new Digester(HEAD_BYTES);
+  const inflater = new StreamInflater(name, digest, relay.uid, relay.signal);
+  try {
+    for (const chunk of raw) await inflater.write(chunk);
+    await inflater.end();
+  } finally {
+    inflater.destroy();
+  }
+  const head = digest.takeHead();
+  return { checked: digest.checked(name, sums, relay.uid), admitted: relay.admit(name, head) };
 }
 
 /**

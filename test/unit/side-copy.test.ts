@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { crc32, deflateRawSync } from 'node:zlib';
 import { SeriesContentError } from '../../src/errors.js';
-import { inflateWhole } from '../../src/transfer/side-copy.js';
+import { inflateWhole, releaseInflated } from '../../src/transfer/side-copy.js';
 
 const UID = '1.2.3';
 
@@ -53,6 +53,34 @@ describe('inflateWhole', () => {
   it('never inflates past the declared size', () => {
     const data = content(300_000);
     expect(() => inflateWhole('liar', cut(deflateRawSync(data), 3), { crc: 0, size: 1000 }, UID)).toThrow(SeriesContentError);
+  });
+});
+
+describe('releaseInflated', () => {
+  // ArrayBuffer.prototype.transfer: Node 22 and later (the image's Node); Node 20 leaves the memory to the GC.
+  const canGiveBack = typeof (ArrayBuffer.prototype as { transfer?: unknown }).transfer === 'function';
+
+  it('gives the memory of an inflated file back where the runtime can, and leaves it readable where it cannot', () => {
+    const data = content(300_000);
+    const out = inflateWhole('f', cut(deflateRawSync(data), 3), sums(data), UID);
+    const memory = out.buffer.byteLength;
+    expect(memory).toBeGreaterThanOrEqual(data.length);
+    releaseInflated(out);
+    if (canGiveBack) {
+      expect(out.buffer.byteLength).toBe(0);
+      expect(out.length).toBe(0);
+    } else {
+      expect(out.buffer.byteLength).toBe(memory);
+      expect(out.equals(data)).toBe(true);
+    }
+  });
+
+  it('never touches the pool small Buffers share', () => {
+    const first = Buffer.from('first');
+    const second = Buffer.from('second');
+    expect(first.buffer).toBe(second.buffer);
+    releaseInflated(first);
+    expect([first.toString(), second.toString()]).toEqual(['first', 'second']);
   });
 });
 
