@@ -78,10 +78,7 @@ async function compressedEntries(zip: Buffer): Promise<FloorEntry[]> {
   for await (const event of readZipEvents(Readable.from([zip]))) {
     if (event.kind === 'entry') parts = [];
     else if (event.kind === 'data') parts.push(event.chunk);
-    else {
-      const compressed = Buffer.concat(parts);
-      entries.push({ compressed, size: inflateRawSync(compressed).length });
-    }
+    else entries.push({ compressed: Buffer.concat(parts), size: event.end.size });
   }
   return entries;
 }

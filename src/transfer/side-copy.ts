@@ -76,9 +76,6 @@ export function joinStart(parts: readonly Buffer[], bytes: number): Buffer {
   return count === 1 ? (parts[0] as Buffer) : Buffer.concat(parts.slice(0, count));
 }
 
-/** The memory inflateWhole made, which releaseInflated may give back. */
-const ownInflated = new WeakSet<ArrayBufferLike>();
-
 const JOIN_STEP = 256 * 1024;
 const JOIN_MAX = 8 * 1024 * 1024;
 let joinBuffer = Buffer.alloc(0);
@@ -107,6 +104,9 @@ function inflateError(name: string, error: unknown, uid: string): SeriesContentE
   return new SeriesContentError(`${name}: its compressed bytes do not inflate: ${(error as Error).message}`, uid, { retryable: true, cause: error });
 }
 
+/** The memory inflateWhole made, which releaseInflated may give back. */
+const ownInflated = new WeakSet<ArrayBufferLike>();
+
 /**
  * A whole entry inflated in one zlib call into one buffer sized from its declared size (no more is accepted, so a
  * lying size cannot make it grow); its DEFLATE stream must end exactly where the entry does.
@@ -133,9 +133,9 @@ type Transferable = ArrayBuffer & { transfer?: (length: number) => ArrayBuffer }
 
 /**
  * Gives an inflated side copy's memory back once its file is checked, where the runtime can: left to the garbage
- * collector, V8 12 and later count every dropped buffer as external memory pressure, and the image's Node ran 21-25
- * full collections a run for it and peaked 50 MB higher (docs/benchmarks.md). Only memory inflateWhole made is given
- * back (anything else is left alone); the view reads as empty afterwards.
+ * collector, V8 on Node 24 and 26 counts every dropped buffer as external memory pressure, and the image's Node
+ * ran 21-25 full collections a run for it and peaked 50 MB higher (docs/benchmarks.md). Only memory inflateWhole
+ * made is given back (anything else is left alone); the view reads as empty afterwards.
  */
 export function releaseInflated(inflated: Buffer): void {
   const memory = inflated.buffer as Transferable;
