@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=2 --single-threaded-gc --no-incremental-marking --expose-gc
+#!/usr/bin/env -S node --max-semi-space-size=4 --single-threaded-gc --no-incremental-marking --expose-gc
 import { mkdir, readdir, access } from 'node:fs/promises';
 import { constants, realpathSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
