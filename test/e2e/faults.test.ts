@@ -67,7 +67,8 @@ describe('XNAT faults', () => {
     world = await startWorld();
     world.xnat.faults.set(fault as Parameters<World['xnat']['faults']['set']>[0]);
     const result = await importAll('XFAULT');
-    expect(result.exitCode).toBe(0);
+    // A failed run shows its own log, so a failure seen only under CI's load can be read from CI's output.
+    expect({ exitCode: result.exitCode, log: result.exitCode === 0 ? '' : result.stdout.slice(-4000) }).toEqual({ exitCode: 0, log: '' });
     expectArchivedAsServed(world, 'XFAULT', UIDS);
   });
 
