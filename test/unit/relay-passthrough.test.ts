@@ -80,7 +80,8 @@ describe('relaySeries passing DEFLATE entries through', () => {
   });
 
   it('fails a streamed entry whose MD5 does not match; its data descriptor was held back, so Java never completes it', async () => {
-    const spec = series(3, 512);
+    // Files large enough that the streamed entry's data leaves the writer's 256 KB blocks before the verdict.
+    const spec = series(3, 1024);
     const plan = { ...PLAN, corrupt: { entryIndex: 2, offset: -1 } };
     const zip = await zipBytes(spec, plan);
     // md5hashes.csv comes a while after the last DICOM entry, so Java has read everything written before the verdict.

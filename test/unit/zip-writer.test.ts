@@ -79,11 +79,27 @@ describe('ZipWriter read by Java ZipInputStream', () => {
   it('emits nothing Java would take for a whole zip when the writer is destroyed mid-entry', async () => {
     const writer = new ZipWriter();
     const java = readWithJava(writer.output);
-    await writer.addStored('one.dcm', sample(50_000, 2));
+    // More than one block (256 KB), so part of the zip has gone out before the break.
+    await writer.addStored('one.dcm', sample(300_000, 2));
     const entry = await writer.beginDeflated('two.dcm');
     await entry.write(deflateRawSync(sample(80_000, 9)).subarray(0, 1000));
     writer.destroy(new Error('verification failed'));
-    const { error } = await java;
+    const { error, broken } = await java;
     expect(error).toBeDefined();
+    expect(broken).toBe(true);
+  });
+
+  it('gathers small writes into blocks, and a break before the first block still fails the output', async () => {
+    const writer = new ZipWriter();
+    const chunks: Buffer[] = [];
+    writer.output.on('data', (chunk: Buffer) => chunks.push(chunk));
+    const failed = new Promise<Error>((resolve) => writer.output.once('error', resolve));
+    for (let i = 0; i < 40; i++) await writer.addStored(`f${i}.dcm`, sample(10_000, i));
+    // 40 entries of about 10 KB: one block of 256 KB or more has gone out whole, the rest waits for the next.
+    expect(chunks.length).toBe(1);
+    expect(chunks[0]?.length).toBeGreaterThanOrEqual(256 * 1024);
+    writer.destroy(new Error('verification failed'));
+    expect((await failed).message).toBe('verification failed');
+    expect(Buffer.concat(chunks).length).toBeLessThan(writer.bytes);
   });
 });

@@ -54,10 +54,20 @@ function zip64Extra(values: number[]): Buffer {
   return extra;
 }
 
+/**
+ * Bytes gathered before they go to the output as one chunk. The upload writes each chunk to its socket on its own
+ * and waits for it, so TCIA's download chunks passed on one by one (about 30 KB each) made ten socket writes per
+ * CT file; 256 KB makes about one (docs/benchmarks.md).
+ */
+const BLOCK_BYTES = 256 * 1024;
+
 export class ZipWriter {
   /** The zip, to be read by the upload. */
   readonly output: PassThrough;
   private offset = 0;
+  /** Bytes not yet handed to the output: a block builds up until it is full or the zip ends. */
+  private block: Buffer[] = [];
+  private blockSize = 0;
   private readonly entries: Written[] = [];
   private readonly time: number;
   private readonly date: number;
@@ -170,11 +180,14 @@ export class ZipWriter {
     end.writeUInt32LE(Math.min(size, MAX32), 12);
     end.writeUInt32LE(Math.min(start, MAX32), 16);
     await this.push(end);
+    await this.flushBlock();
     this.output.end();
   }
 
   /** Breaks the output off: the upload sees an error, never a zip that looks complete. */
   destroy(error: Error): void {
+    this.block = [];
+    this.blockSize = 0;
     this.output.destroy(error);
   }
 
@@ -189,7 +202,19 @@ export class ZipWriter {
     if (chunk.length === 0) return;
     // A destroyed output never drains; its error already went to whoever reads it.
     if (this.output.destroyed) throw new Error('zip writer: the output was broken off');
-    if (!this.output.write(chunk)) await once(this.output, 'drain', { signal: this.signal });
+    this.block.push(chunk);
+    this.blockSize += chunk.length;
+    if (this.blockSize >= BLOCK_BYTES) await this.flushBlock();
+  }
+
+  /** Hands the gathered bytes to the output as one chunk (copied once, unless they are one chunk already). */
+  private async flushBlock(): Promise<void> {
+    if (this.blockSize === 0) return;
+    const block = this.block.length === 1 ? (this.block[0] as Buffer) : Buffer.concat(this.block, this.blockSize);
+    this.block = [];
+    this.blockSize = 0;
+    if (this.output.destroyed) throw new Error('zip writer: the output was broken off');
+    if (!this.output.write(block)) await once(this.output, 'drain', { signal: this.signal });
   }
 
   /** Counts header bytes into the offset (data bytes are counted by the caller, which knows their length). */
