@@ -89,7 +89,7 @@ describe('ZipWriter read by Java ZipInputStream', () => {
     expect(broken).toBe(true);
   });
 
-  it('gathers small writes into blocks, and a break before the first block still fails the output', async () => {
+  it('gathers small writes into blocks; a break drops what is gathered and fails the output', async () => {
     const writer = new ZipWriter();
     const chunks: Buffer[] = [];
     writer.output.on('data', (chunk: Buffer) => chunks.push(chunk));
