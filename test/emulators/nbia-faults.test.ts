@@ -1,0 +1,142 @@
+import { OUTAGE_BODY, javaBuffered, zipStream } from '../../emulators/nbia/index.js';
+import { emu, get, instanceIndexes, md5, parseMd5Csv, postMetadata, start, streamBytes, UID, unzipAll, useNbiaEmulator, V1, V4, type ZipFile } from '../support/nbia-emulator-helpers.js';
+
+useNbiaEmulator();
+
+describe('faults', () => {
+  const image = `${V4}/getImage?SeriesInstanceUID=${UID}&IncludeMD5=Yes`;
+
+  it('failFirst answers 500 text/plain K times, then recovers, and logs each request', async () => {
+    emu.faults.set({ failFirst: 2 });
+    const statuses = [];
+    for (let i = 0; i < 3; i++) {
+      const res = await get(image);
+      statuses.push(res.statusCode);
+      if (res.statusCode === 500) {
+        expect(res.headers['content-type']).toBe('text/plain');
+        expect(res.body.toString()).toBe(OUTAGE_BODY);
+        expect(res.headers['content-length']).toBe('48');
+      }
+    }
+    expect(statuses).toEqual([500, 500, 200]);
+    expect(emu.requests.map((r) => r.status)).toEqual([500, 500, 200]);
+    expect(emu.requests[0]).toMatchObject({ method: 'GET', path: `${V4}/getImage`, query: { SeriesInstanceUID: UID } });
+    expect(emu.faults.fired.map((f) => f.kind)).toEqual(['failFirst', 'failFirst']);
+  });
+
+  it('failFirst can be a 429 with Retry-After, scoped to one series and endpoint', async () => {
+    emu.faults.set({ failFirst: { status: 429, retryAfter: 3, seriesUid: UID, endpoint: 'getImage', count: Infinity } });
+    const limited = await get(image);
+    expect(limited.statusCode).toBe(429);
+    expect(limited.headers['retry-after']).toBe('3');
+    expect((await get(image)).statusCode).toBe(429);
+    expect((await get(`${V4}/getImage?SeriesInstanceUID=1.2.3`)).statusCode).toBe(200);
+    expect((await postMetadata([UID])).statusCode).toBe(200);
+    emu.faults.clear();
+    expect((await get(image)).statusCode).toBe(200);
+  });
+
+  it('htmlInsteadOfZip sends a Tomcat page with 200', async () => {
+    emu.faults.set({ htmlInsteadOfZip: true });
+    const res = await get(image);
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^text\/html/);
+    expect(res.body.toString()).toContain('Apache Tomcat');
+    expect(res.body.subarray(0, 4).toString('latin1')).not.toBe('PK\x03\x04');
+    expect((await get(image)).headers['content-type']).toBe('application/octet-stream');
+  });
+
+  it('truncateAfterBytes cuts the body at exactly n bytes and drops the connection', async () => {
+    emu.faults.set({ truncateAfterBytes: 5000 });
+    const cut = await streamBytes(image);
+    expect(cut.error).toBeDefined();
+    expect(cut.bytes).toBe(5000);
+    expect(emu.requests[0]?.status).toBe(200);
+    const whole = await streamBytes(image);
+    expect(whole.error).toBeUndefined();
+    expect(whole.bytes).toBeGreaterThan(5000);
+  });
+
+  it('stallAfterBytes sends n bytes then goes silent until the client times out', async () => {
+    emu.faults.set({ stallAfterBytes: { bytes: 3000, count: 1 } });
+    const started = Date.now();
+    const stalled = await streamBytes(image, 400);
+    expect(stalled.error?.name).toBe('TimeoutError');
+    expect(stalled.bytes).toBe(3000);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(350);
+    expect((await streamBytes(image, 2000)).error).toBeUndefined();
+  });
+
+  it('stallAfterBytes does not keep close() waiting', async () => {
+    emu.faults.set({ stallAfterBytes: 100 });
+    const pending = streamBytes(image);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await emu.close();
+    expect((await pending).bytes).toBe(100);
+  });
+
+  it('corruptByte breaks one entry’s MD5, every time with count Infinity', async () => {
+    emu.faults.set({ corruptByte: { entryIndex: 1, count: Infinity } });
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const files = await unzipAll((await get(image)).body);
+      const hashes = parseMd5Csv(files.at(-1)?.data.toString() ?? '');
+      const bad = files.slice(1, -1).filter((f) => hashes.get(f.name) !== md5(f.data));
+      expect(bad.map((f) => f.name)).toEqual(['00000002.dcm']);
+    }
+    expect(emu.faults.remaining('corruptByte')).toBe(Infinity);
+  });
+
+  it('nonDicomEntry adds a readme among the DICOM entries', async () => {
+    emu.faults.set({ nonDicomEntry: true });
+    const names = (await unzipAll((await get(image)).body)).map((f) => f.name);
+    expect(names.slice(0, 3)).toEqual(['LICENSE', '00000001.dcm', 'readme.txt']);
+    expect(names.at(-1)).toBe('md5hashes.csv');
+  });
+});
+
+describe('bandwidth cap', () => {
+  it('paces getImage bodies at bytesPerSecond', async () => {
+    await start({ bytesPerSecond: 200_000, shape: { imagesPerSeries: [6, 6] } });
+    const started = Date.now();
+    const { bytes } = await streamBytes(`${V4}/getImage?SeriesInstanceUID=${UID}`);
+    const expected = (bytes / 200_000) * 1000;
+    expect(Date.now() - started).toBeGreaterThanOrEqual(expected * 0.8);
+    expect((await get(`${V1}/getSeriesMetaData?SeriesInstanceUID=${UID}`)).statusCode).toBe(200);
+  });
+});
+
+describe('zipStream', () => {
+  it('takes entries from the generator only as fast as the reader consumes the zip', async () => {
+    const pulled: string[] = [];
+    function* entries() {
+      for (let i = 0; i < 40; i++) {
+        pulled.push(String(i));
+        yield { name: `${i}.dcm`, data: Buffer.alloc(512 * 1024, i) };
+      }
+    }
+    const zip = zipStream(entries(), 0)[Symbol.asyncIterator]();
+    await zip.next();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    // A reader that stopped after one chunk holds the writer a few files (a few MB of buffers) ahead at most.
+    expect(pulled.length).toBeLessThan(10);
+    for (let next = await zip.next(); !next.done; next = await zip.next());
+    expect(pulled).toHaveLength(40);
+  });
+
+  it("passes the body on in writes of exactly 8,192 bytes, as NBIA's BufferedOutputStream does", async () => {
+    const pieces = [1, 511, 512, 9000, 300, 20000, 7].map((n, i) => Buffer.alloc(n, i + 1));
+    const out: Buffer[] = [];
+    for await (const block of javaBuffered((async function* () { yield* pieces; })())) out.push(block);
+    // 30,331 bytes in all: three full buffers and what is left at the end.
+    expect(out.map((b) => b.length)).toEqual([8192, 8192, 8192, 5755]);
+    expect(Buffer.concat(out).equals(Buffer.concat(pieces))).toBe(true);
+  });
+
+  it('writes stored-block DEFLATE at level 0 that still unzips', async () => {
+    await start({ deflateLevel: 0 });
+    const res = await get(`${V4}/getImage?SeriesInstanceUID=${UID}`);
+    const files = await unzipAll(res.body);
+    expect(files[1]?.data.equals(emu.instance(UID, instanceIndexes(UID, [files[1] as ZipFile])[0] as number))).toBe(true);
+    expect(res.body.length).toBeGreaterThan(files.reduce((n, f) => n + f.data.length, 0));
+  });
+});
