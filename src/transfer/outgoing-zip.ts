@@ -2,6 +2,7 @@ import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createDeflateRaw } from 'node:zlib';
 import type { DeclaredSums } from '../sources/types.js';
+import { giveBackDownloaded } from './download-memory.js';
 import { ZipWriter } from './zip/zip-writer.js';
 
 /**
@@ -38,7 +39,8 @@ export class OutgoingZip {
   private broken = false;
 
   constructor(private readonly signal: AbortSignal, private readonly onBytes: (dicomBytes: number) => void) {
-    this.writer = new ZipWriter({ signal });
+    // A whole file is checked before it is added, so its download chunks can go once the zip has copied them.
+    this.writer = new ZipWriter({ signal, giveBack: giveBackDownloaded });
     this.body = this.writer.output;
     // Errors on the outgoing zip reach the relay through the upload; without an upload there is nobody else to tell.
     this.body.on('error', () => undefined);

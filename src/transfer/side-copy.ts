@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { createInflateRaw, inflateRawSync, type InflateRaw } from 'node:zlib';
 import { SeriesContentError } from '../errors.js';
 import type { DeclaredSums } from '../sources/types.js';
+import { freeNow } from './download-memory.js';
 import type { FileDigest } from './verification.js';
 import { crc32 } from './zip/crc32.js';
 
@@ -128,9 +129,6 @@ export function inflateWhole(name: string, raw: readonly Buffer[], sums: Declare
   return buffer;
 }
 
-/** ArrayBuffer.prototype.transfer (ES2024; Node 22 and later, so the image's Node too), absent on Node 20. */
-type Transferable = ArrayBuffer & { transfer?: (length: number) => ArrayBuffer };
-
 /**
  * Gives an inflated side copy's memory back once its file is checked, where the runtime can: left to the garbage
  * collector, V8 on Node 24 and 26 counts every dropped buffer as external memory pressure, and the image's Node
@@ -138,10 +136,10 @@ type Transferable = ArrayBuffer & { transfer?: (length: number) => ArrayBuffer }
  * made is given back (anything else is left alone); the view reads as empty afterwards.
  */
 export function releaseInflated(inflated: Buffer): void {
-  const memory = inflated.buffer as Transferable;
+  const memory = inflated.buffer;
   if (!ownInflated.has(memory)) return;
   ownInflated.delete(memory);
-  memory.transfer?.(0);
+  freeNow(memory);
 }
 
 /** An entry inflated as its compressed bytes arrive, into a Digester: for entries too large to hold inflated. */

@@ -2,8 +2,12 @@
 import { crc32, deflateRawSync } from 'node:zlib';
 import { zipEntries, zipStream, seriesSpecFromUid } from '../../emulators/nbia/index.js';
 import { readZipEvents, type EntryEnd } from '../../src/transfer/zip/zip-entry-reader.js';
+import { claimDownloaded, giveBackDownloaded } from '../../src/transfer/download-memory.js';
 import { ZipWriter } from '../../src/transfer/zip/zip-writer.js';
 import { readWithJava } from '../jdk/read-with-java.js';
+
+// ArrayBuffer.prototype.transfer: Node 22 and later (the image's Node, whose pass of the suite runs in CI).
+const canGiveBack = typeof (ArrayBuffer.prototype as { transfer?: unknown }).transfer === 'function';
 
 /** Deterministic bytes that deflate about 3:1. */
 function sample(size: number, seed: number): Buffer {
@@ -17,6 +21,7 @@ function split(data: Buffer, size: number): Buffer[] {
   for (let at = 0; at < data.length; at += size) parts.push(data.subarray(at, at + size));
   return parts;
 }
+
 
 describe('ZipWriter read by Java ZipInputStream', () => {
   it('writes STORED, whole DEFLATED and streamed DEFLATED (data descriptor) entries Java reads byte for byte', async () => {
@@ -87,6 +92,41 @@ describe('ZipWriter read by Java ZipInputStream', () => {
     const { error, broken } = await java;
     expect(error).toBeDefined();
     expect(broken).toBe(true);
+  });
+
+  it("gives back a whole entry's chunks once a block has copied them, never a chunk that goes out as its own block or one of a streamed entry", async () => {
+    const files = { small: sample(40_000, 4), large: sample(600_000, 6), whole: sample(120_000, 8), streamed: sample(200_000, 10) };
+    const given = new Set<Buffer>();
+    // The relay's: the memory is freed at once where the runtime can (Node 22 and later), so a chunk given back
+    // before its bytes were copied would reach Java empty.
+    const writer = new ZipWriter({ giveBack: (chunk) => void (given.add(chunk), giveBackDownloaded(chunk)) });
+    const java = readWithJava(writer.output);
+    // Each chunk in memory of its own (Buffer.alloc never uses the pool), claimed as the sources claim downloads.
+    const own = (parts: Buffer[]): Buffer[] => parts.map((part) => {
+      const copy = Buffer.alloc(part.length);
+      part.copy(copy);
+      return claimDownloaded(copy);
+    });
+    const small = own(split(files.small, 10_000));
+    // The first half fills a block with the header; the second is a block on its own, sent on as it is.
+    const large = own(split(files.large, 300_000));
+    const whole = own(split(deflateRawSync(files.whole, { level: 6 }), 16_000));
+    const streamed = own(split(deflateRawSync(files.streamed, { level: 6 }), 16_000));
+    await writer.addStored('small.dcm', small);
+    await writer.addStored('large.dcm', large);
+    await writer.addDeflated('whole.dcm', whole, { crc: crc32(files.whole), size: files.whole.length });
+    const entry = await writer.beginDeflated('streamed.dcm');
+    for (const part of streamed) await entry.write(part);
+    await entry.end({ crc: crc32(files.streamed), size: files.streamed.length });
+    await writer.finish();
+    const { entries, error } = await java;
+    expect(error).toBeUndefined();
+    expect(entries.map((e) => [e.name, e.size, e.crc])).toEqual(Object.entries(files).map(([name, data]) => [`${name}.dcm`, data.length, crc32(data)]));
+    expect([...small, large[0], ...whole].every((chunk) => given.has(chunk!))).toBe(true);
+    expect(given.has(large[1]!)).toBe(false);
+    expect(streamed.some((chunk) => given.has(chunk))).toBe(false);
+    expect(given.size).toBe(small.length + 1 + whole.length);
+    if (canGiveBack) expect([...given].every((chunk) => chunk.length === 0)).toBe(true);
   });
 
   it('gathers small writes into blocks; a break drops what is gathered and fails the output', async () => {

@@ -2,6 +2,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { once } from 'node:events';
 import { PassThrough, type Readable } from 'node:stream';
 import { isRetryable, retryAfterOf, pause, retryDelay, type RetryPolicy } from '../../retry.js';
+import { claimDownloaded } from '../../transfer/download-memory.js';
 import { IdcVerifyError } from './errors.js';
 
 /** One object as its listing describes it: what its bytes are checked against. */
@@ -39,7 +40,12 @@ export type OpenBody = (from: number, signal: AbortSignal) => Promise<{ body: Re
 export function resumableObject(ref: S3ObjectRef, open: OpenBody, policy: RetryPolicy, signal?: AbortSignal): Readable {
   const out = new PassThrough({ highWaterMark: 256 * 1024 });
   const controller = new AbortController();
-  const abort = (): void => controller.abort();
+  let settled = false;
+  // Once the object is read (or has failed) nothing is left to stop, and aborting costs a DOMException and got's
+  // listeners for each of thousands of objects.
+  const abort = (): void => {
+    if (!settled) controller.abort();
+  };
   signal?.addEventListener('abort', abort, { once: true });
   out.once('close', abort);
   const expectedMd5 = md5FromEtag(ref.etag);
@@ -54,7 +60,8 @@ export function resumableObject(ref: S3ObjectRef, open: OpenBody, policy: RetryP
         received += chunk.length;
         if (received > ref.size) throw new IdcVerifyError(`${ref.key}: more bytes than the ${ref.size} listed`);
         hash?.update(chunk);
-        if (!out.write(chunk)) await once(out, 'drain', { signal: controller.signal });
+        // The chunk is ours alone; the outgoing zip gives its memory back once copied (src/transfer/download-memory.ts).
+        if (!out.write(claimDownloaded(chunk))) await once(out, 'drain', { signal: controller.signal });
       }
     } catch (error) {
       if (controller.signal.aborted || error instanceof IdcVerifyError) throw error;
@@ -93,8 +100,14 @@ export function resumableObject(ref: S3ObjectRef, open: OpenBody, policy: RetryP
   }
 
   run().then(
-    () => out.end(),
-    (error: unknown) => out.destroy(error instanceof Error ? error : new Error(String(error))),
+    () => {
+      settled = true;
+      out.end();
+    },
+    (error: unknown) => {
+      settled = true;
+      out.destroy(error instanceof Error ? error : new Error(String(error)));
+    },
   ).finally(() => signal?.removeEventListener('abort', abort));
   return out;
 }

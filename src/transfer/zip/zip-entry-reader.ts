@@ -40,6 +40,14 @@ const END_SIG = Buffer.from([0x50, 0x4b, 0x05, 0x06]);
 const EMPTY: Buffer = Buffer.alloc(0);
 
 
+/**
+ * What is left of `buf` after its first `used` bytes. A chunk handed on whole leaves no view of its memory here, so
+ * whoever takes it may give that memory back (src/transfer/download-memory.ts) while this reader waits.
+ */
+function rest(buf: Buffer, used: number): Buffer {
+  return used === buf.length ? EMPTY : buf.subarray(used);
+}
+
 /** How many bytes at the end of `buf` could be the start of a descriptor signature cut off by the chunk boundary. */
 function partialSignature(buf: Buffer): number {
   for (let n = Math.min(3, buf.length); n > 0; n--) {
@@ -120,9 +128,10 @@ export async function* readZipEvents(source: AsyncIterable<Buffer>): AsyncGenera
       for (let left = headerEnd.compressedSize; left > 0; ) {
         if (buf.length === 0) await need(1, entry.name);
         const take = Math.min(left, buf.length);
-        yield { kind: 'data', chunk: buf.subarray(0, take) };
-        buf = buf.subarray(take);
+        const chunk = buf.subarray(0, take);
+        buf = rest(buf, take);
         left -= take;
+        yield { kind: 'data', chunk };
       }
       yield { kind: 'end', end: headerEnd };
       continue;
@@ -136,10 +145,11 @@ export async function* readZipEvents(source: AsyncIterable<Buffer>): AsyncGenera
         // Hand on what cannot be (the start of) a descriptor, then wait for more bytes.
         const keep = at < 0 ? partialSignature(buf) : buf.length - at;
         const give = buf.length - keep;
-        if (give > 0) yield { kind: 'data', chunk: buf.subarray(0, give) };
+        const chunk = buf.subarray(0, give);
         counted += give;
-        buf = buf.subarray(give);
+        buf = rest(buf, give);
         from = 0;
+        if (give > 0) yield { kind: 'data', chunk };
         if (!(await more())) throw new ZipFormatError(`zip ends inside ${entry.name}`);
         continue;
       }
@@ -148,8 +158,9 @@ export async function* readZipEvents(source: AsyncIterable<Buffer>): AsyncGenera
         from = at + 1;
         continue;
       }
-      if (at > 0) yield { kind: 'data', chunk: buf.subarray(0, at) };
+      const chunk = buf.subarray(0, at);
       buf = buf.subarray(at + end.length);
+      if (at > 0) yield { kind: 'data', chunk };
       yield { kind: 'end', end: end.end };
       break;
     }

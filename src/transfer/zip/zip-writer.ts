@@ -68,17 +68,25 @@ export class ZipWriter {
   /** Bytes not yet handed to the output: a block builds up until it is full or the zip ends. */
   private block: Buffer[] = [];
   private blockSize = 0;
+  /** Chunks of whole entries in the block, given back once the block has copied them. */
+  private handed: Buffer[] = [];
+  private readonly giveBack: ((chunk: Buffer) => void) | undefined;
   private readonly entries: Written[] = [];
   private readonly time: number;
   private readonly date: number;
   private open = false;
   private readonly signal: AbortSignal | undefined;
 
-  /** `signal` stops a write that waits for the reader (the upload) to take more. */
-  constructor(options: { highWaterMark?: number; date?: Date; signal?: AbortSignal } = {}) {
+  /**
+   * `signal` stops a write that waits for the reader (the upload) to take more. `giveBack` gets each data chunk of a
+   * whole entry (addStored, addDeflated) once it has been copied into a block: such an entry comes checked, so
+   * nothing needs those bytes any more. Chunks of streamed entries may still be in use elsewhere and are not given.
+   */
+  constructor(options: { highWaterMark?: number; date?: Date; signal?: AbortSignal; giveBack?: (chunk: Buffer) => void } = {}) {
     this.output = new PassThrough({ highWaterMark: options.highWaterMark ?? 1024 * 1024 });
     [this.time, this.date] = dosDateTime(options.date ?? new Date());
     this.signal = options.signal;
+    this.giveBack = options.giveBack;
   }
 
   /** Bytes written so far. */
@@ -92,7 +100,7 @@ export class ZipWriter {
     const size = parts.reduce((n, part) => n + part.length, 0);
     const entry = this.beginEntry(name, STORED, 0, { crc: crc ?? parts.reduce((c, part) => crc32(part, c), 0), size }, size);
     await this.push(this.localHeader(entry));
-    for (const part of parts) await this.push(part);
+    for (const part of parts) await this.push(part, true);
     this.offset += size;
   }
 
@@ -122,7 +130,7 @@ export class ZipWriter {
     const compressedSize = compressed.reduce((n, c) => n + c.length, 0);
     const entry = this.beginEntry(name, DEFLATED, 0, sums, compressedSize);
     await this.push(this.localHeader(entry));
-    for (const chunk of compressed) await this.push(chunk);
+    for (const chunk of compressed) await this.push(chunk, true);
     this.offset += compressedSize;
   }
 
@@ -187,6 +195,7 @@ export class ZipWriter {
   /** Breaks the output off: the upload sees an error, never a zip that looks complete. */
   destroy(error: Error): void {
     this.block = [];
+    this.handed = [];
     this.blockSize = 0;
     this.output.destroy(error);
   }
@@ -198,19 +207,24 @@ export class ZipWriter {
     return entry;
   }
 
-  private async push(chunk: Buffer): Promise<void> {
+  private async push(chunk: Buffer, whole = false): Promise<void> {
     if (chunk.length === 0) return;
     // A destroyed output never drains; its error already went to whoever reads it.
     if (this.output.destroyed) throw new Error('zip writer: the output was broken off');
     this.block.push(chunk);
     this.blockSize += chunk.length;
+    if (whole && this.giveBack) this.handed.push(chunk);
     if (this.blockSize >= BLOCK_BYTES) await this.flushBlock();
   }
 
   /** Hands the gathered bytes to the output as one chunk (copied once, unless they are one chunk already). */
   private async flushBlock(): Promise<void> {
     if (this.blockSize === 0) return;
-    const block = this.block.length === 1 ? (this.block[0] as Buffer) : Buffer.concat(this.block, this.blockSize);
+    const copied = this.block.length > 1;
+    const block = copied ? Buffer.concat(this.block, this.blockSize) : (this.block[0] as Buffer);
+    // A block of one chunk is that chunk, on its way to the output: not given back.
+    if (copied) for (const chunk of this.handed) this.giveBack?.(chunk);
+    this.handed = [];
     this.block = [];
     this.blockSize = 0;
     if (this.output.destroyed) throw new Error('zip writer: the output was broken off');
