@@ -36,6 +36,8 @@ export interface Dataset {
   images: number;
   /** DICOM bytes (what both the tool and the baseline must deliver), not zip bytes. */
   bytes: number;
+  /** A folder of the collection's getImage zips, built before the measured runs (storeZips). */
+  zipStore?: string;
 }
 
 export type Side = 'tool' | 'baseline' | 'tool-idc';
@@ -113,6 +115,7 @@ async function startEmulators(setup: RunSetup, withIdc: boolean): Promise<{ nbia
           collection: setup.dataset.collection,
           bytesPerSecond: setup.capMBps > 0 ? setup.capMBps * 1e6 : undefined,
           deflateLevel: setup.deflateLevel,
+          zipCacheDir: setup.dataset.zipStore,
         },
       },
       setup.profileDir,

@@ -28,6 +28,7 @@ import { writeBenchmarksDoc } from './bench-doc.js';
 import { measureRun, planningRun, profilesIn, writeManifest, type Dataset, type RunResult } from './bench-runs.js';
 import { PIXELS } from './bench-verify.js';
 import { measureScale, SCALE } from './bench-scale.js';
+import { storeZips } from './bench-zip-store.js';
 import { writeBenchIndex } from './bench-idc-index-data.js';
 import { readManifest } from '../src/manifest/read-manifest.js';
 
@@ -154,8 +155,9 @@ async function main(): Promise<void> {
   for (const ratio of plan.ratios) data.set(ratio, await dataset(`bench-${ratio}`, plan.series, plan.images, plan.rows, ratio));
   const first = data.get(plan.ratios[0] ?? 'ct') as Dataset;
   const deflateLevel = plan.level;
-  const levelNote = `NBIA emulator at zip level ${deflateLevel}: DEFLATED entries with data descriptors, as NBIA's ZipOutputStream writes them; it generates and compresses every series on the fly, on this machine, so its CPU is reported per run.`;
+  const levelNote = `NBIA emulator at zip level ${deflateLevel}: DEFLATED entries with data descriptors, as NBIA's ZipOutputStream writes them. TCIA builds these zips on its own servers, so the bench builds each series' zip once, before the measured runs, and the emulator serves the stored bytes in NBIA's 8,192-byte writes (the run-size runs too; the one-image and the single-series runs build theirs as they go); its CPU is reported per run.`;
   say(levelNote);
+  for (const set of data.values()) say(`stored ${set.name}'s zips: ${await storeZips(set, deflateLevel, WORK_DIR)}`);
   const results: BenchResults = {
     preset: plan.preset,
     command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
@@ -253,7 +255,12 @@ async function main(): Promise<void> {
 
   if (!plan.skip.has('scale')) {
     say(`\nrun size: each ratio's ${plan.series} series at ${plan.images} and ${SCALE * plan.images} images each, c=${cpuC}:`);
-    const sizes = { small: (r: string) => data.get(r) as Dataset, large: (r: string) => dataset(`scale-${r}`, plan.series, SCALE * plan.images, plan.rows, r) };
+    const large = async (r: string): Promise<Dataset> => {
+      const set = await dataset(`scale-${r}`, plan.series, SCALE * plan.images, plan.rows, r);
+      say(`  stored ${set.name}'s zips: ${await storeZips(set, deflateLevel, WORK_DIR)}`);
+      return set;
+    };
+    const sizes = { small: (r: string) => data.get(r) as Dataset, large };
     results.scale = await measureScale(plan.ratios, sizes, { deflateLevel, capMBps: plan.cap, concurrency: cpuC, workDir: WORK_DIR }, say);
   }
 

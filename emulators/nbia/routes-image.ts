@@ -5,7 +5,8 @@ import { BodySink } from './body-sink.js';
 import { licenseText, newFileName, sequentialName, servedOrder, shuffled } from './catalog.js';
 import { tomcatErrorPage, type FaultParams } from './faults.js';
 import type { RouteContext } from './routes.js';
-import { javaBuffered, zipStream, type ZipSource } from './zip-writer.js';
+import { JAVA_BUFFER, javaBuffered, zipStream, type ZipSource } from './zip-writer.js';
+import { storedZip, storing, type ZipKey } from './zip-cache.js';
 
 /** What goes into one zip. */
 export interface ZipPlan {
@@ -100,10 +101,20 @@ export async function handleImage(ctx: RouteContext, withMd5: boolean): Promise<
   // ZipOutputStream output has no Content-Length, so Node sends it chunked, as NBIA does.
   ex.head(200, { 'Content-Type': 'application/octet-stream', 'Content-Disposition': `attachment; filename="${uid}.zip"` });
   if (!(await sink.begin())) return;
-  for await (const chunk of javaBuffered(zipStream(zipEntries(spec, plan, (index) => catalog.instance(uid, index)), ctx.deflateLevel))) {
+  for await (const chunk of await zipBody(ctx, spec, plan)) {
     if (!(await sink.write(chunk))) return;
   }
   await sink.end();
+}
+
+/** The body's 8 KB writes: from the zip store when there is one and the zip has no fault, else built now. */
+async function zipBody(ctx: RouteContext, spec: SeriesSpec, plan: ZipPlan): Promise<AsyncIterable<Buffer>> {
+  const built = (): AsyncGenerator<Buffer> =>
+    javaBuffered(zipStream(zipEntries(spec, plan, (index) => ctx.catalog.instance(spec.seriesUid, index)), ctx.deflateLevel));
+  const dir = ctx.zipCacheDir;
+  if (!dir || plan.corrupt || plan.nonDicom) return built();
+  const key: ZipKey = { seriesUid: spec.seriesUid, deflateLevel: ctx.deflateLevel, license: plan.license, newFileNames: plan.newFileNames, md5: plan.md5 };
+  return (await storedZip(dir, key, JAVA_BUFFER)) ?? storing(dir, key, built());
 }
 
 const SINGLE_IMAGE_PARAMS = ['SeriesInstanceUID', 'SOPInstanceUID'];

@@ -24,6 +24,8 @@ export interface RouteContext {
   faults: NbiaFaults;
   bytesPerSecond?: number;
   deflateLevel: number;
+  /** Where whole getImage bodies are stored and served from (NbiaEmulatorOptions.zipCacheDir). */
+  zipCacheDir?: string;
   /** Parsed form body of POST routes. */
   form?: URLSearchParams;
 }

@@ -28,6 +28,12 @@ export interface NbiaEmulatorOptions {
    * 2-core CI box), so a CPU-bound benchmark may pass 0: still DEFLATE entries, but stored blocks.
    */
   deflateLevel?: number;
+  /**
+   * A folder for getImage bodies: each fault-free zip is stored the first time it is built and served from there
+   * after, keyed by series UID, zip level and options, so one folder must serve one collection. Benchmarks use it
+   * because TCIA builds its zips on its own servers, not on the machine that runs the tool.
+   */
+  zipCacheDir?: string;
 }
 
 /** A running emulator. */
@@ -81,6 +87,7 @@ export async function startNbiaEmulator(options: NbiaEmulatorOptions = {}): Prom
       faults,
       bytesPerSecond: options.bytesPerSecond,
       deflateLevel: options.deflateLevel ?? 1,
+      zipCacheDir: options.zipCacheDir,
     };
     if (route.method === 'POST') ctx.form = new URLSearchParams(await ex.body());
     const failure = faults.take('failFirst', { endpoint: `${version}/${name}`, seriesUids: seriesUidsOf(ctx) });

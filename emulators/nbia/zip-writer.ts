@@ -36,12 +36,15 @@ export function zipStream(entries: Iterable<ZipSource>, level = 1): Readable {
   return archive;
 }
 
+/** Java's BufferedOutputStream default size. */
+export const JAVA_BUFFER = 8192;
+
 /**
  * NBIA's getImage wraps its ZipOutputStream in a BufferedOutputStream of Java's default 8,192 bytes, and the deflater
  * hands that buffer far smaller pieces, so the body leaves the servlet in writes of exactly 8,192 bytes, the last one
  * shorter (docs/reference/nbia.md#getimage). The emulator's clients see the same write sizes.
  */
-export async function* javaBuffered(source: AsyncIterable<Buffer>, size = 8192): AsyncGenerator<Buffer> {
+export async function* javaBuffered(source: AsyncIterable<Buffer>, size = JAVA_BUFFER): AsyncGenerator<Buffer> {
   let pending: Buffer[] = [];
   let length = 0;
   for await (const chunk of source) {

@@ -1,3 +1,7 @@
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import got from 'got';
 import { OUTAGE_BODY, javaBuffered, zipStream } from '../../emulators/nbia/index.js';
 import { emu, get, instanceIndexes, md5, parseMd5Csv, postMetadata, start, streamBytes, UID, unzipAll, useNbiaEmulator, V1, V4, type ZipFile } from '../support/nbia-emulator-helpers.js';
 
@@ -138,5 +142,48 @@ describe('zipStream', () => {
     const files = await unzipAll(res.body);
     expect(files[1]?.data.equals(emu.instance(UID, instanceIndexes(UID, [files[1] as ZipFile])[0] as number))).toBe(true);
     expect(res.body.length).toBeGreaterThan(files.reduce((n, f) => n + f.data.length, 0));
+  });
+});
+
+describe('zip store', () => {
+  const image = `${V4}/getImage?SeriesInstanceUID=${UID}&IncludeMD5=Yes`;
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'nbia-zip-store-'));
+    await start({ zipCacheDir: dir, shape: { imagesPerSeries: [4, 4] } });
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('stores a whole fault-free body once and serves the next request for it from the store', async () => {
+    const first = await get(image);
+    const stored = await readdir(dir);
+    expect(stored).toEqual([`${UID}-z1-LM.zip`]);
+    expect((await readFile(join(dir, stored[0] as string))).equals(first.body)).toBe(true);
+    // Different bytes in the store show that the next answer came from it, not from a new build.
+    await writeFile(join(dir, stored[0] as string), 'stored bytes');
+    expect((await get(image)).body.toString()).toBe('stored bytes');
+    // Other options make another zip (this one has no md5hashes.csv).
+    const plain = await get(`${V4}/getImage?SeriesInstanceUID=${UID}`);
+    expect((await unzipAll(plain.body)).map((f) => f.name)).not.toContain('md5hashes.csv');
+    expect(await readdir(dir)).toHaveLength(2);
+  });
+
+  it('neither stores nor serves from the store a zip with a fault, and drops a body the client left', async () => {
+    emu.faults.set({ corruptByte: { entryIndex: 0 } });
+    const corrupt = await get(image);
+    expect(corrupt.statusCode).toBe(200);
+    expect(await readdir(dir)).toEqual([]);
+    // Capped, so the body is still being written when the client goes.
+    await start({ zipCacheDir: dir, shape: { imagesPerSeries: [4, 4] }, bytesPerSecond: 4_000_000 });
+    const left = got.stream(`${emu.url}${image}`, { retry: { limit: 0 } });
+    for await (const chunk of left as AsyncIterable<Buffer>) if (chunk.length > 0) break;
+    left.destroy();
+    for (let wait = 0; wait < 50 && (await readdir(dir)).length > 0; wait++) await new Promise((r) => setTimeout(r, 20));
+    expect(await readdir(dir)).toEqual([]);
+    const whole = await get(image);
+    expect(whole.body.equals(corrupt.body)).toBe(false);
+    expect(await readdir(dir)).toHaveLength(1);
   });
 });

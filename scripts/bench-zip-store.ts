@@ -1,0 +1,38 @@
+/** The bench's stored TCIA zips: each collection's getImage bodies built once, before the measured runs. */
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { EmulatorProcess } from '../emulators/process.js';
+import type { Dataset } from './bench-runs.js';
+
+/**
+ * Builds every getImage zip of `dataset` once, as the tool and the baseline ask for it, into a fresh folder under
+ * `workDir`, and sets `dataset.zipStore`, so that measured runs are served stored zips. Returns how many and how
+ * long it took. TCIA builds its zips on its own servers; an emulator that built them during the runs would take
+ * most of this machine's cores from the tool and the baseline alike (in the first benchmarks its CPU was four
+ * times the tool's).
+ */
+export async function storeZips(dataset: Dataset, deflateLevel: number, workDir: string): Promise<string> {
+  const started = Date.now();
+  const dir = join(workDir, 'zip-store', `${dataset.name}-z${deflateLevel}`);
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { recursive: true });
+  const nbia = await EmulatorProcess.start({ kind: 'nbia', options: { collection: dataset.collection, deflateLevel, zipCacheDir: dir } });
+  try {
+    const queue = dataset.collection.map((s) => s.seriesUid);
+    // Two at a time: one per core.
+    const worker = async (): Promise<void> => {
+      for (let uid = queue.shift(); uid; uid = queue.shift()) {
+        const reply = await fetch(`${nbia.url}/nbia-api/services/v4/getImage?SeriesInstanceUID=${uid}&IncludeMD5=Yes`);
+        if (!reply.ok) throw new Error(`the NBIA emulator answered ${reply.status} for ${uid}`);
+        await reply.arrayBuffer();
+      }
+    };
+    await Promise.all([worker(), worker()]);
+  } finally {
+    await nbia.close();
+  }
+  const stored = (await readdir(dir)).filter((f) => f.endsWith('.zip'));
+  if (stored.length !== dataset.collection.length) throw new Error(`${stored.length} of ${dataset.collection.length} zips stored in ${dir}`);
+  dataset.zipStore = dir;
+  return `${stored.length} in ${((Date.now() - started) / 1000).toFixed(0)} s`;
+}
