@@ -4,14 +4,16 @@ import { finished, type Readable } from 'node:stream';
  * A download's chunks one at a time, as the socket delivered them. A Readable's own async iterator calls read(),
  * which joins every chunk buffered so far into a new Buffer: a copy of much of the download whenever the relay falls
  * behind the socket (4-8 % of the tool's CPU in docs/benchmarks.md). In flowing mode each 'data' event is one chunk,
- * handed on as it is; the stream is paused while chunks wait, so backpressure reaches TCIA as before.
+ * handed on as it is; the stream is paused while chunks wait, so backpressure reaches TCIA as before. `onChunk`
+ * hears each chunk's size as it arrives.
  */
-export async function* streamChunks(stream: Readable): AsyncGenerator<Buffer> {
+export async function* streamChunks(stream: Readable, onChunk?: (bytes: number) => void): AsyncGenerator<Buffer> {
   const waiting: Buffer[] = [];
   let ended = false;
   let failure: unknown;
   let wake: (() => void) | undefined;
   const onData = (chunk: Buffer): void => {
+    onChunk?.(chunk.length);
     waiting.push(chunk);
     stream.pause();
     wake?.();

@@ -1,4 +1,6 @@
-import { claimDownloaded, giveBackDownloaded } from '../../src/transfer/download-memory.js';
+import { Readable } from 'node:stream';
+import { streamChunks } from '../../src/sources/stream-chunks.js';
+import { claimDownloaded, externalMemoryRelief, giveBackDownloaded } from '../../src/transfer/download-memory.js';
 
 // ArrayBuffer.prototype.transfer: Node 22 and later (the image's Node, whose pass of the suite runs in CI); Node 20
 // leaves the memory to the collector, so there the bytes must simply stay as they were.
@@ -37,5 +39,45 @@ describe('download memory', () => {
     giveBackDownloaded(part);
     expect([first.toString(), second.toString()]).toEqual(['first', 'second']);
     expect(wide.equals(chunk(10_000, 3))).toBe(true);
+  });
+});
+
+describe('external memory relief', () => {
+  it('looks at external memory once per `every` downloaded bytes and collects only while it is over the limit', () => {
+    let external = 10;
+    const looks: number[] = [];
+    let collections = 0;
+    const note = externalMemoryRelief({
+      limit: 50,
+      every: 1000,
+      external: () => {
+        looks.push(external);
+        return external;
+      },
+      collect: () => {
+        collections += 1;
+        external = 5;
+      },
+    });
+    note(600);
+    expect(looks).toEqual([]);
+    note(600); // 1,200 bytes: a look, under the limit
+    expect([looks.length, collections]).toEqual([1, 0]);
+    external = 80;
+    note(999); // the count started again after the look: not yet
+    expect([looks.length, collections]).toEqual([1, 0]);
+    note(1);
+    expect([looks, collections]).toEqual([[10, 80], 1]);
+    note(1000); // collected down to 5: no second collection
+    expect([looks, collections]).toEqual([[10, 80, 5], 1]);
+  });
+
+  it("hears every chunk of a download read through streamChunks, as NBIA's zip reader reads it", async () => {
+    const sizes: number[] = [];
+    const pieces = [chunk(3, 1), chunk(70_000, 2), chunk(1, 3)];
+    const read: Buffer[] = [];
+    for await (const piece of streamChunks(Readable.from(pieces), (bytes) => sizes.push(bytes))) read.push(piece);
+    expect(sizes).toEqual([3, 70_000, 1]);
+    expect(Buffer.concat(read).equals(Buffer.concat(pieces))).toBe(true);
   });
 });

@@ -8,6 +8,7 @@ import { readZipEvents, type EntryEnd, type ZipEvent } from '../../transfer/zip/
 import type { CheckList, SeriesSource, SourceFile, SourceSeries } from '../types.js';
 import { parseMd5List } from './md5-list.js';
 import { streamChunks } from '../stream-chunks.js';
+import { noteDownloaded } from '../../transfer/download-memory.js';
 
 const STORED = 0;
 const DEFLATED = 8;
@@ -32,7 +33,7 @@ export function nbiaZipSeries(download: Readable, uid: string): SourceSeries {
     if (signal.aborted) onAbort();
     signal.addEventListener('abort', onAbort, { once: true });
     try {
-      const events = readZipEvents(streamChunks(download));
+      const events = readZipEvents(streamChunks(download, noteDownloaded));
       for (let next = await events.next(); !next.done; next = await events.next()) {
         if (next.value.kind !== 'entry') continue;
         const { entry } = next.value;
