@@ -8,8 +8,8 @@ import type { Dataset } from './bench-runs.js';
  * Builds every getImage zip of `dataset` once, as the tool and the baseline ask for it, into a fresh folder under
  * `workDir`, and sets `dataset.zipStore`, so that measured runs are served stored zips. Returns how many and how
  * long it took. TCIA builds its zips on its own servers; an emulator that built them during the runs would take
- * most of this machine's cores from the tool and the baseline alike (in the first benchmarks its CPU was four
- * times the tool's).
+ * most of this machine's cores from the tool and the baseline alike (in the benchmarks before, its CPU was three to
+ * four times the tool's).
  */
 export async function storeZips(dataset: Dataset, deflateLevel: number, workDir: string): Promise<string> {
   const started = Date.now();
