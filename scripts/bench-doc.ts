@@ -64,7 +64,7 @@ export function renderMarkdown(results: BenchResults, analysis = ''): string {
       '',
       '## IDC beside NBIA',
       '',
-      `The same collection, every series from the IDC emulator's buckets (\`--source idc\`; one object per instance, fetched \`--idc-connections\` 8 at a time across the run, each checked by its ETag-MD5 and header) against the tool on NBIA (one zip per series). Each connection has the same cap on both servers; on NBIA's it counts zip bytes, on IDC's the objects' DICOM bytes, which are not compressed. The runs are in the table above as "tool-idc".`,
+      `The same collection, every series from the IDC emulator's buckets (\`--source idc\`; one object per instance, fetched \`--idc-connections\` 8 at a time across the run, each checked by its ETag-MD5 and header) against the tool on NBIA (one zip per series). Each connection has the same cap on both servers; on NBIA's it counts zip bytes, on IDC's the objects' DICOM bytes, which are not compressed, so IDC's 8 connections carry at most 8 × the cap of DICOM whatever the concurrency. IDC serves its objects from storage, so the bench builds every object and its ETag once, before these runs, and the emulator serves the stored bytes. The runs are in the table above as "tool-idc".`,
       '',
       sources,
     );

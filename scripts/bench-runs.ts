@@ -38,6 +38,8 @@ export interface Dataset {
   bytes: number;
   /** A folder of the collection's getImage zips, built before the measured runs (storeZips). */
   zipStore?: string;
+  /** A folder of the collection's IDC objects, built before the measured runs (storeIdcObjects). */
+  idcStore?: string;
 }
 
 export type Side = 'tool' | 'baseline' | 'tool-idc';
@@ -134,7 +136,7 @@ async function startEmulators(setup: RunSetup, withIdc: boolean): Promise<{ nbia
       setup.profileDir,
     ),
     // The same cap per connection as NBIA's, on the bucket server (the index host is not capped: it is read once).
-    withIdc ? EmulatorProcess.start({ kind: 'idc', options: { collection: setup.dataset.collection, bytesPerSecond: cap } }, setup.profileDir) : undefined,
+    withIdc ? EmulatorProcess.start({ kind: 'idc', options: { collection: setup.dataset.collection, bytesPerSecond: cap, objectCacheDir: setup.dataset.idcStore } }, setup.profileDir) : undefined,
   ]);
   return { nbia, xnat, idc };
 }

@@ -28,7 +28,7 @@ import { writeBenchmarksDoc } from './bench-doc.js';
 import { measureRun, planningRun, profilesIn, writeManifest, type Dataset, type RunResult } from './bench-runs.js';
 import { PIXELS } from './bench-verify.js';
 import { measureScale, SCALE } from './bench-scale.js';
-import { storeZips } from './bench-zip-store.js';
+import { storeIdcObjects, storeZips } from './bench-zip-store.js';
 import { writeBenchIndex } from './bench-idc-index-data.js';
 import { readManifest } from '../src/manifest/read-manifest.js';
 
@@ -199,6 +199,7 @@ async function main(): Promise<void> {
     // IDC beside NBIA: the first ratio's collection, served object by object, at the same per-connection cap.
     const pass = `idc, ${first.name.replace(/^bench-/, '')}, ${capText}`;
     say(`\n${pass} (${(first.bytes / 1e9).toFixed(2)} GB, --source idc):`);
+    say(`  stored ${first.name}'s IDC objects: ${await storeIdcObjects(first, WORK_DIR)}`);
     for (const concurrency of plan.concurrency) {
       const run = await measureRun('tool-idc', { pass, dataset: first, deflateLevel, capMBps: plan.cap, concurrency, workDir: WORK_DIR });
       results.runs.push(run);

@@ -1,6 +1,7 @@
 // What the emulated IDC holds: which bucket and CRDC UUIDs each synthetic series has, and its objects' facts.
 import { createHash } from 'node:crypto';
 import { instanceSize, makeInstance, sopInstanceUid, type SeriesSpec } from '../dicom/synthetic-series.js';
+import type { ObjectStore } from './object-store.js';
 
 /** IDC's public AWS buckets (docs/reference/idc.md#buckets). */
 export const IDC_BUCKETS = ['idc-open-data', 'idc-open-data-two', 'idc-open-data-cr'] as const;
@@ -72,11 +73,13 @@ export class IdcCatalog {
   private readonly listings = new Map<string, IdcObjectInfo[]>();
   private readonly empty: Set<string>;
   readonly partSize: number;
+  private readonly store: ObjectStore | undefined;
 
   constructor(
     collection: readonly SeriesSpec[],
-    options: { bucketFor?: (spec: SeriesSpec) => string; staleUids?: Iterable<string>; partSize?: number } = {},
+    options: { bucketFor?: (spec: SeriesSpec) => string; staleUids?: Iterable<string>; partSize?: number; store?: ObjectStore } = {},
   ) {
+    this.store = options.store;
     const bucketFor = options.bucketFor ?? defaultBucketFor;
     for (const spec of collection) {
       const entry = { spec, bucket: bucketFor(spec), seriesUuid: seriesUuidFor(spec.seriesUid) };
@@ -106,16 +109,22 @@ export class IdcCatalog {
   objects(entry: IdcSeriesEntry): IdcObjectInfo[] {
     let list = this.listings.get(entry.seriesUuid);
     if (!list) {
-      list = Array.from({ length: entry.spec.imageCount }, (_, index) => ({
-        key: `${entry.seriesUuid}/${uuidFromSeed(`crdc-instance:${sopInstanceUid(entry.spec, index)}`)}.dcm`,
-        index,
-        size: instanceSize(entry.spec, index),
-        etag: s3Etag(makeInstance(entry.spec, index), this.partSize),
-      }));
+      list = Array.from({ length: entry.spec.imageCount }, (_, index) => {
+        const key = `${entry.seriesUuid}/${uuidFromSeed(`crdc-instance:${sopInstanceUid(entry.spec, index)}`)}.dcm`;
+        return { key, index, size: instanceSize(entry.spec, index), etag: this.store?.etag(key) ?? this.etagOf(entry, index, key) };
+      });
       list.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
       this.listings.set(entry.seriesUuid, list);
     }
     return list;
+  }
+
+  /** An instance's ETag from its bytes, which a store (if any) keeps. */
+  private etagOf(entry: IdcSeriesEntry, index: number, key: string): string {
+    const bytes = makeInstance(entry.spec, index);
+    const etag = s3Etag(bytes, this.partSize);
+    this.store?.keep(key, bytes, etag);
+    return etag;
   }
 
   /** Resolves `<bucket>/<key>` to a series object, or undefined (NoSuchKey). */

@@ -7,6 +7,7 @@ import { makeInstance, type SeriesSpec } from '../dicom/synthetic-series.js';
 import { IDC_BUCKETS, INDEX_BUCKET, INDEX_KEY, IdcCatalog, s3Etag, type IdcObjectInfo, type IdcSeriesEntry } from './catalog.js';
 import { IdcFaults, type IdcRequestKind } from './faults.js';
 import { indexParquetFor } from './index-parquet.js';
+import { ObjectStore } from './object-store.js';
 import { listObjectsV2, sendS3Error, serveObject, type S3Context, type ServedObject } from './s3-routes.js';
 
 export interface IdcEmulatorOptions {
@@ -28,6 +29,11 @@ export interface IdcEmulatorOptions {
   pageLimit?: number;
   /** Per-connection bandwidth cap for bodies, modelling the WAN in benchmarks. */
   bytesPerSecond?: number;
+  /**
+   * A folder of stored objects (object-store.ts): objects found there are served from it, and any other object is
+   * built once and kept there. The benchmark fills it before its measured runs.
+   */
+  objectCacheDir?: string;
 }
 
 export interface IdcRequestRecord {
@@ -60,6 +66,9 @@ export interface IdcEmulator {
   publishIndex(bytes: Buffer): void;
   close(): Promise<void>;
 }
+
+/** Bytes read from a stored object at a time. */
+const STORED_PIECE = 64 * 1024;
 
 const LAST_MODIFIED = new Date('2025-01-15T12:00:00.000Z');
 
@@ -99,7 +108,8 @@ function address(req: IncomingMessage, url: URL, buckets: ReadonlySet<string>): 
 
 /** Starts the emulator on an ephemeral loopback port. */
 export async function startIdcEmulator(options: IdcEmulatorOptions): Promise<IdcEmulator> {
-  const catalog = new IdcCatalog(options.collection, options);
+  const store = options.objectCacheDir === undefined ? undefined : new ObjectStore(options.objectCacheDir);
+  const catalog = new IdcCatalog(options.collection, { ...options, store });
   const faults = new IdcFaults();
   const requests: IdcRequestRecord[] = [];
   const buckets = new Set<string>([...IDC_BUCKETS, INDEX_BUCKET, ...catalog.entries().map((e) => e.bucket)]);
@@ -118,9 +128,11 @@ export async function startIdcEmulator(options: IdcEmulatorOptions): Promise<Idc
       size: info.size,
       etag: info.etag,
       lastModified: LAST_MODIFIED,
-      // One instance in memory at a time; the sink slices it to the socket.
+      // One instance in memory at a time; the sink slices it to the socket. A stored one is read in S3-sized pieces.
       read: async function* (start, end) {
-        yield makeInstance(entry.spec, info.index).subarray(start, end + 1);
+        const stored = store?.read(info.key, start, end, STORED_PIECE);
+        if (stored) yield* stored as AsyncIterable<Buffer>;
+        else yield makeInstance(entry.spec, info.index).subarray(start, end + 1);
       },
     };
   }

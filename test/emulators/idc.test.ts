@@ -1,4 +1,7 @@
 import { createHash } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import got from 'got';
 import { parquetMetadata, parquetReadObjects } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
@@ -135,4 +138,56 @@ test('faults: SlowDown, reset, truncation, stall and one corrupt byte fire once 
   emu.faults.set({ stallAfterBytes: 10 });
   await expect(got(url, { retry: { limit: 0 }, timeout: { socket: 300 } })).rejects.toMatchObject({ code: 'ETIMEDOUT' });
   expect(emu.faults.fired.map((f) => f.kind)).toEqual(['error', 'reset', 'truncateAfterBytes', 'corruptByte', 'stallAfterBytes']);
+});
+
+describe('object store', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'idc-object-store-'));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('keeps each object and its ETag once listed, and a later emulator serves them from the store', async () => {
+    const uid = UIDS[2]!;
+    const filling = await startIdcEmulator({ collection, objectCacheDir: dir });
+    const listed = filling.objects(uid);
+    const direct = listed.map((o) => filling.instance(uid, o.index));
+    await filling.close();
+    const serving = await startIdcEmulator({ collection, objectCacheDir: dir });
+    try {
+      expect(serving.objects(uid)).toEqual(listed);
+      const object = listed[1]!;
+      const url = `${serving.url}/${serving.entry(uid)!.bucket}/${object.key}`;
+      const whole = await get(url);
+      expect([whole.statusCode, whole.headers.etag, whole.body.equals(direct[1]!)]).toEqual([200, object.etag, true]);
+      expect((await get(url, { range: 'bytes=128-131' })).body.toString('latin1')).toBe('DICM');
+      // Other bytes in the store show that the answer comes from it, not from a new build.
+      const file = join(dir, 'objects', object.key);
+      const changed = Buffer.from(direct[1]!);
+      changed[200] = (changed[200] as number) ^ 0xff;
+      await writeFile(file, changed);
+      expect((await get(url)).body.equals(changed)).toBe(true);
+      // Faults still apply to stored objects.
+      serving.faults.set({ corruptByte: 1 });
+      expect((await get(url)).body.equals(changed)).toBe(false);
+    } finally {
+      await serving.close();
+    }
+  });
+
+  it('names only objects whose body it holds', async () => {
+    const filling = await startIdcEmulator({ collection, objectCacheDir: dir });
+    filling.objects(UIDS[0]!);
+    await filling.close();
+    const lines = (await readFile(join(dir, 'etags.tsv'), 'utf8')).trim().split('\n');
+    expect(lines).toHaveLength(collection[0]!.imageCount);
+    for (const line of lines) {
+      const [key, etag] = line.split('\t');
+      const body = await readFile(join(dir, 'objects', key!));
+      expect(etag).toBe(`"${createHash('md5').update(body).digest('hex')}"`);
+    }
+    expect((await readdir(join(dir, 'objects'), { recursive: true })).filter((f) => f.endsWith('.partial'))).toEqual([]);
+  });
 });
