@@ -128,7 +128,8 @@ export async function startIdcEmulator(options: IdcEmulatorOptions): Promise<Idc
       size: info.size,
       etag: info.etag,
       lastModified: LAST_MODIFIED,
-      // One instance in memory at a time; the sink slices it to the socket. A stored one is read in S3-sized pieces.
+      // One instance in memory at a time; the sink slices it to the socket. A stored one is read in pieces no larger
+      // than the capped sink's own writes.
       read: async function* (start, end) {
         const stored = store?.read(info.key, start, end, STORED_PIECE);
         if (stored) yield* stored as AsyncIterable<Buffer>;
