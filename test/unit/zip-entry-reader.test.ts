@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import { crc32, deflateRawSync, inflateRawSync } from 'node:zlib';
 import archiver from 'archiver';
 import { zipStream } from '../../emulators/nbia/index.js';
-import { readZipEvents, type EntryEnd, type LocalEntry } from '../../src/transfer/zip/zip-entry-reader.js';
+import { readZipEvents, ZipEventReader, type EntryEnd, type LocalEntry, type ZipEvent } from '../../src/transfer/zip/zip-entry-reader.js';
 import { ZipWriter } from '../../src/transfer/zip/zip-writer.js';
 import { claimDownloaded, giveBackDownloaded } from '../../src/transfer/download-memory.js';
 
@@ -121,5 +121,44 @@ describe('readZipEvents', () => {
 
   it('fails what is not a zip', async () => {
     await expect(readAll(Buffer.from('<html><body>Service Unavailable</body></html>'), 512)).rejects.toThrow(/not a zip local header/);
+  });
+});
+
+describe('ZipEventReader', () => {
+  it('gives every event of a zip pushed whole, then nothing until more arrives, and ends only after the end record', async () => {
+    const zip = await collect(zipStream(files, 6));
+    const reader = new ZipEventReader();
+    const events: ZipEvent[] = [];
+    reader.push(zip.subarray(0, zip.length - 10));
+    for (let event = reader.next(); event; event = reader.next()) events.push(event);
+    expect(events.map((e) => e.kind).join(' ')).toBe('entry data end entry data end entry data end entry data end');
+    expect(reader.next()).toBeUndefined();
+    // The last 10 bytes hold part of the end record: without them the zip is cut off.
+    expect(() => reader.end()).toThrow(/central directory/);
+    reader.push(zip.subarray(zip.length - 10));
+    expect(reader.next()).toBeUndefined();
+    expect(() => reader.end()).not.toThrow();
+  });
+
+  it('names the entry a download stopped inside', async () => {
+    const zip = await collect(zipStream(files, 6));
+    const reader = new ZipEventReader();
+    reader.push(zip.subarray(0, zip.indexOf('1-001.dcm') + ' 1-001.dcm'.length + 20));
+    while (reader.next());
+    expect(() => reader.end()).toThrow('zip ends inside 1-001.dcm');
+  });
+
+  it('lets go of its source when the reader of its events stops early', async () => {
+    const zip = await collect(zipStream(files, 6));
+    let released = false;
+    async function* source(): AsyncGenerator<Buffer> {
+      try {
+        for (let at = 0; at < zip.length; at += 1000) yield zip.subarray(at, at + 1000);
+      } finally {
+        released = true;
+      }
+    }
+    for await (const event of readZipEvents(source())) if (event.kind === 'entry' && event.entry.name === '1-001.dcm') break;
+    expect(released).toBe(true);
   });
 });
