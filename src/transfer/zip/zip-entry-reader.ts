@@ -92,7 +92,7 @@ export async function* readZipEvents(source: AsyncIterable<Buffer>): AsyncGenera
 }
 
 const AT_RECORD = 0;
-const IN_STORED = 1;
+const IN_SIZED = 1;
 const IN_DESCRIBED = 2;
 const IN_CENTRAL = 3;
 
@@ -106,14 +106,13 @@ export class ZipEventReader {
   private buf: Buffer = EMPTY;
   private mode = AT_RECORD;
   private name = '';
-  /** A STORED entry's bytes still to come. */
+  /** Bytes of an entry of known size still to come: from its local header, or none once its descriptor is found. */
   private left = 0;
   /** A described entry's bytes handed on so far, and where the next look for its descriptor starts. */
   private counted = 0;
   private from = 0;
+  /** The CRC-32 and sizes of an entry of known size. */
   private entryEnd: EntryEnd | undefined;
-  /** An 'end' that follows the 'data' just returned. */
-  private pendingEnd: EntryEnd | undefined;
 
   push(chunk: Buffer): void {
     this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
@@ -123,9 +122,8 @@ export class ZipEventReader {
 
   /** The next event the bytes pushed so far make, or undefined until more arrive. */
   next(): ZipEvent | undefined {
-    if (this.pendingEnd) return this.finishEntry(this.pendingEnd);
     if (this.mode === IN_DESCRIBED) return this.described();
-    if (this.mode === IN_STORED) return this.stored();
+    if (this.mode === IN_SIZED) return this.sized();
     if (this.mode === AT_RECORD) return this.record();
     return undefined;
   }
@@ -166,16 +164,21 @@ export class ZipEventReader {
       this.counted = 0;
       this.from = 0;
     } else {
-      this.mode = IN_STORED;
+      this.mode = IN_SIZED;
       this.entryEnd = { crc: buf.readUInt32LE(14), ...sizes };
       this.left = sizes.compressedSize;
     }
     return { kind: 'entry', entry };
   }
 
-  /** An entry whose sizes its local header gives. */
-  private stored(): ZipEvent | undefined {
-    if (this.left === 0) return this.finishEntry(this.entryEnd as EntryEnd);
+  /** An entry whose size is known: from its local header, or from its descriptor once found. */
+  private sized(): ZipEvent | undefined {
+    if (this.left === 0) {
+      const end = this.entryEnd as EntryEnd;
+      this.entryEnd = undefined;
+      this.mode = AT_RECORD;
+      return { kind: 'end', end };
+    }
     if (this.buf.length === 0) return undefined;
     const take = Math.min(this.left, this.buf.length);
     const chunk = this.buf.subarray(0, take);
@@ -203,18 +206,13 @@ export class ZipEventReader {
         this.from = at + 1;
         continue;
       }
+      // From here the entry is one of known size with no bytes left: its 'end' follows the last 'data'.
       this.buf = buf.subarray(at + end.length);
-      if (at === 0) return this.finishEntry(end.end);
-      this.pendingEnd = end.end;
-      return { kind: 'data', chunk: buf.subarray(0, at) };
+      this.mode = IN_SIZED;
+      this.left = 0;
+      this.entryEnd = end.end;
+      return at === 0 ? this.sized() : { kind: 'data', chunk: buf.subarray(0, at) };
     }
-  }
-
-  private finishEntry(end: EntryEnd): ZipEvent {
-    this.pendingEnd = undefined;
-    this.entryEnd = undefined;
-    this.mode = AT_RECORD;
-    return { kind: 'end', end };
   }
 }
 
