@@ -16,7 +16,6 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 # Type-checks, then bundles src/ and its packages into dist/ (scripts/build.mjs says why).
 COPY scripts/build.mjs ./scripts/
-COPY scripts/stubs ./scripts/stubs
 RUN npm run build
 
 # ---- production dependencies only -----------------------------------------------------------------

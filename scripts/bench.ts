@@ -241,7 +241,7 @@ async function main(): Promise<void> {
   const cpuC = plan.concurrency.includes(4) ? 4 : (plan.concurrency.at(-1) ?? 1);
   const perfC = plan.concurrency.at(-1) ?? cpuC;
   if (!plan.skip.has('cpu')) {
-    // What a run costs whatever its size (three short runs), then where the CPU goes at c=4 by kind of work.
+    // What a run costs whatever its size (three short runs), then where the CPU goes by kind of work.
     const fixedSet = await dataset('fixed', plan.series, 1, plan.rows, plan.ratios[0] ?? 'ct');
     say(`\nfixed cost: ${plan.series} series of one image each, c=${cpuC}, three runs; then perf record at c=${perfC}:`);
     for (let i = 0; i < 3; i++) results.fixedCost.push(await measureRun('tool', { pass: 'fixed cost', dataset: fixedSet, deflateLevel, capMBps: plan.cap, concurrency: cpuC, workDir: WORK_DIR }));
