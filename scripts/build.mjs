@@ -29,7 +29,8 @@ await build({
   sourcemap: 'linked',
   sourcesContent: false,
   logLevel: 'warning',
-  // got's HTTP/2 support, which the tool never uses, left out of start-up (src/http2-unsupported.ts says why).
+  // got's HTTP/2 support, which the tool never uses, left out of start-up (src/http2-unsupported.ts says why;
+  // docs/reference/node-runtime.md#got-http2-wrapper for where got reads it).
   alias: { 'http2-wrapper': './src/http2-unsupported.ts' },
   // Bundled CommonJS packages require node's built-ins; an ES module has no `require` of its own.
   banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
