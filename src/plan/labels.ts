@@ -1,10 +1,11 @@
 /**
  * XNAT allows only [A-Za-z0-9_-] in labels ("Identifiers cannot use special characters"); its own DICOM
  * identifier replaces every other character with '_' (docs/reference/xnat-rest.md#labels). Doing the same here means
- * the label we send is the label XNAT stores.
+ * the label we send is the label XNAT stores. Java's pattern replaces a character, not a UTF-16 unit, so a
+ * character beyond the Basic Multilingual Plane (a surrogate pair) is one '_' there too.
  */
 export function cleanLabel(value: string): string {
-  return value.trim().replace(/[^A-Za-z0-9_-]/g, '_');
+  return value.trim().replace(/[^A-Za-z0-9_-]/gu, '_');
 }
 
 /** Subject label: the cleaned PatientName, or the PatientID when the name is empty. */

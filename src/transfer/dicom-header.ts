@@ -38,7 +38,8 @@ export function readDicomHeader(bytes: Buffer): DicomHeader | undefined {
   // Elements out of tag order, or a field the file lacks: the whole header is looked through.
   const dataSet = WANTED.every((tag) => within(first, tag)) ? first : parse(bytes, PIXEL_DATA);
   if (!dataSet) return undefined;
-  const text = (tag: string): string => (within(dataSet, tag) ? (dataSet.string(tag) ?? '').trim() : '');
+  // The first value, as dcm4che's getString gives it: a multi-valued UID files the object under its first.
+  const text = (tag: string): string => (within(dataSet, tag) ? (dataSet.string(tag, 0) ?? '').trim() : '');
   const header: DicomHeader = {
     seriesUid: text(SERIES_UID),
     studyUid: text('x0020000d'),
@@ -59,18 +60,28 @@ function within(dataSet: dicomParser.DataSet, tag: string): boolean {
 function parse(bytes: Buffer, untilTag: string): dicomParser.DataSet | undefined {
   const options: dicomParser.ParseDicomOptions = { untilTag, inflater };
   const part10 = bytes.length >= 132 && bytes.toString('latin1', 128, 132) === 'DICM';
-  if (!part10) return tryParse(bytes, { ...options, TransferSyntaxUID: bareSyntax(bytes) });
+  if (!part10) {
+    // A File Meta group without the preamble before it (dcm4che reads it as such): read as the Part 10 file it lacks.
+    if (bytes.length >= 8 && bytes.readUInt16LE(0) === 0x0002) return parse(Buffer.concat([Buffer.alloc(128), Buffer.from('DICM', 'latin1'), bytes]), untilTag);
+    return tryParse(bytes, { ...options, TransferSyntaxUID: bareSyntax(bytes) });
+  }
+  // 'DICM' straight followed by the dataset, with no File Meta group: its encoding is guessed as for a bare one.
+  if (bytes.length >= 140 && bytes.readUInt16LE(132) !== 0x0002) {
+    const body = bytes.subarray(132);
+    return tryParse(body, { ...options, TransferSyntaxUID: bareSyntax(body) });
+  }
   let meta: dicomParser.DataSet & { position?: number };
   try {
     meta = dicomParser.readPart10Header(bytes, { untilTag: PIXEL_DATA });
   } catch {
     return undefined;
   }
-  // A file meta group without a Transfer Syntax: the dataset is read as explicit VR little endian, as dcm4che does.
-  if (!meta.elements.x00020010 && meta.position !== undefined) {
-    return tryParse(bytes.subarray(meta.position), { ...options, TransferSyntaxUID: EXPLICIT_LE });
-  }
-  return tryParse(bytes, options);
+  if (meta.position === undefined) return undefined;
+  // The dataset is read from where the meta group ends, in the syntax the meta names, trimmed of the space some
+  // writers pad it with (dcm4che trims it; the parser would compare it untrimmed and read an implicit or big
+  // endian dataset as explicit little endian). Without one it is read as explicit VR little endian, as dcm4che does.
+  const syntax = meta.string('x00020010') || EXPLICIT_LE;
+  return tryParse(bytes.subarray(meta.position), { ...options, TransferSyntaxUID: syntax });
 }
 
 /** A value cut short after the identifying fields (the head of a larger file) still yields them. */
@@ -98,13 +109,15 @@ function bareSyntax(bytes: Buffer): string {
  * zlib stream, which dcm4che accepts too. A sync flush inflates as much as there is, so the head of a large
  * file still inflates up to its header.
  */
-function inflater(array: Uint8Array, position: number): Uint8Array {
+function inflater(array: Uint8Array, position: number | undefined): Uint8Array {
+  // The dataset is handed over without its meta group (parse), so the parser has no position for it: it starts at 0.
+  const start = position ?? 0;
   const source = Buffer.from(array.buffer, array.byteOffset, array.byteLength);
-  const deflated = source.subarray(position);
+  const deflated = source.subarray(start);
   const options = { finishFlush: constants.Z_SYNC_FLUSH };
   const zlibHeader = deflated.length >= 2 && deflated.readUInt16BE(0) === 0x789c;
   const inflated = zlibHeader ? inflateSync(deflated, options) : inflateRawSync(deflated, options);
-  return Buffer.concat([source.subarray(0, position), inflated]);
+  return Buffer.concat([source.subarray(0, start), inflated]);
 }
 
 /**

@@ -22,7 +22,7 @@ let corpus: CorpusCase[] = [];
  * A name left without a letter or digit gives way to the PatientID, as README "Labels" says.
  */
 function subjectLabel(c: CorpusCase): string {
-  const label = c.patientName!.trim().replace(/[^A-Za-z0-9_-]/g, '_');
+  const label = c.patientName!.trim().replace(/[^A-Za-z0-9_-]/gu, '_');
   return /[A-Za-z0-9]/.test(label) ? label : c.patientId;
 }
 

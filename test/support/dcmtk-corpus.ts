@@ -49,6 +49,8 @@ interface CaseSpec {
   frames?: number;
   patch?: (file: Buffer) => Buffer;
   patientName?: { unicode: string; charset: string; bytes: Buffer };
+  /** A second SeriesInstanceUID value after the series' own (a multi-valued UI element). */
+  secondSeriesUid?: string;
 }
 
 const ROOT = '1.2.826.0.1.3680043.10.1427';
@@ -142,6 +144,29 @@ function cases(): CaseSpec[] {
   return [...structural, ...charsets];
 }
 
+/**
+ * Layouts dcm4che reads (so XNAT archives them) that a Part 10 parser taking the File Meta group at its word
+ * does not: kept apart from cases(), as the XNAT emulator's own reader refuses some of them.
+ */
+function layoutCases(): CaseSpec[] {
+  return [
+    { name: 'transfer-syntax-space-padded-implicit', write: ['+ti'], patch: spacePaddedTransferSyntax },
+    { name: 'transfer-syntax-space-padded-big-endian', write: ['+tb'], patch: spacePaddedTransferSyntax },
+    { name: 'dicm-without-meta-implicit', write: ['-F', '+ti'], patch: (file) => Buffer.concat([Buffer.alloc(128), Buffer.from('DICM', 'latin1'), file]) },
+    { name: 'dicm-without-meta-big-endian', write: ['-F', '+tb'], patch: (file) => Buffer.concat([Buffer.alloc(128), Buffer.from('DICM', 'latin1'), file]) },
+    { name: 'meta-without-preamble-implicit', write: ['+ti'], patch: (file) => file.subarray(132) },
+    { name: 'meta-without-preamble-big-endian', write: ['+tb'], patch: (file) => file.subarray(132) },
+    { name: 'multi-valued-series-uid', write: ['+te'], secondSeriesUid: uid(999, 9) },
+  ];
+}
+
+/** The odd-length Transfer Syntax UID padded with a space where DICOM says NUL, as some writers do. */
+function spacePaddedTransferSyntax(file: Buffer): Buffer {
+  const { at, size } = metaTransferSyntax(file);
+  if (file[at + size - 1] !== 0) throw new Error('the Transfer Syntax UID has no NUL pad to replace');
+  return Buffer.from(file).fill(0x20, at + size - 1, at + size);
+}
+
 function dropMetaGroupLength(file: Buffer): Buffer {
   // (0002,0000) UL is the first element after 'DICM': 12 bytes at offset 132.
   if (file.readUInt16LE(132) !== 2 || file.readUInt16LE(134) !== 0) throw new Error('no File Meta group length where expected');
@@ -187,7 +212,7 @@ function dumpText(spec: CaseSpec, index: number, series: string, study: string, 
     ['0010,0010', 'PN', spec.patientName?.bytes ?? `XTD^${spec.name.toUpperCase().replace(/-/g, '')}`],
     ['0010,0020', 'LO', patientId],
     ['0020,000d', 'UI', study],
-    ['0020,000e', 'UI', series],
+    ['0020,000e', 'UI', spec.secondSeriesUid ? `${series}\\${spec.secondSeriesUid}` : series],
     ['0020,0011', 'IS', '1'],
     ['0020,0013', 'IS', String(index + 1)],
   ];
@@ -219,12 +244,22 @@ function dumpText(spec: CaseSpec, index: number, series: string, study: string, 
 
 /** Writes every case under `root`, one folder each, and says what each series is. */
 export function buildDcmtkCorpus(root: string): CorpusCase[] {
+  return writeCases(root, cases(), 0);
+}
+
+/** The layout cases (layoutCases), for reading their headers; their UIDs differ from the main corpus's. */
+export function buildDcmtkLayouts(root: string): CorpusCase[] {
+  return writeCases(root, layoutCases(), 500);
+}
+
+function writeCases(root: string, specs: CaseSpec[], firstNumber: number): CorpusCase[] {
   const work = join(root, 'work');
   mkdirSync(work, { recursive: true });
   writeFileSync(join(work, 'pixels'), Buffer.from(Array.from({ length: 256 }, (_, i) => (i * 7) & 0xff)));
   writeFileSync(join(work, 'pixels3'), Buffer.from(Array.from({ length: 768 }, (_, i) => (i * 5) & 0xff)));
   writeFileSync(join(work, 'big'), Buffer.alloc(96 * 1024, 0x5a));
-  return cases().map((spec, n) => {
+  return specs.map((spec, index) => {
+    const n = firstNumber + index;
     const dir = join(root, spec.name);
     mkdirSync(dir, { recursive: true });
     const series = uid(n + 1, 2);

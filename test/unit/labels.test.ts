@@ -6,6 +6,11 @@ describe('cleanLabel', () => {
     expect(cleanLabel("O'BRIEN ANN.")).toBe('O_BRIEN_ANN_');
     expect(cleanLabel('MSB-05167')).toBe('MSB-05167');
   });
+
+  it("makes one _ of a character beyond the Basic Multilingual Plane, as XNAT's Java pattern does (it works per code point)", () => {
+    expect(cleanLabel('Wang^\u{20000}')).toBe('Wang__');
+    expect(cleanLabel('Yoshino^Taro=\u{20BB7}野^太郎')).toBe('Yoshino_Taro______');
+  });
 });
 
 describe('subjectLabel', () => {
