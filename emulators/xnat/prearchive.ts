@@ -42,6 +42,7 @@ export function canUsePrearchive(ctx: Ctx, project: string): boolean {
 /** Builds a RECEIVING entry (SessionXMLRebuilder): it becomes READY. */
 export function build(s: PrearcSession): void {
   if (s.status === 'RECEIVING' || s.status === 'BUILDING') s.status = 'READY';
+  s.built = true;
   s.lastmod = new Date();
 }
 
@@ -117,7 +118,7 @@ export function handlePrearchiveRoute(ctx: Ctx): boolean {
   if (s.length > 5) return sessionSubResource(ctx, session, s.slice(5));
   if (ctx.method === 'GET') {
     if (ctx.query.format === 'json' || ctx.query.format === 'csv' || ctx.query.format === 'html') sendTable(ctx, [prearcRow(session)], 'Prearchive');
-    else if (session.status !== 'READY') throw new HttpError(404, 'The session document has not been built yet.');
+    else if (!session.built) throw new HttpError(404, 'Unable to locate prearc resource.');
     else ctx.reply(200, sessionXml(session), 'text/xml');
   } else if (ctx.method === 'DELETE') {
     if (ctx.state.archiving.has(prearcKey(session))) throw new HttpError(403, 'Operation already in progress on this prearchive entry.');
@@ -143,8 +144,10 @@ function postAction(ctx: Ctx, session: PrearcSession): void {
   const action = ctx.params.action;
   if (!action) throw new HttpError(400, 'Missing action parameter.');
   if (action === 'build' || action === 'rebuild') {
+    // postActionBuild: the entry must be free to go to BUILDING; the reply is its URI.
+    if (ctx.state.archiving.has(prearcKey(session))) throw new HttpError(409, 'session document locked');
     build(session);
-    ctx.reply(200, '', 'text/plain');
+    sendUriList(ctx, [prearcUri(session)]);
   } else if (action === 'move') moveSession(ctx, session, ctx.params.newProject, 301);
   else if (action === 'commit') commit(ctx, session);
   else throw new HttpError(400, `Unsupported action ${action}.`);
@@ -191,6 +194,8 @@ function sessionSubResource(ctx: Ctx, session: PrearcSession, rest: string[]): b
     return true;
   }
   if (rest[0] !== 'scans') return false;
+  // Read from the session's document, as XNAT does (PrearcSessionResourceA.retrieveSessionBean).
+  if (!session.built) throw new HttpError(404, 'Unable to locate prearc resource.');
   const scan = rest[1] === undefined ? undefined : session.scans.find((x) => x.id === rest[1]);
   if (rest.length === 1) {
     sendTable(ctx, session.scans.map((x) => ({ ID: x.id, type: x.seriesDescription, series_description: x.seriesDescription, URI: `${prearcUri(session)}/scans/${x.id}` })), 'Scans');

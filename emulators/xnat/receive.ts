@@ -108,6 +108,7 @@ function createSession(state: XnatState, r: Routing, h: DicomHeader): PrearcSess
     protocol: '',
     scans: [],
     lastMessage: '',
+    built: false,
   };
   state.prearchive.push(session);
   return session;

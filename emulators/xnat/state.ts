@@ -50,6 +50,12 @@ export interface PrearcSession {
   protocol: string;
   scans: StoredScan[];
   lastMessage: string;
+  /**
+   * Whether XNAT has written the session's document (`<folder>.xml`), which its scan and file listings and the
+   * session's XML are read from: a DICOM-zip upload without `dest` leaves it unwritten until a build or commit
+   * (docs/reference/xnat-prearchive.md#scan-listings). A later upload does not remove it.
+   */
+  built: boolean;
 }
 
 export interface Subject {

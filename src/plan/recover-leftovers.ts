@@ -29,9 +29,10 @@ const PROGRESS_EVERY_MS = 30_000;
  * the manifest lists) before planning, so the plan is built from what XNAT holds once it is done:
  * - a session XNAT is still working on (queued, archiving, building, or one it may still auto-commit) is waited
  *   for, bounded, with a progress line now and then; a killed run may have left an archive running behind a 504;
- * - a READY or RECEIVING session whose every scan holds all the files TCIA lists is committed and checked in the
- *   archive, by the study job's own last step: the transfer withholds each series' last file until the whole
- *   series has passed its MD5 check, so a full scan is verified;
+ * - a RECEIVING session is built first, since XNAT lists the scans of built sessions only;
+ * - a READY session whose every scan holds all the files TCIA lists is committed and checked in the archive, by
+ *   the study job's own last step: the transfer withholds each series' last file until the whole series has
+ *   passed its MD5 check, so a full scan is verified;
  * - a CONFLICT or ERROR session is examined against the archive and deleted: when the archive holds its series
  *   complete it was a duplicate, otherwise planning sends them again;
  * - anything else is deleted, and planning sends its series again.
@@ -60,7 +61,7 @@ export async function recoverLeftovers(
 
   let archived: ArchivedSessionRow[] | undefined;
   for (const row of rows) {
-    const status = bareStatus(row.status);
+    let status = bareStatus(row.status);
     if (isBusy(row, options)) {
       const reason = `XNAT was still working on prearchive session ${row.uri} (${row.status}) after ${Math.round(options.timeoutMs / 1000)} s; rerun once it is done`;
       logger.warn(reason);
@@ -68,7 +69,15 @@ export async function recoverLeftovers(
       continue;
     }
     try {
-      const held = status === 'READY' || status === 'RECEIVING' ? await wholeSeries(xnat, row.uri, byStudy.get(row.tag)!) : undefined;
+      if (status === 'RECEIVING') {
+        // XNAT lists a session's scans only once it has built it, and an upload without dest is left unbuilt
+        // (docs/reference/xnat-prearchive.md#scan-listings); the build sets the status it then has.
+        await xnat.buildPrearchive(row.uri, source);
+        const entry = await xnat.prearchiveEntry(row.uri);
+        if (entry === undefined) continue;
+        status = bareStatus(entry.status);
+      }
+      const held = status === 'READY' ? await wholeSeries(xnat, row.uri, byStudy.get(row.tag)!) : undefined;
       if (held) {
         const committed = await commitAndVerify(row.uri, { project, subject: row.subject, session: row.name, studyUid: row.tag },
           held.map((s) => ({ uid: s.seriesUid, imageCount: s.imageCount })),

@@ -50,6 +50,17 @@ export async function prearchiveEntry(xnat: XnatSession, prearchiveUri: string):
   return row ? { status: row.status ?? '' } : undefined;
 }
 
+/**
+ * Builds a prearchive session: XNAT writes the session's document, which its scan listing is read from. An upload
+ * without `dest` leaves a session RECEIVING and unbuilt, and XNAT answers its scan listing 404 until a build
+ * (docs/reference/xnat-prearchive.md#scan-listings). The build runs within the request; XNAT then sets the status
+ * from what it found (READY, or CONFLICT against the archive).
+ */
+export async function buildPrearchive(xnat: XnatSession, prearchiveUri: string, source: string): Promise<void> {
+  const response = await xnat.request('POST', prearchiveUri, { searchParams: { action: 'build', SOURCE: source } });
+  if (response.statusCode !== 200) throw xnat.error(response, 'POST', prearchiveUri);
+}
+
 /** Scans of a prearchive session with their DICOM file counts (scan IDs are SeriesNumbers: docs/reference/xnat-rest.md#scans-and-files). */
 export async function prearchiveScans(xnat: XnatSession, prearchiveUri: string): Promise<{ id: string; fileCount: number }[]> {
   const response = await xnat.request('GET', `${prearchiveUri}/scans`, { searchParams: { format: 'json' } });

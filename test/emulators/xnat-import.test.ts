@@ -55,6 +55,20 @@ describe('DICOM-zip import', () => {
     expect(session?.scans[0]?.files[0]?.sopInstanceUid).toBe(sopInstanceUid(a, 0));
   });
 
+  test('an upload without dest lists no scans until the session is built (XNAT reads them from the built document)', async () => {
+    const http = client(emu, 'alice', 'pw');
+    const uri = (await http.post(importUrl('project=AUTO&prevent_auto_commit=true&SOURCE=xtd'), { body: await zipOf(seriesFiles(a)), headers: ZIP })).body.trim();
+    const scans = await http.get(`${uri.slice(1)}/scans?format=json`, { throwHttpErrors: false });
+    expect(scans.statusCode).toBe(404);
+    expect(scans.body).toContain('Unable to locate prearc resource.');
+    const built = await http.post(`${uri.slice(1)}?action=build`);
+    expect(built.statusCode).toBe(200);
+    expect(built.body.trim()).toBe(uri);
+    expect(emu.prearchive('AUTO')[0]?.status).toBe('READY');
+    const listed = await http.get(`${uri.slice(1)}/scans?format=json`);
+    expect(JSON.parse(listed.body).ResultSet.Result.map((row: { ID: string }) => row.ID)).toEqual(['1']);
+  });
+
   test('application/octet-stream is "Unsupported format UNKNOWN", and so is inbody with it', async () => {
     const body = await zipOf(seriesFiles(a));
     for (const url of [importUrl('project=AUTO'), importUrl('project=AUTO&inbody=true')]) {
