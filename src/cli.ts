@@ -9,7 +9,8 @@ import type { Argv } from 'yargs';
 import { checkOptions, runCheckCommand } from './check/command.js';
 import { LOG_LEVELS, resolveConfig, type Config, type RawOptions } from './config.js';
 import { SOURCE_MODES } from './sources/route.js';
-import { describeError } from './errors.js';
+import { checkArgv, redact, secretsIn, withoutSeparator } from './argv-checks.js';
+import { describeError, UsageError } from './errors.js';
 import { createRunLogger } from './log.js';
 import { Progress } from './progress.js';
 import { createRunFolder } from './finalize/local-records.js';
@@ -31,17 +32,29 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${await parser([], () => undefined).getHelp()}\n`);
     return EXIT_USAGE;
   }
-  const original = originalForm(argv, process.env);
-  if (original) return execute(original);
+  // No message about the command line echoes a password given on it (or in XNAT_PASS).
+  const secrets = secretsIn(argv, process.env);
+  const refuse = (error: unknown): number => {
+    process.stderr.write(`xnat-tcia-download: ${redact(describeError(error), secrets)}\nRun 'xnat-tcia-download --help' for usage.\n`);
+    return EXIT_USAGE;
+  };
+  let args: string[];
+  try {
+    const original = originalForm(argv, process.env);
+    if (original) return execute(original);
+    checkArgv(argv);
+    args = withoutSeparator(argv);
+  } catch (error) {
+    return refuse(error);
+  }
 
   // Handlers only choose what to run; it runs after yargs has validated the whole command line, so a typo
   // can never start an import (the fail callback throws, which stops yargs).
   let action: (() => Promise<number>) | undefined;
   try {
-    await parser(argv, (chosen) => (action = chosen)).parseAsync();
+    await parser(args, (chosen) => (action = chosen)).parseAsync();
   } catch (error) {
-    process.stderr.write(`xnat-tcia-download: ${describeError(error)}\nRun 'xnat-tcia-download --help' for usage.\n`);
-    return EXIT_USAGE;
+    return refuse(error);
   }
   return action ? action() : 0;
 }
@@ -51,8 +64,12 @@ export async function main(argv: string[]): Promise<number> {
  * password may be left out when XNAT_PASS is set (or typed at a prompt on a terminal).
  */
 function originalForm(argv: string[], env: NodeJS.ProcessEnv): RawOptions | undefined {
-  const positional = argv.slice(0, 5).every((a) => !a.startsWith('-')) && !COMMANDS.includes(argv[0]!);
-  if (!positional || (argv.length !== 6 && argv.length !== 5)) return undefined;
+  const positional = argv.length >= 5 && argv.slice(0, 5).every((a) => !a.startsWith('-')) && !COMMANDS.includes(argv[0]!);
+  if (!positional) return undefined;
+  // Refused without echoing the arguments: the sixth is a password.
+  const instead = 'for options use: import <manifest> --project <ID> [options]';
+  if (argv.length > 6) throw new UsageError(`the original form takes 5 or 6 arguments (<manifest> <output_dir> <project_id> <xnat_host> <xnat_user> [<xnat_pass>]); ${argv.length} were given`, instead);
+  if (argv[5]?.startsWith('-')) throw new UsageError("the original form takes no options, and its sixth argument, the password, starts with '-'", `${instead}; for such a password set XNAT_PASS and leave it out`);
   const [manifest, outputDir, project, xnatHost, xnatUser, xnatPass] = argv as [string, string, string, string, string, string | undefined];
   if (xnatPass === undefined) return { manifest, outputDir, project, xnatHost, xnatUser, xnatPass: env.XNAT_PASS, passwordFromArgv: false };
   return { manifest, outputDir, project, xnatHost, xnatUser, xnatPass, passwordFromArgv: true, originalForm: true };
@@ -208,10 +225,12 @@ async function execute(raw: RawOptions, tuning: Partial<Tuning> = {}): Promise<n
 
   const controller = new AbortController();
   let signalled: NodeJS.Signals | undefined;
+  let closing = false;
   const onSignal = (signal: NodeJS.Signals): void => {
     if (signalled) return;
     signalled = signal;
-    logger.warn(`${signal} received: taking no new series, finishing up and writing the report`);
+    // Once the logger is closing, a line would go to a destroyed stream (and throw): the run is ending anyway.
+    if (!closing) logger.warn(`${signal} received: taking no new series, finishing up and writing the report`);
     controller.abort(new StopRequest(signal));
   };
   process.on('SIGINT', onSignal);
@@ -219,6 +238,7 @@ async function execute(raw: RawOptions, tuning: Partial<Tuning> = {}): Promise<n
 
   const result = await run(config, { logger, signal: controller.signal, logPath, progress, tuning, print: (text) => process.stdout.write(`${text}\n`), runId: folder.runId, runDir: folder.dir });
   // The handlers stay: a signal that arrives while the process winds down must not kill it half-way.
+  closing = true;
   await close();
   // run() derived its exit code from the signal too, so report.json and the process agree.
   return result.exitCode;

@@ -2,7 +2,7 @@ import { ConnectionError, XtdError } from './errors.js';
 import type { Peer } from './retryable.js';
 
 /** Where each peer's address is set, for a hint. */
-const ADDRESS_SETTING: Record<Peer, string> = { XNAT: 'XNAT_HOST', TCIA: 'TCIA_URL', IDC: 'IDC_INDEX / IDC_ENDPOINT' };
+const ADDRESS_SETTING: Record<Peer, string> = { XNAT: '--xnat-host (or XNAT_HOST)', TCIA: '--tcia-url (or TCIA_URL, or the manifest\'s downloadServerUrl)', IDC: '--idc-index and --idc-endpoint (or IDC_INDEX, IDC_ENDPOINT)' };
 
 const TLS_CODES = new Set([
   'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',

@@ -144,7 +144,7 @@ export async function run(config: Readonly<Config>, context: RunContext): Promis
     // A study XNAT is still archiving is left alone this run; its series are reported with the reason.
     plan.studies = plan.studies.filter((study) => !stillBusy.has(study.studyUid));
     const t = plan.totals;
-    logger.info(`plan: ${t.toMove} series to import (${t.images} images, ${formatSize(t.bytes)}) in ${plan.studies.length} session(s); ${t.skip} already in XNAT; ${t.unknown} unknown at TCIA`);
+    logger.info(`plan: ${t.toMove} series to import (${t.images} images, ${formatSize(t.bytes)}) in ${plan.studies.length} session(s); ${t.skip} already in XNAT; ${t.unknown} ${unknownReason ? 'not described by any source' : 'unknown at TCIA'}`);
     for (const s of plan.series.filter((x) => x.action === 'unknown')) logger.error({ series: s.uid }, `series ${s.uid}: ${unknownReason ?? 'TCIA has no public series with this UID'}`);
 
     if (config.dryRun) {
@@ -153,8 +153,9 @@ export async function run(config: Readonly<Config>, context: RunContext): Promis
       // -q keeps the screen for the summary line; the plan is in plan.csv either way.
       if (!config.quiet) context.print(`${config.planTable ? formatPlanTable(plan) : formatPlanSummary(plan)}\nfull plan, one row per series: ${planPath}`);
       report.series = reportRows(plan, { dryRun: true, sent: new Map(), notStarted: () => '', unknownReason }, where);
-      report.exitCode = t.unknown > 0 ? 1 : 0;
-      report.outcome = 'dry run: nothing was changed';
+      // A stop still ends with its signal's code, so a script can tell a plan cut short from a whole one.
+      report.exitCode = context.signal.aborted ? stopExitCode(context.signal) : t.unknown > 0 ? 1 : 0;
+      report.outcome = context.signal.aborted ? `dry run stopped by ${stopName(context.signal)}: nothing was changed` : 'dry run: nothing was changed';
       return await finish();
     }
 
@@ -182,14 +183,16 @@ export async function run(config: Readonly<Config>, context: RunContext): Promis
     report.series = reportRows(plan, { dryRun: false, sent, notStarted, unknownReason }, where);
     const failed = report.series.filter((r) => r.status !== 'imported' && r.status !== 'already-in-xnat').length;
     report.exitCode = context.signal.aborted ? stopExitCode(context.signal) : failed > 0 ? 1 : 0;
-    report.outcome = context.signal.aborted ? `stopped by ${context.signal.reason instanceof StopRequest ? context.signal.reason.signalName : 'signal'}` : failed > 0 ? `${failed} series not imported` : 'every series is in XNAT';
+    report.outcome = context.signal.aborted ? `stopped by ${stopName(context.signal)}` : failed > 0 ? `${failed} series not imported` : 'every series is in XNAT';
     return await finish();
   } catch (error) {
     // An error the tool did not raise on purpose is a bug: its stack goes to the log at error level, exit 1.
     const bug = context.signal.aborted ? undefined : reportBug(error, logger);
+    // The stop itself, surfacing as the aborted step's error, is no failure to report: the summary says it.
+    const stopped = context.signal.aborted && ((error as { name?: string }).name === 'AbortError' || error instanceof AbortedError);
     report.exitCode = context.signal.aborted ? stopExitCode(context.signal) : bug ?? (isUnusableInput(error) ? 2 : 1);
-    report.outcome = describeError(error);
-    if (bug === undefined) logger.error({ code: (error as XtdError).code }, describeError(error));
+    report.outcome = stopped ? `stopped by ${stopName(context.signal)}` : describeError(error);
+    if (bug === undefined && !stopped) logger.error({ code: (error as XtdError).code }, describeError(error));
     return await finish();
   }
 
@@ -237,6 +240,10 @@ export async function run(config: Readonly<Config>, context: RunContext): Promis
       if (report.exitCode === 0) report.exitCode = 1;
     }
   }
+}
+
+function stopName(signal: AbortSignal): string {
+  return signal.reason instanceof StopRequest ? signal.reason.signalName : 'signal';
 }
 
 /** Exit 2: the input or the setup is wrong (manifest, options, credentials, rights, an XNAT that cannot be reached). */

@@ -48,6 +48,7 @@ export async function runCheckCommand(args: Record<string, unknown>): Promise<nu
     return 2;
   }
   const { project, access, tciaRoot, outputDir, sources } = setup;
+  if (str('xnat-pass') !== undefined) warnings.push('the XNAT password was given on the command line, where other users can read it (ps, shell history); set XNAT_PASS instead');
   for (const warning of warnings) process.stdout.write(`! ${warning}\n`);
   process.stdout.write(`Checking whether ${access.user} can import into project ${project} on ${access.host} (read-only)\n`);
 

@@ -19,7 +19,9 @@ const NOTHING = { files: 0, bytes: 0, md5Verified: 0, attempts: 0, error: '' };
 
 /** The outcome of one manifest series: from its study job, or from the plan when no job sent it. */
 export function seriesOutcome(series: PlannedSeries, run: RunOutcomes): SeriesOutcome {
-  if (series.action === 'unknown') return { ...NOTHING, status: 'unknown-at-tcia', error: run.dryRun ? '' : run.unknownReason ?? 'TCIA has no public series with this UID' };
+  // Only TCIA's own answer makes a series unknown there; one no source that answered could describe failed.
+  if (series.action === 'unknown' && run.unknownReason !== undefined) return { ...NOTHING, status: 'failed', error: run.unknownReason };
+  if (series.action === 'unknown') return { ...NOTHING, status: 'unknown-at-tcia', error: run.dryRun ? '' : 'TCIA has no public series with this UID' };
   if (series.action === 'skip') return { ...NOTHING, status: 'already-in-xnat', files: run.dryRun ? 0 : series.existingScan?.fileCount ?? 0 };
   if (run.dryRun) return { ...NOTHING, status: 'planned', bytes: series.meta?.fileSize ?? 0 };
   return run.sent.get(series.uid) ?? { ...NOTHING, status: 'not-started', error: run.notStarted(series) };
@@ -119,13 +121,13 @@ export function countTotals(rows: SeriesReportRow[], transferSeconds: number): R
 export function summaryLine(report: RunReport, transferSeconds: number): string {
   const { totals } = report;
   // A run that stopped on its input or setup has already logged that error; one message per mistake.
-  if (report.series.length === 0 && report.exitCode !== 0) return `summary: nothing imported; exit ${report.exitCode}: stopped on the error above`;
+  if (report.series.length === 0 && report.exitCode !== 0) return `summary: nothing imported; exit ${report.exitCode}: ${report.exitCode >= 128 ? report.outcome : 'stopped on the error above'}`;
   const rate = megabytesPerSecond(totals.bytes, transferSeconds);
   const sessions = new Set(report.series.filter((r) => r.status === 'imported').map((r) => r.session)).size;
   const notStarted = totals.notStarted > 0 ? `, ${totals.notStarted} not started` : '';
   const planned = report.series.filter((r) => r.status === 'planned');
   const done = report.dryRun
-    ? `${planned.length} to import (${formatSize(planned.reduce((n, r) => n + r.bytes, 0))}) into ${new Set(planned.map((r) => r.session)).size} session(s), ${totals.alreadyInXnat} already in XNAT, ${totals.unknown} unknown at TCIA`
+    ? `${planned.length} to import (${formatSize(planned.reduce((n, r) => n + r.bytes, 0))}) into ${new Set(planned.map((r) => r.session)).size} session(s), ${totals.alreadyInXnat} already in XNAT, ${totals.unknown} unknown at TCIA${totals.failed > 0 ? `, ${totals.failed} not described by any source` : ''}`
     : `${totals.imported} imported into ${sessions} session(s), ${totals.alreadyInXnat} already in XNAT, ${totals.failed} failed${notStarted}, ${totals.unknown} unknown at TCIA; ${totals.files} files, ${formatSize(totals.bytes)} in ${totals.seconds} s (${rate} MB/s)`;
   return `summary: ${done}${bySourceText(report)}; exit ${report.exitCode}: ${report.outcome}`;
 }

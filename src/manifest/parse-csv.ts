@@ -14,7 +14,8 @@ function normalise(title: string): string {
 export async function parseCsvManifest(text: string): Promise<{ uids: string[]; column: string }> {
   const rows: string[][] = [];
   await new Promise<void>((resolve, reject) => {
-    parseString(text.replace(/^\uFEFF/, ''), { headers: false, ignoreEmpty: true, trim: true })
+    // Blank lines are kept as empty rows (and skipped below), so a row's number is its line's in the file.
+    parseString(text.replace(/^\uFEFF/, ''), { headers: false, ignoreEmpty: false, trim: true })
       .on('error', reject)
       .on('data', (row: string[]) => rows.push(row))
       .on('end', () => resolve());
@@ -22,7 +23,9 @@ export async function parseCsvManifest(text: string): Promise<{ uids: string[]; 
     throw new ManifestError(`CSV could not be parsed: ${(error as Error).message}`, 'save the manifest as comma-separated text');
   });
 
-  const titles = rows[0] ?? [];
+  const blank = (row: string[]): boolean => row.every((cell) => cell === '');
+  const first = rows.findIndex((row) => !blank(row));
+  const titles = first < 0 ? [] : rows[first]!;
   const index = titles.findIndex((title) => UID_COLUMNS.includes(normalise(title)));
   if (index < 0) {
     throw new ManifestError(
@@ -31,12 +34,12 @@ export async function parseCsvManifest(text: string): Promise<{ uids: string[]; 
     );
   }
   const uids: string[] = [];
-  rows.slice(1).forEach((row, offset) => {
-    const value = (row[index] ?? '').trim();
+  rows.forEach((row, at) => {
+    const value = at <= first ? '' : (row[index] ?? '').trim();
     if (value === '') return;
     if (!isDicomUid(value)) {
       throw new ManifestError(
-        `row ${offset + 2}: '${value.slice(0, 60)}' in column ${titles[index]} is not a SeriesInstanceUID`,
+        `row ${at + 1}: '${value.slice(0, 60)}' in column ${titles[index]} is not a SeriesInstanceUID`,
         'the series column must hold DICOM UIDs: digits and dots, at most 64 characters',
       );
     }

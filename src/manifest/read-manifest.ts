@@ -27,13 +27,19 @@ export async function readManifest(path: string): Promise<Manifest> {
   const warnings: string[] = [];
   let header: Record<string, string> = {};
   let uids: string[];
-  if (format === 'tcia') {
-    const parsed = parseTcia(text);
-    header = parsed.header;
-    uids = parsed.uids;
-    if (parsed.skipped.length > 0) warnings.push(`skipped column title line '${parsed.skipped[0]}'`);
-  } else {
-    uids = (await parseCsvManifest(text)).uids;
+  try {
+    if (format === 'tcia') {
+      const parsed = parseTcia(text);
+      header = parsed.header;
+      uids = parsed.uids;
+      if (parsed.skipped.length > 0) warnings.push(`skipped column title line '${parsed.skipped[0]}'`);
+    } else {
+      uids = (await parseCsvManifest(text)).uids;
+    }
+  } catch (error) {
+    // The parsers name the line; the file is named here, once.
+    if (error instanceof ManifestError) throw new ManifestError(`manifest ${fileName}, ${error.message}`, error.hint);
+    throw error;
   }
 
   const { unique, duplicates } = dedupe(uids);

@@ -23,10 +23,12 @@ async function leakSurfaces(result: { stdout: string; stderr: string }, project:
 describe('unusable manifests: one clear line, exit 2, nothing imported', () => {
   it.each([
     ['empty.tcia', '', /manifest empty\.tcia is empty/],
-    ['nomarker.tcia', 'downloadServerUrl=https://nbia.cancerimagingarchive.net/x\nmanifestVersion=3.0\n', /no ListOfSeriesToDownload= line found/],
+    ['nomarker.tcia', 'downloadServerUrl=https://nbia.cancerimagingarchive.net/x\nmanifestVersion=3.0\n', /manifest nomarker\.tcia, no ListOfSeriesToDownload= line found/],
     ['binary.tcia', Buffer.from([0, 1, 2, 3, 0xff, 0xfe, 0, 0]), /is a binary file, not text/],
-    ['nouid.csv', 'PatientID,StudyUID\nP1,1.2.3\n', /CSV has no series UID column.*SeriesInstanceUID/],
-    ['words.tcia', 'ListOfSeriesToDownload=\n1.2.3\nplease download these\n', /line 3: 'please download these' is not a SeriesInstanceUID/],
+    ['nouid.csv', 'PatientID,StudyUID\nP1,1.2.3\n', /manifest nouid\.csv, CSV has no series UID column.*SeriesInstanceUID/],
+    ['words.tcia', 'ListOfSeriesToDownload=\n1.2.3\nplease download these\n', /manifest words\.tcia, line 3: 'please download these' is not a SeriesInstanceUID/],
+    // Blank lines count: the row named is the file's line.
+    ['blanks.csv', 'SeriesInstanceUID\n\n1.2.3\n\nnot-a-uid\n', /manifest blanks\.csv, row 5: 'not-a-uid'/],
   ])('%s', async (name, content, message) => {
     world = await startWorld();
     const path = join(world.out, name);

@@ -82,6 +82,9 @@ describe('IDC as a source', () => {
     expect(result.stdout).toMatch(/NBIA's series metadata is unavailable .*reading labels from IDC/);
     expectArchivedAsServed(world, 'NBIADOWN', UIDS.slice(0, 4));
     expect(report.series.slice(4).map((r) => r.error)).toEqual([0, 1].map(() => "NBIA did not answer and IDC's index does not hold this series"));
+    // Failed, not "unknown at TCIA": TCIA never said it lacks them.
+    expect(report.series.slice(4).map((r) => r.status)).toEqual(['failed', 'failed']);
+    expect(result.stdout).toMatch(/summary: 4 imported .*2 failed, 0 unknown at TCIA/);
     // Subject from the header's PatientName, session from PatientID and StudyDate, as NBIA's metadata would give.
     const spec = world.collection[0]!;
     const session = world.xnat.archive('NBIADOWN').find((s) => s.scans.some((x) => x.seriesInstanceUid === UIDS[0]))!;
@@ -108,6 +111,16 @@ describe('IDC as a source', () => {
     expect(world.nbia.requests).toHaveLength(0);
     expectArchivedAsServed(world, 'IDCONLY', UIDS.slice(0, 5));
     expect(report.series[5]!.error).toMatch(/IDC's index does not hold this series/);
+    expect(report.series[5]!.status).toBe('failed');
+  });
+
+  it('--source idc with its endpoint unreachable says so in one line, not as a bug', async () => {
+    world = await startIdcWorld(UIDS);
+    const { result } = await importAll('IDCDOWN', ['--source', 'idc', '--idc-endpoint', 'http://127.0.0.1:1']);
+    expect(result.exitCode).toBe(1);
+    expect(result.stdout).toMatch(/ERROR: cannot connect to IDC at 127\.0\.0\.1:1 \(ECONNREFUSED\)/);
+    expect(result.stdout).not.toMatch(/internal error/);
+    expect(result.stderr).toBe('');
   });
 
   it('multipart ETags: files are checked by size and header, and the report says so', async () => {

@@ -13,11 +13,12 @@ export interface CliResult {
 }
 
 /** Spawns the built CLI as a user would (the file itself, so its shebang applies), with only the environment given (plus PATH/HOME). */
-export function runCli(args: string[], env: Record<string, string> = {}, options: { timeoutMs?: number; onStdout?: (text: string, kill: (signal: NodeJS.Signals) => void) => void } = {}): Promise<CliResult> {
+export function runCli(args: string[], env: Record<string, string> = {}, options: { timeoutMs?: number; cwd?: string; onStdout?: (text: string, kill: (signal: NodeJS.Signals) => void) => void } = {}): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(CLI, args, {
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: options.cwd,
     });
     let stdout = '';
     let stderr = '';

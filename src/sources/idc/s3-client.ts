@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { Got, Response } from 'got';
 import { XMLParser } from 'fast-xml-parser';
+import { translateNetworkError } from '../../network-errors.js';
 import { DEFAULT_RETRY, withRetries, type RetryPolicy } from '../../retry.js';
 import { readDicomHeader, type DicomHeader } from '../../transfer/dicom-header.js';
 import { readStart } from '../stream-chunks.js';
@@ -70,7 +71,7 @@ export class IdcS3Client {
       if (token !== undefined) searchParams['continuation-token'] = token;
       if (first) searchParams['max-keys'] = '1';
       const page = await withRetries(this.policy, signal, async () => {
-        const response = await this.http.get(this.url(bucket), { searchParams, signal });
+        const response = await this.http.get(this.url(bucket), { searchParams, signal }).catch((error: unknown) => this.failed(error, bucket));
         if (response.statusCode !== 200) throw errorOf(response, `listing of ${bucket}/${prefix}`);
         return listParser.parse(response.body) as ListPage;
       });
@@ -111,13 +112,18 @@ export class IdcS3Client {
         headers: { range: `bytes=${start}-${end - 1}`, 'if-match': ref.etag },
         responseType: 'buffer',
         signal,
-      });
+      }).catch((error: unknown) => this.failed(error, ref.bucket));
       if (response.statusCode === 206 || response.statusCode === 200) {
         // A server that ignores Range sends the whole object: keep the part asked for.
         return response.statusCode === 200 ? response.body.subarray(start, end) : response.body;
       }
       throw errorOf(response, `object ${ref.bucket}/${ref.key}`);
     });
+  }
+
+  /** A request that got no answer, as one line naming the server (network-errors.ts), retryable as before. */
+  private failed(error: unknown, bucket: string): never {
+    throw translateNetworkError(error, 'IDC', this.url(bucket));
   }
 
   private async openBody(ref: S3ObjectRef, from: number, signal: AbortSignal): Promise<{ body: Readable; length?: number }> {
