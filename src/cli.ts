@@ -95,7 +95,9 @@ function parser(argv: string[], choose: (action: () => Promise<number>) => void)
       'import <manifest>',
       'Import the series of a .tcia or CSV manifest into an XNAT project',
       (y: Argv) => importOptions(y),
-      (args) => choose(() => execute({
+      (args) => {
+        const tuning = tuningFrom(args);
+        choose(() => execute({
         manifest: String(args.manifest),
         project: args.project as string | undefined,
         xnatHost: args['xnat-host'] as string | undefined,
@@ -117,7 +119,8 @@ function parser(argv: string[], choose: (action: () => Promise<number>) => void)
         idcEndpoint: args['idc-endpoint'] as string | undefined,
         idcConnections: args['idc-connections'] as number | undefined,
         cacheDir: args['cache-dir'] as string | undefined,
-      }, tuningFrom(args))),
+      }, tuning));
+      },
     )
     .command(
       'check',
@@ -174,6 +177,10 @@ function importOptions(y: Argv): Argv {
 }
 
 function tuningFrom(args: Record<string, unknown>): Partial<Tuning> {
+  for (const key of ['stall-timeout', 'retry-delay', 'settle-timeout', 'poll-interval', 'progress-interval']) {
+    const value = args[key];
+    if (value !== undefined && !(typeof value === 'number' && value > 0 && Number.isFinite(value))) throw new UsageError(`--${key} must be a number of seconds above 0`);
+  }
   const seconds = (key: string): number | undefined => (typeof args[key] === 'number' ? (args[key] as number) * 1000 : undefined);
   const tuning: Partial<Tuning> = {};
   if (seconds('stall-timeout') !== undefined) tuning.stallTimeoutMs = seconds('stall-timeout');

@@ -34,6 +34,7 @@ describe('values the parser would take quietly are refused before the first requ
     [['--project', ''], /--project is empty/],
     [['-o', ''], /-o is empty/],
     [['--', 'extra.tcia'], /unexpected argument 'extra.tcia'/],
+    [['--stall-timeout', '-5'], /--stall-timeout must be a number of seconds above 0/],
   ])('import <manifest> --project P … %p', async (extra, message) => {
     world = await startWorld();
     const manifest = await writeTciaManifest(world.out, 'm.tcia', [UID]);
