@@ -1,8 +1,8 @@
 #!/usr/bin/env -S node --max-semi-space-size=4 --single-threaded-gc --no-incremental-marking --expose-gc
-import { mkdir, readdir, access } from 'node:fs/promises';
-import { constants, realpathSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import { realpathSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import type { Argv } from 'yargs';
@@ -13,7 +13,8 @@ import { checkArgv, redact, secretsIn, withoutSeparator } from './argv-checks.js
 import { describeError, UsageError } from './errors.js';
 import { createRunLogger } from './log.js';
 import { Progress } from './progress.js';
-import { createRunFolder } from './finalize/local-records.js';
+import { createRunFolder, outputDirProblem } from './finalize/local-records.js';
+import { endQuietlyOnClosedPipe, wipingFirst } from './terminal.js';
 import { askForMissingPassword } from './prompt.js';
 import { run, StopRequest, type Tuning } from './run.js';
 import { usageErrorFrom, type YargsUsage } from './usage-errors.js';
@@ -193,17 +194,27 @@ function tuningFrom(args: Record<string, unknown>): Partial<Tuning> {
 
 async function execute(raw: RawOptions, tuning: Partial<Tuning> = {}): Promise<number> {
   let config: Readonly<Config>;
+  let resolved: RawOptions;
   try {
-    config = resolveConfig(await askForMissingPassword(raw, process.env), process.env);
+    resolved = await askForMissingPassword(raw, process.env);
+    config = resolveConfig(resolved, process.env);
   } catch (error) {
     process.stderr.write(`xnat-tcia-download: ${describeError(error)}\n`);
     return EXIT_USAGE;
   }
-  try {
-    await mkdir(config.outputDir, { recursive: true });
-    await access(config.outputDir, constants.W_OK);
-  } catch (error) {
-    process.stderr.write(`xnat-tcia-download: output directory ${config.outputDir} is not writable (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); pass --output-dir with a writable folder\n`);
+  let outputNote: string | undefined;
+  const unwritable = await outputDirProblem(config.outputDir);
+  if (unwritable && process.env.XNAT_WORKFLOW_ID !== undefined) {
+    // Launched by the Container Service, whose output mount is a fresh build directory only XNAT's own user may
+    // write (docs/reference/container-service.md#output-mounts): the local records go to a temporary folder; the
+    // project gets them either way.
+    const fallback = join(tmpdir(), 'xnat-tcia-download-output');
+    outputNote = `the output folder ${config.outputDir} is not writable by this container's user (${unwritable}); the run's local records go to ${fallback}, and are attached to the project as always`;
+    config = resolveConfig({ ...resolved, outputDir: fallback }, process.env);
+  }
+  const problem = outputNote ? await outputDirProblem(config.outputDir) : unwritable;
+  if (problem) {
+    process.stderr.write(`xnat-tcia-download: output directory ${config.outputDir} is not writable (${problem}); pass --output-dir with a writable folder\n`);
     return EXIT_USAGE;
   }
 
@@ -223,6 +234,7 @@ async function execute(raw: RawOptions, tuning: Partial<Tuning> = {}): Promise<n
   const humanStream = bar && process.stdout.isTTY ? wipingFirst(bar) : undefined;
   const { logger, close } = createRunLogger({ level, jsonLogPath: logPath, secrets: [config.xnat.pass], color: false, humanStream });
   logger.info(`xnat-tcia-download ${VERSION}`);
+  if (outputNote) logger.warn(outputNote);
   for (const warning of config.warnings) logger.warn(warning);
   if (config.passwordFromArgv) {
     const instead = config.originalForm ? 'set XNAT_PASS and leave out the last argument' : 'set XNAT_PASS instead';
@@ -249,27 +261,6 @@ async function execute(raw: RawOptions, tuning: Partial<Tuning> = {}): Promise<n
   await close();
   // run() derived its exit code from the signal too, so report.json and the process agree.
   return result.exitCode;
-}
-
-/** Stdout that wipes the progress bar's line before each write. */
-function wipingFirst(bar: NodeJS.WriteStream): Writable {
-  return new Writable({
-    write(chunk, _encoding, done) {
-      bar.write('\r\x1b[K');
-      process.stdout.write(chunk, done);
-    },
-  });
-}
-
-/**
- * A reader that goes away (`| head`) makes the next write fail with EPIPE. That is not the tool's failure:
- * further output to that stream is dropped and the command ends as it would have.
- */
-function endQuietlyOnClosedPipe(stream: NodeJS.WriteStream): void {
-  stream.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code !== 'EPIPE') throw error;
-    stream.write = (() => true) as typeof stream.write;
-  });
 }
 
 /** The original tool listed the manifests it ships; so does this. */

@@ -147,7 +147,8 @@ export function resolveLaunch(command: Json, wrapperName: string, launch: Launch
         const found = pickChildren(asList(parent.object.resources) as XnatObject[], matcher, posted, ['label', 'id', 'uri']);
         entry = found.length === 1 ? { value: found[0]!.uri, object: found[0] } : { value: null, candidates: found };
       } else if (input.type === 'File') {
-        const found = pickChildren(asList(parent.object.files) as XnatObject[], matcher, posted, ['name']);
+        // A File is picked by its URI only (CommandResolutionServiceImpl: matchChildFromParent(…, "files", "uri", …)).
+        const found = pickChildren(asList(parent.object.files) as XnatObject[], matcher, posted, ['uri']);
         entry = found.length === 1 ? { value: found[0]!.uri, object: found[0] } : { value: null, candidates: found };
       } else {
         throw new Error(`derived input type ${String(input.type)} is not emulated`);

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, mkdir, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export const LATEST = 'latest';
@@ -40,4 +41,15 @@ export async function pointLatest(outputDir: string, runId: string): Promise<'sy
   await rm(target, { force: true, recursive: false }).catch(() => undefined);
   await rename(temporary, target);
   return 'file';
+}
+
+/** Why `dir` cannot take a run's records (an error code), after creating it if need be; undefined when it can. */
+export async function outputDirProblem(dir: string): Promise<string | undefined> {
+  try {
+    await mkdir(dir, { recursive: true });
+    await access(dir, constants.W_OK);
+    return undefined;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+  }
 }

@@ -104,7 +104,9 @@ describe('resolving a launch as the Container Service does', () => {
   it('refuses an ambiguous manifest choice unless the launch picks one', () => {
     const files = { 'a.tcia': MANIFEST, 'b.csv': 'x' };
     expect(() => argsFor({ project: 'P1' }, files)).toThrow(/does not have a unique, resolved value/);
-    expect(argsFor({ project: 'P1', manifest_file: 'b.csv' }, files)).toContain('/input/b.csv');
+    // The CS matches a File by its URI only: a bare name resolves to nothing.
+    expect(argsFor({ project: 'P1', manifest_file: '/archive/projects/P1/resources/TCIA/files/b.csv' }, files)).toContain('/input/b.csv');
+    expect(() => argsFor({ project: 'P1', manifest_file: 'b.csv' }, files)).toThrow(ResolutionError);
   });
 
   it('fails like the CS when there is no manifest, no TCIA resource or another project', () => {

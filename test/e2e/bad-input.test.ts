@@ -167,6 +167,20 @@ describe('local output problems', () => {
     expect(world.xnat.requests).toEqual([]);
   });
 
+  it('launched by the Container Service, an output mount it cannot write: records go to a temporary folder and to the project', async () => {
+    world = await startWorld();
+    const manifest = await writeTciaManifest(world.out, 'm.tcia', [GOOD]);
+    const tmp = join(world.out, 'tmp');
+    await mkdir(tmp);
+    // XNAT_WORKFLOW_ID is what the Container Service injects; /dev/null/output stands for a mount only XNAT's user may write.
+    const result = await world.run(['import', manifest, '--project', 'CSOUT', '--output-dir', '/dev/null/output'], { env: { XNAT_WORKFLOW_ID: '1234', TMPDIR: tmp } });
+    expect(result.stderr).toBe('');
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toMatch(/WARN: the output folder \/dev\/null\/output is not writable by this container's user \(ENOTDIR\); the run's local records go to .*tmp\/xnat-tcia-download-output/);
+    expect(JSON.parse(await readFile(join(tmp, 'xnat-tcia-download-output', 'latest', 'report.json'), 'utf8')).exitCode).toBe(0);
+    expect([...(world.xnat.projectResource('CSOUT', 'TCIA_IMPORT_LOGS')?.keys() ?? [])].some((k) => k.endsWith('report.json'))).toBe(true);
+  });
+
   it('a full disk while writing the report: said plainly, exit 1, and the report still reaches XNAT', async () => {
     world = await startWorld();
     const manifest = await writeTciaManifest(world.out, 'm.tcia', [GOOD]);
