@@ -209,16 +209,19 @@ launch() {
   local name=$1 input=$2 output=$3
   shift 3
   mkdir -p "$output"
-  # The CS creates /output on the host; the image's numeric user must be able to write to it.
-  chmod 0777 "$output"
+  # The CS creates /output on the host as a build directory only XNAT's own user may write
+  # (docs/reference/container-service.md#output-mounts); OUTPUT_MODE=0755 launches with one like that. By
+  # default it is opened up, so the steps can read the local records the image wrote.
+  chmod "${OUTPUT_MODE:-0777}" "$output"
   npx tsx scripts/resolve-launch.ts --input-dir "$input" "$@" >"$WORK/$name.argv" ||
     fail "resolving the command line for $name"
   local argv=()
   mapfile -d '' -t argv <"$WORK/$name.argv"
   # argv[0] is the entrypoint mode: "image" (ENTRYPOINT + args) or "shell" (/bin/sh -c line).
   local mode=${argv[0]}
+  # The CS injects XNAT_WORKFLOW_ID into every container it launches (empty when there is no workflow).
   local run=(run -d --name "$name" --network host
-    -e XNAT_HOST -e XNAT_USER -e XNAT_PASS -e TCIA_URL
+    -e XNAT_HOST -e XNAT_USER -e XNAT_PASS -e TCIA_URL -e "XNAT_WORKFLOW_ID=test-$name"
     -v "$input:/input:ro" -v "$output:/output")
   CONTAINERS+=("$name")
   if [[ "$mode" == shell ]]; then
@@ -258,6 +261,18 @@ run_tests() {
   json_get "$state" '(s.resources.TCIA_IMPORT_LOGS || []).some((f) => f.endsWith("report.json"))' | grep -qx true ||
     fail "the report was not uploaded to $project/resources/TCIA_IMPORT_LOGS: $state"
   echo "test-image: ok: import exit 0, report in /output, report uploaded, project state $state"
+
+  step "an output mount the image's user cannot write, as the CS makes it: records to a temporary folder and the project"
+  OUTPUT_MODE=0755 launch xtd-rooted "$input" "$WORK/rooted/output" "project=P3" "source=nbia"
+  code=$(wait_exit xtd-rooted)
+  pm logs xtd-rooted >"$WORK/rooted.log" 2>&1 || true
+  [[ "$code" == 0 ]] || { tail -30 "$WORK/rooted.log" >&2; fail "expected exit 0 with an unwritable /output, got $code"; }
+  grep -q "the output folder /output is not writable by this container's user (EACCES)" "$WORK/rooted.log" ||
+    { tail -30 "$WORK/rooted.log" >&2; fail "the log does not say /output was not writable"; }
+  state=$(project_state P3)
+  json_get "$state" '(s.resources.TCIA_IMPORT_LOGS || []).some((f) => f.endsWith("report.json"))' | grep -qx true ||
+    fail "the report was not uploaded to P3/resources/TCIA_IMPORT_LOGS: $state"
+  echo "test-image: ok: /output not writable -> exit 0, records in a temporary folder and in the project"
 
   step "runs as a numeric non-root UID"
   local uid

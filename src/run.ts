@@ -208,7 +208,10 @@ export async function run(config: Readonly<Config>, context: RunContext): Promis
     for (const r of report.series.filter((x) => x.error && x.status !== 'not-started')) logger.error({ series: r.seriesUid }, `failed: ${r.seriesUid} (${r.session || 'no session'}): ${r.error}`);
     if (totals.notStarted > 0) logger.warn(`${totals.notStarted} series not started; run the same command again to continue`);
     await writeLocalRecords();
+    const written = report.exitCode;
     if (changedXnat) await attachRecords();
+    // An attachment that failed changed the exit code: the local report says so too (report.json = the process).
+    if (report.exitCode !== written) await writeReportFiles(folder.dir, report).catch(() => undefined);
 
     const summary = summaryLine(report, transferSeconds);
     logger[report.exitCode === 0 ? 'info' : 'error'](summary);
@@ -224,20 +227,27 @@ export async function run(config: Readonly<Config>, context: RunContext): Promis
       logger.info(`report written to ${files.csv} and ${files.json}`);
       if (report.exitCode !== 2) await pointLatest(config.outputDir, folder.runId);
     } catch (error) {
-      logger.error(`could not write the report to ${folder.dir}: ${(error as Error).message}`);
-      if (report.exitCode === 0) report.exitCode = 1;
+      keptBadly(`could not write the report to ${folder.dir}: ${(error as Error).message}`);
     }
+  }
+
+  /** A record that could not be kept: said plainly, and a run that was otherwise fine ends with exit 1. */
+  function keptBadly(problem: string): void {
+    logger.error(problem);
+    if (report.exitCode !== 0) return;
+    report.exitCode = 1;
+    report.outcome = `${report.outcome}, but ${problem}`;
   }
 
   /** Into the project, for a run that sent something: StdOut.log already says why a run that changed nothing stopped. */
   async function attachRecords(): Promise<void> {
+    const failed = (what: string) => (error: unknown): void => keptBadly(`could not attach ${what} to project ${config.project}: ${describeError(error)}`);
+    if (manifest && report.series.length > 0) await uploadManifestRecords(xnat, config.project, manifest, report).catch(failed('the manifest and its sessions list'));
     try {
-      if (manifest && report.series.length > 0) await uploadManifestRecords(xnat, config.project, manifest, report);
-      const where = await uploadRunRecords(xnat, config.project, report, context.logPath, logger);
+      const where = await uploadRunRecords(xnat, config.project, report, context.logPath, logger, (what, error) => failed(what)(error));
       logger.info(`report attached to the project: ${host}${where.report} (every run's records: ${host}${where.listing})`);
     } catch (error) {
-      logger.error(`could not attach the report to project ${config.project}: ${describeError(error)}`);
-      if (report.exitCode === 0) report.exitCode = 1;
+      failed('the report')(error);
     }
   }
 }

@@ -33,6 +33,8 @@ export function* labelCandidates(patientId: string): Generator<string> {
  * take the first free label in PID, PID_01, … order, visiting them by StudyDate then StudyInstanceUID so that
  * the result does not depend on manifest order. A label in use by any other session in the project is never
  * reused: same label with another StudyInstanceUID is a merge conflict in XNAT (docs/reference/xnat-rest.md#archive-conflicts).
+ * Patients are visited in PatientID order, and each patient's first new study takes its plain PID before any
+ * patient takes a suffixed one: a patient whose ID is another's PID_01 keeps it, whatever the manifest's order.
  */
 export function assignSessionLabels(
   studies: Iterable<StudyKey>,
@@ -47,24 +49,36 @@ export function assignSessionLabels(
   }
   const taken = new Set(labelsInProject);
   const result = new Map<string, string>();
-  for (const [patientId, list] of byPatient) {
-    const ordered = [...list].sort(compareStudies);
-    const fresh: StudyKey[] = [];
-    for (const study of ordered) {
+  const fresh = new Map<string, StudyKey[]>();
+  const patients = [...byPatient.keys()].sort();
+  for (const patientId of patients) {
+    const waiting: StudyKey[] = [];
+    for (const study of [...byPatient.get(patientId)!].sort(compareStudies)) {
       const existing = existingByStudyUid.get(study.studyUid);
       if (existing !== undefined) {
         result.set(study.studyUid, existing);
         taken.add(existing);
       } else {
-        fresh.push(study);
+        waiting.push(study);
       }
     }
+    fresh.set(patientId, waiting);
+  }
+  const give = (study: StudyKey, label: string): void => {
+    taken.add(label);
+    result.set(study.studyUid, label);
+  };
+  for (const patientId of patients) {
+    const first = fresh.get(patientId)![0];
+    const base = labelCandidates(patientId).next().value as string;
+    if (first && !taken.has(base)) give(first, base);
+  }
+  for (const patientId of patients) {
     const candidates = labelCandidates(patientId);
-    for (const study of fresh) {
+    for (const study of fresh.get(patientId)!.filter((s) => !result.has(s.studyUid))) {
       let label = candidates.next().value as string;
       while (taken.has(label)) label = candidates.next().value as string;
-      taken.add(label);
-      result.set(study.studyUid, label);
+      give(study, label);
     }
   }
   return result;

@@ -53,6 +53,22 @@ describe('stopping', () => {
 });
 
 describe('records', () => {
+  it('a log XNAT refuses to take: the report still goes, and it, the local one and the process all say exit 1', async () => {
+    world = await startWorld();
+    world.xnat.faults.set({ kind: 'status', status: 500, method: 'PUT', path: /run\.log\.jsonl/, times: Infinity });
+    const manifest = await writeTciaManifest(world.out, 'rec.tcia', UIDS.slice(0, 1));
+    const result = await world.run(['import', manifest, '--project', 'RECLOG', '--output-dir', world.out, ...FAST]);
+    expect(result.exitCode).toBe(1);
+    expect(result.stdout).toMatch(/ERROR: could not attach the log to project RECLOG: /);
+    expect(result.stdout).toMatch(/summary: 1 imported .*exit 1: every series is in XNAT, but could not attach the log to project RECLOG/);
+    const local = await latestReport<{ exitCode: number }>(world.out);
+    expect(local.exitCode).toBe(1);
+    const attached = [...(world.xnat.projectResource('RECLOG', 'TCIA_IMPORT_LOGS') ?? new Map<string, Buffer>()).entries()];
+    expect(attached.map(([name]) => name).some((name) => name.endsWith('run.log.jsonl'))).toBe(false);
+    const report = attached.find(([name]) => name.endsWith('report.json'));
+    expect(JSON.parse(report![1].toString('utf8')).exitCode).toBe(1);
+  });
+
   it('each run has its own folder, latest points at the newest, and the printed report link opens', async () => {
     world = await startWorld();
     const manifest = await writeTciaManifest(world.out, 'rec.tcia', UIDS.slice(0, 2));

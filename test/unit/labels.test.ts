@@ -33,6 +33,14 @@ describe('assignSessionLabels', () => {
     expect(reversed).toEqual(labels);
   });
 
+  it("gives a patient whose ID is another patient's next label that ID, whatever the manifest's order", () => {
+    const studies = [study('4.1', 'MSB-4', '2001-01-01'), study('4.2', 'MSB-4', '2002-01-01'), study('5.1', 'MSB-4_01', '2001-01-01'), study('5.2', 'MSB-4_01', '2002-01-01')];
+    const expected = { '4.1': 'MSB-4', '4.2': 'MSB-4_02', '5.1': 'MSB-4_01', '5.2': 'MSB-4_01_01' };
+    expect(Object.fromEntries(assignSessionLabels(studies, new Map(), new Set()))).toEqual(expected);
+    expect(Object.fromEntries(assignSessionLabels([...studies].reverse(), new Map(), new Set()))).toEqual(expected);
+    expect(Object.fromEntries(assignSessionLabels([studies[2]!, studies[0]!, studies[3]!, studies[1]!], new Map(), new Set()))).toEqual(expected);
+  });
+
   it('keeps labels XNAT already has and gives a new study the next free suffix', () => {
     const existing = new Map([['1.1', 'P1'], ['1.3', 'P1_01']]);
     const labels = assignSessionLabels([study('1.1', 'P1', '2001-01-01'), study('1.2', 'P1', '2002-01-01'), study('1.3', 'P1', '2003-01-01')], existing, new Set(['P1', 'P1_01']));
