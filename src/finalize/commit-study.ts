@@ -84,7 +84,8 @@ export interface CommitOutcome {
  * The study's last step, shared by the study job and the recovery of an interrupted run's leftovers: commit the
  * prearchive session, then check the archive holds every expected series with all its files. A refusal stands
  * (thrown, as "commit of session … failed") unless the archive already holds a session of this study under the
- * label; then the refused entry, a duplicate, is removed from the prearchive.
+ * label; then the refused entry, when a duplicate, is removed from the prearchive, and otherwise left there for a
+ * manual merge.
  */
 export async function commitAndVerify(
   prearchiveUri: string,
@@ -102,11 +103,17 @@ export async function commitAndVerify(
     // Look at the archive before reporting: the same study may already be archived there, complete.
     const problems = await archiveAfterRefusal(deps.xnat, target.project, target.session, target.studyUid, expected, error).catch(() => undefined);
     if (!problems) throw refused;
-    // The refused entry duplicates what the archive holds; it must not stay in the prearchive.
-    await deps.xnat.deletePrearchive(prearchiveUri).then(
-      () => deps.logger.info(`removed duplicate prearchive session ${prearchiveUri}`),
-      (e: unknown) => deps.logger.warn(`could not remove prearchive session ${prearchiveUri}: ${describeError(e)}`),
-    );
+    if (problems.size === 0) {
+      // The refused entry duplicates what the archive holds; it must not stay in the prearchive.
+      await deps.xnat.deletePrearchive(prearchiveUri).then(
+        () => deps.logger.info(`removed duplicate prearchive session ${prearchiveUri}`),
+        (e: unknown) => deps.logger.warn(`could not remove prearchive session ${prearchiveUri}: ${describeError(e)}`),
+      );
+    } else {
+      // It carries series the archive lacks (a session of another type, say, which XNAT will not merge into):
+      // no duplicate, so it stays where an admin can merge it by hand, as XNAT's message advises.
+      deps.logger.warn(`left prearchive session ${prearchiveUri} for a manual merge: it holds series the archived session ${target.session} lacks, and XNAT refused it (${describeError(error)})`);
+    }
     for (const [uid, problem] of problems) problems.set(uid, `${refused.message}; ${problem}`);
     return { archived: archivePath, problems, refusal: describeError(error) };
   }

@@ -124,3 +124,24 @@ describe('a whole leftover that holds only part of a study of several modalities
     expectArchivedAsServed(world, 'MIXED', UIDS);
   });
 });
+
+describe('a series XNAT will not merge into the session archived before it', () => {
+  it('fails with XNAT\'s message and its refused entry stays in the prearchive for a manual merge', async () => {
+    // One study: an MR series and a CT series. The CT series alone was imported first, so XNAT holds a CT session.
+    const collection = buildCollection(UIDS, { seriesPerStudy: 2, studiesPerPatient: 1, awkwardNames: false, modalities: ['MR'] }, { [UIDS[1]!]: { modality: 'CT' } });
+    world = await startWorld({ nbia: { collection }, xnat: { projects: [{ id: 'MERGE', owners: ['admin'] }] } });
+    const ctOnly = await writeTciaManifest(world.out, 'ct.tcia', [UIDS[1]!]);
+    expect((await world.run(['import', ctOnly, '--project', 'MERGE', '--output-dir', world.out, ...FAST])).exitCode).toBe(0);
+    const both = await writeTciaManifest(world.out, 'both.tcia', UIDS);
+    const result = await world.run(['import', both, '--project', 'MERGE', '--output-dir', world.out, ...FAST]);
+    expect(result.exitCode).toBe(1);
+    expect(result.stdout).toMatch(/left prearchive session \S+ for a manual merge: .*Invalid modification of session modality/);
+    const rows = (await report()).series;
+    expect(rows.find((r) => r.seriesUid === UIDS[0])).toMatchObject({ status: 'failed', error: expect.stringMatching(/Invalid modification of session modality/) });
+    expect(rows.find((r) => r.seriesUid === UIDS[1])?.status).toBe('already-in-xnat');
+    // The MR series waits in the prearchive, whole, for the admin.
+    const left = world.xnat.prearchive('MERGE');
+    expect(left).toHaveLength(1);
+    expect(left[0]!.scans.map((s) => [s.seriesInstanceUid, s.files.length])).toEqual([[UIDS[0], world.nbia.spec(UIDS[0]!)!.imageCount]]);
+  });
+});
