@@ -31,12 +31,12 @@ export function checkArgv(argv: readonly string[]): void {
       throw new UsageError(`--${name} takes no value, or exactly =true or =false (given '${inline}')`, `write --${bare} to turn it on`);
     }
     if (!VALUED.has(name)) continue;
-    // An option right before `--` was given no value.
+    // An option last on the line, or right before `--`, was given no value.
     const value = inline ?? (argv[i + 1] === '--' ? '' : argv[i + 1]);
     if (name === 'xnat-pass' && inline === undefined && value !== undefined && value.startsWith('-')) {
       throw new UsageError('the value after --xnat-pass starts with \'-\', so it would be read as options', 'write --xnat-pass=<password>, or better, set XNAT_PASS');
     }
-    if (value === '') {
+    if (value === '' || value === undefined) {
       const env = ENV_OF[name];
       throw new UsageError(`${name.length === 1 ? '-' : '--'}${name} is empty`, env ? `give it a value, or leave it out to use ${env}` : 'give it a value, or leave it out for the default');
     }

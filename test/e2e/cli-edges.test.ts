@@ -33,6 +33,7 @@ describe('values the parser would take quietly are refused before the first requ
     [['--xnat-pass='], /--xnat-pass is empty \(give it a value, or leave it out to use XNAT_PASS\)/],
     [['--project', ''], /--project is empty/],
     [['-o', ''], /-o is empty/],
+    [['--xnat-pass'], /--xnat-pass is empty \(give it a value, or leave it out to use XNAT_PASS\)/],
     [['--', 'extra.tcia'], /unexpected argument 'extra.tcia'/],
     [['--stall-timeout', '-5'], /--stall-timeout must be a number of seconds above 0/],
   ])('import <manifest> --project P … %p', async (extra, message) => {
