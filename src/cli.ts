@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import type { Argv } from 'yargs';
 import { checkOptions, runCheckCommand } from './check/command.js';
-import { LOG_LEVELS, resolveConfig, type Config, type RawOptions } from './config.js';
+import { LOG_LEVELS, passwordOnCommandLine, resolveConfig, type Config, type RawOptions } from './config.js';
 import { SOURCE_MODES } from './sources/route.js';
 import { checkArgv, redact, secretsIn, withoutSeparator } from './argv-checks.js';
 import { describeError, UsageError } from './errors.js';
@@ -240,8 +240,7 @@ async function execute(raw: RawOptions, tuning: Partial<Tuning> = {}): Promise<n
   if (outputNote) logger.warn(outputNote);
   for (const warning of config.warnings) logger.warn(warning);
   if (config.passwordFromArgv) {
-    const instead = config.originalForm ? 'set XNAT_PASS and leave out the last argument' : 'set XNAT_PASS instead';
-    logger.warn(`the XNAT password was given on the command line, where other users can read it (ps, shell history); ${instead}`);
+    logger.warn(passwordOnCommandLine(config.originalForm ? 'set XNAT_PASS and leave out the last argument' : undefined));
   }
   const progress = new Progress({ logger, tty: bar, enabled, intervalSeconds: tuning.progressIntervalSeconds });
 

@@ -158,6 +158,11 @@ export function resolveSources(raw: Pick<RawOptions, 'source' | 'idcIndex' | 'id
  * Where XNAT is and who logs in, from flags first, then the environment. A missing value is named with the
  * flag and variable that give it; --insecure warns here, once per run.
  */
+/** The warning for a password given on the command line; `instead` is what to do about it. */
+export function passwordOnCommandLine(instead = 'set XNAT_PASS instead'): string {
+  return `the XNAT password was given on the command line, where other users can read it (ps, shell history); ${instead}`;
+}
+
 export function resolveXnatAccess(raw: Pick<RawOptions, 'xnatHost' | 'xnatUser' | 'xnatPass' | 'insecure'>, env: NodeJS.ProcessEnv, warnings: string[]): XnatAccess {
   const hostRaw = (raw.xnatHost ?? env.XNAT_HOST ?? '').trim();
   const user = raw.xnatUser ?? env.XNAT_USER ?? '';

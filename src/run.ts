@@ -241,13 +241,13 @@ export async function run(config: Readonly<Config>, context: RunContext): Promis
 
   /** Into the project, for a run that sent something: StdOut.log already says why a run that changed nothing stopped. */
   async function attachRecords(): Promise<void> {
-    const failed = (what: string) => (error: unknown): void => keptBadly(`could not attach ${what} to project ${config.project}: ${describeError(error)}`);
-    if (manifest && report.series.length > 0) await uploadManifestRecords(xnat, config.project, manifest, report).catch(failed('the manifest and its sessions list'));
+    const failed = (what: string, error: unknown): void => keptBadly(`could not attach ${what} to project ${config.project}: ${describeError(error)}`);
+    if (manifest && report.series.length > 0) await uploadManifestRecords(xnat, config.project, manifest, report).catch((error: unknown) => failed('the manifest and its sessions list', error));
     try {
-      const where = await uploadRunRecords(xnat, config.project, report, context.logPath, logger, (what, error) => failed(what)(error));
+      const where = await uploadRunRecords(xnat, config.project, report, context.logPath, logger, failed);
       logger.info(`report attached to the project: ${host}${where.report} (every run's records: ${host}${where.listing})`);
     } catch (error) {
-      failed('the report')(error);
+      failed('the report', error);
     }
   }
 }

@@ -2,7 +2,7 @@
 import { resolve } from 'node:path';
 import pino from 'pino';
 import type { Argv } from 'yargs';
-import { normaliseUrl, resolveProject, resolveSources, resolveXnatAccess, type SourcesConfig } from '../config.js';
+import { normaliseUrl, passwordOnCommandLine, resolveProject, resolveSources, resolveXnatAccess, type SourcesConfig } from '../config.js';
 import { describeError } from '../errors.js';
 import { askForMissingPassword } from '../prompt.js';
 import { DEFAULT_TCIA_ROOT } from '../tcia/server-url.js';
@@ -48,7 +48,7 @@ export async function runCheckCommand(args: Record<string, unknown>): Promise<nu
     return 2;
   }
   const { project, access, tciaRoot, outputDir, sources } = setup;
-  if (str('xnat-pass') !== undefined) warnings.push('the XNAT password was given on the command line, where other users can read it (ps, shell history); set XNAT_PASS instead');
+  if (str('xnat-pass') !== undefined) warnings.push(passwordOnCommandLine());
   for (const warning of warnings) process.stdout.write(`! ${warning}\n`);
   process.stdout.write(`Checking whether ${access.user} can import into project ${project} on ${access.host} (read-only)\n`);
 
