@@ -22,6 +22,7 @@ import { resolveTciaRoot } from './tcia/server-url.js';
 import { IMPORT_SOURCE } from './transfer/transfer-series.js';
 import { recoverLeftovers } from './plan/recover-leftovers.js';
 import { withHeaderNames } from './plan/header-metadata.js';
+import { noteAnnotations } from './plan/annotations.js';
 import { observeStudies } from './study/events.js';
 import { logObserver, progressObserver } from './study/observers.js';
 import { runStudyJobs } from './study/study-job.js';
@@ -146,6 +147,7 @@ export async function run(config: Readonly<Config>, context: RunContext): Promis
     const t = plan.totals;
     logger.info(`plan: ${t.toMove} series to import (${t.images} images, ${formatSize(t.bytes)}) in ${plan.studies.length} session(s); ${t.skip} already in XNAT; ${t.unknown} ${unknownReason ? 'not described by any source' : 'unknown at TCIA'}`);
     for (const s of plan.series.filter((x) => x.action === 'unknown')) logger.error({ series: s.uid }, `series ${s.uid}: ${unknownReason ?? 'TCIA has no public series with this UID'}`);
+    noteAnnotations(plan, report, logger);
 
     if (config.dryRun) {
       const planPath = join(folder.dir, 'plan.csv');

@@ -28,6 +28,8 @@ export interface SeriesSpec {
   pixels?: PixelShape;
   /** The dataset's transfer syntax; absent: Explicit VR Little Endian. */
   transferSyntax?: TransferSyntax;
+  /** NBIA holds annotation files for the series (its metadata's AnnotationsFlag); getImage never serves them. */
+  annotations?: boolean;
 }
 
 /** The uncompressed transfer syntaxes (PS3.5 §A.1–A.3) the builder writes. */

@@ -81,6 +81,8 @@ export interface RunReport {
   licenses: { name: string; uri: string; collections: string[]; series: number }[];
   /** What to cite: each collection's data description (a DOI where NBIA gives one). */
   citations: { collection: string; uri: string; doi?: string }[];
+  /** Series of this manifest that TCIA holds annotation files for, which the tool does not import (src/plan/annotations.ts). */
+  annotationsNotImported?: number;
   series: SeriesReportRow[];
 }
 

@@ -53,18 +53,20 @@ export async function readManifest(path: string): Promise<Manifest> {
 }
 
 function decodeText(bytes: Buffer, fileName: string): string {
-  const sample = bytes.subarray(0, 8192);
-  let text: string;
-  try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch {
-    text = '';
-  }
-  if (text === '' || sample.includes(0)) {
+  // A spreadsheet saved as "Unicode text" is UTF-16 with a byte-order mark; TextDecoder drops the mark.
+  if (bytes[0] === 0xff && bytes[1] === 0xfe) return new TextDecoder('utf-16le').decode(bytes);
+  if (bytes[0] === 0xfe && bytes[1] === 0xff) return new TextDecoder('utf-16be').decode(bytes);
+  if (bytes.subarray(0, 8192).includes(0) || bytes.subarray(0, 4).toString('latin1') === 'PK\u0003\u0004') {
     const hint = bytes.subarray(0, 4).toString('latin1') === 'PK\u0003\u0004' ? 'this is a zip archive: unzip it first' : 'pass the text manifest (.tcia or .csv) downloaded from TCIA';
     throw new ManifestError(`manifest ${fileName} is a binary file, not text`, hint);
   }
-  return text;
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    // Not UTF-8 but text: a CSV a spreadsheet saved in the system's code page (a 'µ' or 'é' in a description).
+    // Only the ASCII UID column is read, so the code page's other characters need only survive, not be exact.
+    return new TextDecoder('windows-1252').decode(bytes);
+  }
 }
 
 function detectFormat(text: string, fileName: string): 'tcia' | 'csv' {

@@ -17,6 +17,8 @@ export interface SeriesMetadata {
   licenseUri: string;
   /** The collection's data description, usually its DOI URL: what TCIA asks users to cite (docs/reference/xnat-records.md#licenses-and-citations). */
   dataDescriptionUri: string;
+  /** TCIA holds annotation files for the series (its AnnotationsFlag); getImage serves its DICOM images only. */
+  annotations?: boolean;
 }
 
 /** NBIA writes dates as MM-DD-YYYY (docs/reference/nbia.md#series-metadata-v4); some endpoints use YYYY-MM-DD or YYYYMMDD. */
@@ -27,6 +29,11 @@ export function isoDate(value: string | undefined): string {
   m = /^(\d{4})-?(\d{2})-?(\d{2})/.exec(text);
   if (m) return `${m[1]}-${m[2]}-${m[3]}`;
   return '';
+}
+
+/** NBIA prints a boolean column as the database gives it: 1/0, true/false or YES/NO. */
+function isFlagSet(value: string | undefined): boolean {
+  return /^(?:1|true|yes|y)$/i.test((value ?? '').trim());
 }
 
 export function toCount(value: unknown): number {
@@ -53,6 +60,7 @@ export function fromV4Row(row: Record<string, string>): SeriesMetadata | undefin
     license: (row.LicenseName ?? '').trim(),
     licenseUri: (row.LicenseURI ?? '').trim(),
     dataDescriptionUri: (row.DataDescriptionURI ?? '').trim(),
+    annotations: isFlagSet(row.AnnotationsFlag),
   };
 }
 
@@ -76,5 +84,6 @@ export function fromV1Row(row: Record<string, unknown>): SeriesMetadata | undefi
     license: get('License Name'),
     licenseUri: get('License URL'),
     dataDescriptionUri: get('Data Description URI'),
+    annotations: isFlagSet(get('Annotations Flag')),
   };
 }

@@ -169,3 +169,20 @@ describe('dry run of a manifest', () => {
     expect(world.xnat.requests.filter((r) => r.method !== 'GET')).toEqual([]);
   });
 });
+
+describe('annotations', () => {
+  it('series TCIA flags as annotated are imported, and the run says once that their annotation files were not', async () => {
+    const uids = UIDS.slice(0, 3);
+    world = await startWorld({ nbia: { collection: buildCollection(uids, {}, { [uids[0]!]: { annotations: true }, [uids[2]!]: { annotations: true } }) } });
+    const manifest = await writeTciaManifest(world.out, 'ann.tcia', uids);
+    const result = await world.run(['import', manifest, '--project', 'ANN', '--output-dir', world.out, ...FAST]);
+    expect(result.exitCode).toBe(0);
+    expect(result.stderr).toBe('');
+    const notes = result.stdout.split('\n').filter((l) => /annotation files at TCIA/.test(l));
+    expect(notes).toHaveLength(1);
+    expect(notes[0]).toMatch(new RegExp(`2 series have annotation files at TCIA \\(first: ${uids[0]!.replace(/\./g, '\\.')}\\); this tool imports their DICOM images only`));
+    const report = await latestReport<{ annotationsNotImported?: number; series: { status: string }[] }>(world.out);
+    expect(report.annotationsNotImported).toBe(2);
+    expect(report.series.map((r) => r.status)).toEqual(['imported', 'imported', 'imported']);
+  });
+});

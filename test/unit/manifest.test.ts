@@ -92,6 +92,18 @@ describe('.tcia quirks', () => {
     expect(await refusal(await manifestFile(name, content))).toMatch(message);
   });
 
+  it('reads a CSV a spreadsheet saved again: Windows-1252, or UTF-16 with a byte-order mark', async () => {
+    const text = `PatientID,SeriesDescription,SeriesInstanceUID\r\nP1,T1 \u00b5 caf\u00e9,${A}\r\nP2,\u00b0,${B}\r\n`;
+    const cp1252 = await readManifest(await manifestFile('excel.csv', Buffer.from(text, 'latin1')));
+    expect(cp1252.seriesUids).toEqual([A, B]);
+    const utf16 = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]);
+    expect((await readManifest(await manifestFile('unicode.csv', utf16))).seriesUids).toEqual([A, B]);
+    const utf16be = Buffer.from(Buffer.from(`\ufeff${text}`, 'utf16le')).swap16();
+    expect((await readManifest(await manifestFile('unicode-be.csv', utf16be))).seriesUids).toEqual([A, B]);
+    // Without a byte-order mark, UTF-16 holds NUL bytes: binary, as before.
+    expect(await refusal(await manifestFile('nobom.csv', Buffer.from(text, 'utf16le')))).toMatch(/binary file, not text/);
+  });
+
   it('refuses a binary file and recognises a zip', async () => {
     const zip = await manifestFile('m.tcia', Buffer.from([0x50, 0x4b, 3, 4, 0, 0, 0xff, 0xfe]));
     expect(await refusal(zip)).toMatch(/binary file.*unzip it first/);

@@ -12,9 +12,18 @@ export async function parseMd5List(text: string): Promise<Map<string, string>> {
       .on('data', (row: Record<string, string>) => {
         const name = row.Filename ?? row.filename ?? '';
         const hash = (row.MD5Hash ?? row.md5hash ?? '').toLowerCase();
-        if (name && hash) hashes.set(name, hash);
+        if (name && hash) hashes.set(name, fullWidth(hash));
       })
       .on('end', () => resolve());
   });
   return hashes;
+}
+
+/**
+ * NBIA serves each file's digest as it was stored at ingest, and one ingest path stores the string its DICOM
+ * pipeline gave rather than a 32-digit form (docs/reference/nbia.md#md5-list). A hex value of fewer digits can
+ * only stand for the MD5 with that many leading zeros, so padding it loosens nothing.
+ */
+function fullWidth(hash: string): string {
+  return /^[0-9a-f]{1,31}$/.test(hash) ? hash.padStart(32, '0') : hash;
 }
