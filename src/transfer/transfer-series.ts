@@ -78,7 +78,7 @@ export async function transferSeries(job: SeriesJob, deps: TransferDeps): Promis
         deps.signal,
         {
           onBytes: deps.onBytes,
-          onUnreadable: (file) => log.warn({ file }, `${file}: its DICOM header could not be read, but it matches TCIA's MD5; XNAT decides`),
+          onUnreadable: (file) => log.warn({ file }, `${file}: its DICOM header could not be read, but it matches ${checkedAgainst(series)}; XNAT decides`),
         },
       );
       return { ...stats, prearchiveUri: uri, attempts: attempt, source: series.source, verified: series.verified, startedMs, endedMs: Date.now() };
@@ -105,4 +105,10 @@ function notHeld(source: string, uid: string): string {
 /** XNAT's failures are retried with the same source: switching sources would not help. */
 function isXnatSide(error: unknown): boolean {
   return error instanceof XnatHttpError || (error instanceof ConnectionError && error.peer === 'XNAT');
+}
+
+/** What a file that passed was matched against, in the words of a log line. */
+export function checkedAgainst(series: Pick<SourceSeries, 'source' | 'verified'>): string {
+  if (series.verified === 'size+header') return 'its size in the IDC listing';
+  return series.source === 'idc' ? "IDC's MD5 (its ETag)" : "TCIA's MD5";
 }

@@ -2,6 +2,7 @@
 import { SeriesContentError, ZipFormatError } from '../../src/errors.js';
 import { isRetryable } from '../../src/retry.js';
 import { asContentError } from '../../src/transfer/verification.js';
+import { checkedAgainst } from '../../src/transfer/transfer-series.js';
 
 const UID = '1.2.3';
 
@@ -22,5 +23,13 @@ describe('asContentError', () => {
     const bug = new TypeError("Cannot read properties of undefined (reading 'length')");
     expect(asContentError(bug, UID)).toBe(bug);
     expect(isRetryable(bug)).toBe(false);
+  });
+});
+
+describe('what a verified file with an unreadable header was matched against', () => {
+  it('names the check the source really made: TCIA MD5, IDC ETag MD5, or IDC size only', () => {
+    expect(checkedAgainst({ source: 'nbia', verified: 'md5' })).toBe("TCIA's MD5");
+    expect(checkedAgainst({ source: 'idc', verified: 'md5' })).toBe("IDC's MD5 (its ETag)");
+    expect(checkedAgainst({ source: 'idc', verified: 'size+header' })).toBe('its size in the IDC listing');
   });
 });
