@@ -141,8 +141,8 @@ function merge(state: XnatState, target: Experiment, s: PrearcSession, subjectLa
       target.scans.push({ ...scan, files: new Map(scan.files), catId: state.nextCatalogId() });
       continue;
     }
-    // Re-sent SOP Instance UIDs replace the earlier files.
-    for (const f of scan.files.values()) into.files.set(f.sopInstanceUid, f);
+    // A file of the same name (checked above to be the same SOP instance) replaces the earlier one.
+    for (const f of scan.files.values()) into.files.set(f.name, f);
   }
   // The session date is kept, not taken from the new DICOM (testDataProjectExperimentOldRes).
 }

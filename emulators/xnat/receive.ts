@@ -22,7 +22,7 @@ export interface Routing {
   refuseOtherStudy: boolean;
 }
 
-/** Adds one object; `seen` holds file names written by the current upload (per session and scan). */
+/** Adds one object; `seen` holds the sessions the current upload has written to. */
 export function receiveFile(
   state: XnatState,
   faults: FaultController,
@@ -48,7 +48,6 @@ export function receiveFile(
   if (session && state.archiving.has(prearcKey(session))) throw new HttpError(409, 'session document locked');
   if (!session) session = createSession(state, r, h);
   if (!seen.has(session)) seen.set(session, new Set());
-  const names = seen.get(session) as Set<string>;
   session.status = 'RECEIVING';
   session.lastmod = new Date();
 
@@ -69,15 +68,15 @@ export function receiveFile(
     };
     session.scans.push(scan);
   }
-  // rename=false keeps the entry's base name; a name repeated with another SOP UID goes through the namer.
+  // Files are kept by name, as in XNAT's scan folder (GradualDicomImporter.getSafeFile): with rename=false a file takes
+  // its entry's base name; a file already there under that name is overwritten when it is the same SOP instance, and
+  // otherwise the newcomer goes through the namer. The same instance sent under another name is kept twice.
   let name = r.rename ? namerFileName(h) : (entryName.split('/').pop() as string);
-  const clash = [...scan.files.values()].find((f) => f.name === name && f.sopInstanceUid !== h.sopInstanceUid);
-  if (clash || (names.has(`${scan.id}/${name}`) && !scan.files.has(h.sopInstanceUid))) name = namerFileName(h);
-  names.add(`${scan.id}/${name}`);
-  // The same SOP Instance UID overwrites in place.
-  const replaced = scan.files.get(h.sopInstanceUid);
+  const clash = scan.files.get(name);
+  if (clash && clash.sopInstanceUid !== h.sopInstanceUid) name = namerFileName(h);
+  const replaced = scan.files.get(name);
   if (replaced) state.blobs.remove(replaced.path);
-  scan.files.set(h.sopInstanceUid, state.storeFile({ name, sopInstanceUid: h.sopInstanceUid, sopClassUid: h.sopClassUid, instanceNumber: h.instanceNumber }, bytes));
+  scan.files.set(name, state.storeFile({ name, sopInstanceUid: h.sopInstanceUid, sopClassUid: h.sopClassUid, instanceNumber: h.instanceNumber }, bytes));
   return session;
 }
 

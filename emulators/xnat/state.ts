@@ -21,7 +21,7 @@ export interface StoredScan {
   seriesNumber: string;
   modality: string;
   seriesDescription: string;
-  /** Keyed by SOPInstanceUID, insertion order kept. */
+  /** Keyed by file name, as in the scan's folder; insertion order kept. */
   files: Map<string, StoredFile>;
   catId: number;
 }

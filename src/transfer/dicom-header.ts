@@ -3,6 +3,8 @@ import dicomParser from 'dicom-parser';
 import { convertBytes } from 'dicom-character-set';
 
 export interface DicomHeader {
+  /** SOPInstanceUID, or '' when the file has none. */
+  sopInstanceUid: string;
   seriesUid: string;
   studyUid: string;
   patientId: string;
@@ -41,6 +43,7 @@ export function readDicomHeader(bytes: Buffer): DicomHeader | undefined {
   // The first value, as dcm4che's getString gives it: a multi-valued UID files the object under its first.
   const text = (tag: string): string => (within(dataSet, tag) ? (dataSet.string(tag, 0) ?? '').trim() : '');
   const header: DicomHeader = {
+    sopInstanceUid: text('x00080018'),
     seriesUid: text(SERIES_UID),
     studyUid: text('x0020000d'),
     patientId: text('x00100020'),

@@ -41,11 +41,11 @@ export interface FileRelay {
   signal: AbortSignal;
   limits: HoldLimits;
   /**
-   * The header check of one file from its first bytes: true when the file may go on to XNAT (the upload then runs),
-   * false when the series is suspect (the file is then still read and hashed, so the verdict can wait for the list).
-   * `more` gives a longer start, asked for only when `head` does not hold the whole header.
+   * The header check of one file from its first bytes: the name the file goes to XNAT under when it may go on (the
+   * upload then runs), undefined when the series is suspect (the file is then still read and hashed, so the verdict
+   * can wait for the list). `more` gives a longer start, asked for only when `head` does not hold the whole header.
    */
-  admit(name: string, head: Buffer, more?: () => Buffer): boolean;
+  admit(name: string, head: Buffer, more?: () => Buffer): string | undefined;
 }
 
 /**
@@ -68,12 +68,13 @@ export async function relayPlain(relay: FileRelay, name: string, body: Readable,
   const parts = digest.takeParts();
   const head = joinStart(parts, PROBE_BYTES);
   const more = head.length < digest.size ? () => joinStart(parts, Infinity) : undefined;
-  if (!relay.admit(name, head, more)) {
+  const outName = relay.admit(name, head, more);
+  if (outName === undefined) {
     for (let next = await chunks.next(); !next.done; next = await chunks.next()) digest.add(next.value);
   } else if (complete) {
-    await relay.zip.holdStored(name, parts, { crc: digest.crc, size: digest.size });
+    await relay.zip.holdStored(outName, parts, { crc: digest.crc, size: digest.size });
   } else {
-    await relay.zip.streamPlain(name, parts, digest.through(chunks), () => ({ crc: digest.crc, size: digest.size }));
+    await relay.zip.streamPlain(outName, parts, digest.through(chunks), () => ({ crc: digest.crc, size: digest.size }));
   }
   return digest.done();
 }
@@ -94,15 +95,15 @@ export async function relayDeflated(relay: FileRelay, name: string, file: Deflat
 
 /** A whole compressed file, inflated in one call (in pieces when it inflates past `limits.plain`), then held. */
 async function wholeEntry(relay: FileRelay, name: string, raw: Buffer[], sums: DeclaredSums): Promise<FileDigest> {
-  const { checked, admitted } = sums.size <= relay.limits.plain ? checkInflated(relay, name, raw, sums) : await checkInPieces(relay, name, raw, sums);
-  if (admitted) await relay.zip.holdDeflated(name, raw, sums);
+  const { checked, outName } = sums.size <= relay.limits.plain ? checkInflated(relay, name, raw, sums) : await checkInPieces(relay, name, raw, sums);
+  if (outName !== undefined) await relay.zip.holdDeflated(outName, raw, sums);
   return checked;
 }
 
 interface Checked {
   checked: FileDigest;
-  /** Whether the header check lets the file go on to XNAT. */
-  admitted: boolean;
+  /** The name the file goes on to XNAT under, or undefined when the header check holds it back. */
+  outName: string | undefined;
 }
 
 /** The side copy inflated in one call and checked; its memory is given back before the file goes on. */
@@ -111,7 +112,7 @@ function checkInflated(relay: FileRelay, name: string, raw: Buffer[], sums: Decl
   try {
     const digest = new Digester();
     digest.add(inflated);
-    return { checked: digest.checked(name, sums, relay.uid), admitted: relay.admit(name, inflated) };
+    return { checked: digest.checked(name, sums, relay.uid), outName: relay.admit(name, inflated) };
   } finally {
     releaseInflated(inflated);
   }
@@ -128,7 +129,7 @@ async function checkInPieces(relay: FileRelay, name: string, raw: Buffer[], sums
     inflater.destroy();
   }
   const head = digest.takeHead();
-  return { checked: digest.checked(name, sums, relay.uid), admitted: relay.admit(name, head) };
+  return { checked: digest.checked(name, sums, relay.uid), outName: relay.admit(name, head) };
 }
 
 /**
@@ -141,7 +142,8 @@ async function streamEntry(relay: FileRelay, name: string, raw: Buffer[], rest: 
   try {
     for (const chunk of raw) await inflater.write(chunk);
     await inflater.flush();
-    const out = relay.admit(name, digest.takeHead()) ? await relay.zip.streamDeflated(name) : undefined;
+    const outName = relay.admit(name, digest.takeHead());
+    const out = outName !== undefined ? await relay.zip.streamDeflated(outName) : undefined;
     let reported = 0;
     const send = async (chunk: Buffer): Promise<void> => {
       if (!out) return;

@@ -41,6 +41,8 @@ export async function relaySource(series: SourceSeries, expected: SeriesExpectat
   let upload: Promise<string> | undefined;
   const stats: RelayStats = { files: 0, bytes: 0, md5Verified: 0 };
   const uid = expected.seriesUid;
+  /** Names given to this attempt's files in the outgoing zip. */
+  const sent = new Set<string>();
 
   const relay: FileRelay = {
     uid,
@@ -51,7 +53,7 @@ export async function relaySource(series: SourceSeries, expected: SeriesExpectat
       const header = verdicts.judge(name, head, more);
       // Broken off at once; the rest is still read and hashed so the verdict can wait for the list.
       if (verdicts.suspect) zip.breakOff(verdicts.suspect);
-      if (!header) return false;
+      if (!header) return undefined;
       if (!upload) {
         upload = startUpload(zip.body, header, signal);
         upload.catch((error: unknown) => {
@@ -59,7 +61,7 @@ export async function relaySource(series: SourceSeries, expected: SeriesExpectat
           if (!verdicts.suspect) controller.abort(remember(error));
         });
       }
-      return true;
+      return outgoingName(sent, name, header);
     },
   };
 
@@ -99,6 +101,20 @@ export async function relaySource(series: SourceSeries, expected: SeriesExpectat
 /** One NBIA getImage zip through the relay (the stage tests and the bench feed it zips directly). */
 export function relaySeries(download: Readable, expected: SeriesExpectation, startUpload: StartUpload, outer: AbortSignal, hooks: RelayHooks = {}): Promise<{ stats: RelayStats; uri: string }> {
   return relaySource(nbiaZipSeries(download, expected.seriesUid), expected, startUpload, outer, hooks);
+}
+
+/**
+ * The name a file goes to XNAT under: its SOPInstanceUID, which every source and every attempt agree on. XNAT keeps a
+ * scan's files by name and overwrites one only with the same instance (docs/reference/xnat-prearchive.md#file-names),
+ * so an instance sent again, by a retry or by NBIA after IDC failed part-way, replaces its first copy instead of
+ * joining it under a second name. The source's name stands in when the header gives no usable UID, or when this
+ * series has already sent one file under it.
+ */
+function outgoingName(sent: Set<string>, sourceName: string, header: DicomHeader): string {
+  const bySop = `${header.sopInstanceUid}.dcm`;
+  const name = /^[0-9.]{1,64}$/.test(header.sopInstanceUid) && !sent.has(bySop) ? bySop : sourceName;
+  sent.add(name);
+  return name;
 }
 
 /** instanceof fails across realms (Node's own AbortError in a test VM), so look at the shape. */

@@ -46,7 +46,7 @@ export function compareWithList(expected: SeriesExpectation, actual: Map<string,
 }
 
 /** What the upload is started with when the first file's header cannot be read: labels then come from the plan. */
-export const UNREAD_HEADER: DicomHeader = { seriesUid: '', studyUid: '', patientId: '', patientName: '', studyDate: '' };
+export const UNREAD_HEADER: DicomHeader = { sopInstanceUid: '', seriesUid: '', studyUid: '', patientId: '', patientName: '', studyDate: '' };
 
 /**
  * The header check of a series, whose verdicts wait for the check list (docs/reference/dicom.md#verdicts). A

@@ -103,6 +103,20 @@ describe('IDC as a source', () => {
     expect(result.stdout).toMatch(/IDC failed after its retries .*AccessDenied.*fetching it from NBIA/);
   });
 
+  it('IDC failing part-way through a series: NBIA sends it again over the files already sent, each instance once', async () => {
+    world = await startIdcWorld(UIDS.slice(0, 1), { imagesPerSeries: [60, 60] });
+    // A late object is refused for good: the ones before it have gone to XNAT by then, under the names NBIA's
+    // copies get too (their SOPInstanceUIDs), so XNAT overwrites them instead of keeping both.
+    const late = world.idc.objects(UIDS[0]!)[50]!;
+    world.idc.faults.set({ error: { status: 403, code: 'AccessDenied', keyPrefix: late.key, kind: 'object', count: Infinity } });
+    const manifest = await writeTciaManifest(world.out, 'partway.tcia', UIDS.slice(0, 1));
+    const result = await world.run(['import', manifest, '--project', 'PARTWAY', '--output-dir', world.out, ...FAST]);
+    expect(result.stdout).toMatch(/IDC failed after its retries .*AccessDenied.*fetching it from NBIA/);
+    expect(result.exitCode).toBe(0);
+    expect(sourceOf(await latestReport<Report>(world.out))[UIDS[0]!]).toBe('nbia');
+    expectArchivedAsServed(world, 'PARTWAY', UIDS.slice(0, 1));
+  });
+
   it('--source idc fails a series IDC does not hold with a clear message, and never asks NBIA for images', async () => {
     world = await startIdcWorld(UIDS, { inIdc: UIDS.slice(0, 5) });
     const { result, report } = await importAll('IDCONLY', ['--source', 'idc']);

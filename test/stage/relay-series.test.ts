@@ -4,6 +4,7 @@ import unzip from 'unzip-stream';
 import { Md5MismatchError, SeriesContentError } from '../../src/errors.js';
 import { relaySeries, type StartUpload } from '../../src/transfer/relay-series.js';
 import { startNbiaEmulator, type NbiaEmulator } from '../../emulators/nbia/index.js';
+import { sentName } from '../support/sent-names.js';
 
 const UID = '1.3.6.1.4.1.14519.5.2.1.1.24683744861288402229232136260839169890';
 let nbia: NbiaEmulator;
@@ -107,7 +108,8 @@ describe('relaySeries: TCIA zip → verify → XNAT zip', () => {
     expect(uri).toMatch(/^\/data\/prearchive\//);
     expect(stats).toMatchObject({ files: 6, md5Verified: 6 });
     const captured = await result;
-    expect(captured.entries.map((e) => e.name).sort()).toEqual(['00000001.dcm', '00000002.dcm', '00000003.dcm', '00000004.dcm', '00000005.dcm', '00000006.dcm']);
+    // Each file goes under its SOPInstanceUID, which NBIA and IDC and every attempt agree on.
+    expect(captured.entries.map((e) => e.name).sort()).toEqual(Array.from({ length: 6 }, (_, i) => sentName(nbia.instance(UID, i))).sort());
     const served = new Set(Array.from({ length: 6 }, (_, i) => nbia.instance(UID, i).toString('base64')));
     for (const entry of captured.entries) {
       expect(served.has(entry.bytes.toString('base64'))).toBe(true);

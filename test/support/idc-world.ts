@@ -8,8 +8,8 @@ export interface IdcWorld extends World {
   collection: SeriesSpec[];
 }
 
-export async function startIdcWorld(uids: string[], options: { inIdc?: string[]; idc?: Partial<IdcEmulatorOptions> } = {}): Promise<IdcWorld> {
-  const collection = buildCollection(uids, { imagesPerSeries: [4, 7], seriesPerStudy: 2 });
+export async function startIdcWorld(uids: string[], options: { inIdc?: string[]; idc?: Partial<IdcEmulatorOptions>; imagesPerSeries?: [number, number] } = {}): Promise<IdcWorld> {
+  const collection = buildCollection(uids, { imagesPerSeries: options.imagesPerSeries ?? [4, 7], seriesPerStudy: 2 });
   const wanted = new Set(options.inIdc ?? uids);
   const world = await startWorld({ nbia: { collection } });
   const idc = await startIdcEmulator({ collection: collection.filter((s) => wanted.has(s.seriesUid)), ...options.idc });

@@ -7,6 +7,7 @@ import { makeInstance, seriesSpecFromUid } from '../../emulators/nbia/index.js';
 import { Md5MismatchError, SeriesContentError } from '../../src/errors.js';
 import type { FileCheck, SourceSeries } from '../../src/sources/types.js';
 import { relaySource, type StartUpload } from '../../src/transfer/relay-series.js';
+import { sentName } from '../support/sent-names.js';
 
 const SPEC = seriesSpecFromUid('1.2.826.0.1.3680043.8.498.1.9.77', { imagesPerSeries: [5, 5], rows: 64, columns: 64, modalities: ['MR'] });
 const URI = '/data/prearchive/projects/P/20260101_000000000/S';
@@ -83,8 +84,8 @@ describe('relaySource with an in-memory source', () => {
     expect(stats).toEqual({ files: 5, bytes: all.reduce((n, f) => n + f.bytes.length, 0), md5Verified: 5 });
     const { entries, ended } = await uploaded;
     expect(ended).toBe(true);
-    expect([...entries.keys()].sort()).toEqual(all.map((f) => f.name).sort());
-    for (const file of all) expect(entries.get(file.name)?.equals(file.bytes)).toBe(true);
+    expect([...entries.keys()].sort()).toEqual(all.map((f) => sentName(f.bytes)).sort());
+    for (const file of all) expect(entries.get(sentName(file.bytes))?.equals(file.bytes)).toBe(true);
   });
 
   it('takes the MD5 a source vouches for (SourceFile.md5, IDC\'s checked object stream) instead of hashing the bytes again', async () => {
