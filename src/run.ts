@@ -105,6 +105,8 @@ export async function run(config: Readonly<Config>, context: RunContext): Promis
   let transferSeconds = 0;
   /** Whether this run sent anything to XNAT; a run that changed nothing attaches nothing. */
   let changedXnat = false;
+  /** Series an interrupted run sent whole, which this run committed from the prearchive. */
+  let recovered: ReadonlySet<string> = new Set();
   let plan: Plan | undefined;
   let sent: ReadonlyMap<string, SeriesOutcome> = new Map();
   const host = config.xnat.host;
@@ -135,8 +137,12 @@ export async function run(config: Readonly<Config>, context: RunContext): Promis
     // would be sent again and the two archives would race (issue 13).
     let stillBusy = new Map<string, string>();
     if (projectExists && !config.dryRun) {
-      stillBusy = (await recoverLeftovers(xnat, config.project, IMPORT_SOURCE, metadata, logger,
-        { signal: context.signal, timeoutMs: tuning.settleTimeoutMs, pollIntervalMs: tuning.pollIntervalMs })).busy;
+      const settled = await recoverLeftovers(xnat, config.project, IMPORT_SOURCE, metadata, logger,
+        { signal: context.signal, timeoutMs: tuning.settleTimeoutMs, pollIntervalMs: tuning.pollIntervalMs });
+      stillBusy = settled.busy;
+      recovered = settled.committedSeries;
+      // Committing or deleting what an interrupted run left is a change to XNAT: this run's records say what it did.
+      changedXnat = settled.committed.length + settled.deleted.length > 0;
     }
     const holdings: XnatHoldings = projectExists ? await readHoldings(xnat, config.project, new Set([...metadata.values()].map((m) => m.studyUid))) : { sessions: [], scans: new Map() };
     const named = await withHeaderNames(nbia, metadata, { logger, signal: context.signal, skipStudies: new Set(holdings.sessions.map((row) => row.studyUid)) });
@@ -171,7 +177,7 @@ export async function run(config: Readonly<Config>, context: RunContext): Promis
     // Which CRC-32 checks every file: a missing binary slows a run without changing its outcome, so say it.
     if (t.toMove > 0) logger.debug(`CRC-32 by ${crc32Implementation()}`);
     context.progress.startTransfer(t.toMove, t.bytes);
-    changedXnat = t.toMove > 0 && !context.signal.aborted;
+    changedXnat ||= t.toMove > 0 && !context.signal.aborted;
     sent = await runStudyJobs(plan.studies, config.concurrency, {
       nbia, source: sources.router, xnat, logger, retry, signal: context.signal, project: config.project,
       settleTimeoutMs: tuning.settleTimeoutMs, pollIntervalMs: tuning.pollIntervalMs,
@@ -182,7 +188,7 @@ export async function run(config: Readonly<Config>, context: RunContext): Promis
 
     const notStarted = (s: PlannedSeries): string =>
       stillBusy.get(s.meta?.studyUid ?? '') ?? (context.signal.aborted ? 'run stopped before this series started' : 'not started');
-    report.series = reportRows(plan, { dryRun: false, sent, notStarted, unknownReason }, where);
+    report.series = reportRows(plan, { dryRun: false, sent, notStarted, unknownReason, recovered }, where);
     const failed = report.series.filter((r) => r.status !== 'imported' && r.status !== 'already-in-xnat').length;
     report.exitCode = context.signal.aborted ? stopExitCode(context.signal) : failed > 0 ? 1 : 0;
     report.outcome = context.signal.aborted ? `stopped by ${stopName(context.signal)}` : failed > 0 ? `${failed} series not imported` : 'every series is in XNAT';

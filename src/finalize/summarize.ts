@@ -13,6 +13,8 @@ export interface RunOutcomes {
   notStarted: (series: PlannedSeries) => string;
   /** Why a series is unknown, when not because TCIA lacks it (--source idc: IDC's index lacks it). */
   unknownReason?: string;
+  /** Series this run committed from an interrupted run's prearchive leftover: imported now, though planned as there. */
+  recovered?: ReadonlySet<string>;
 }
 
 const NOTHING = { files: 0, bytes: 0, md5Verified: 0, attempts: 0, error: '' };
@@ -22,7 +24,10 @@ export function seriesOutcome(series: PlannedSeries, run: RunOutcomes): SeriesOu
   // Only TCIA's own answer makes a series unknown there; one no source that answered could describe failed.
   if (series.action === 'unknown' && run.unknownReason !== undefined) return { ...NOTHING, status: 'failed', error: run.unknownReason };
   if (series.action === 'unknown') return { ...NOTHING, status: 'unknown-at-tcia', error: run.dryRun ? '' : 'TCIA has no public series with this UID' };
-  if (series.action === 'skip') return { ...NOTHING, status: 'already-in-xnat', files: run.dryRun ? 0 : series.existingScan?.fileCount ?? 0 };
+  if (series.action === 'skip') {
+    const status = run.recovered?.has(series.uid) ? 'imported' : 'already-in-xnat';
+    return { ...NOTHING, status, files: run.dryRun ? 0 : series.existingScan?.fileCount ?? 0 };
+  }
   if (run.dryRun) return { ...NOTHING, status: 'planned', bytes: series.meta?.fileSize ?? 0 };
   return run.sent.get(series.uid) ?? { ...NOTHING, status: 'not-started', error: run.notStarted(series) };
 }

@@ -7,6 +7,8 @@ import type { ArchivedSessionRow, PrearchiveRow, XnatClient } from '../xnat/xnat
 
 export interface LeftoverOutcome {
   committed: string[];
+  /** SeriesInstanceUIDs of the series those commits put in the archive: this run imported them. */
+  committedSeries: Set<string>;
   deleted: string[];
   /** Sessions XNAT was still working on when the wait ran out, by StudyInstanceUID, with a reason to report. */
   busy: Map<string, string>;
@@ -30,9 +32,9 @@ const PROGRESS_EVERY_MS = 30_000;
  * - a session XNAT is still working on (queued, archiving, building, or one it may still auto-commit) is waited
  *   for, bounded, with a progress line now and then; a killed run may have left an archive running behind a 504;
  * - a RECEIVING session is built first, since XNAT lists the scans of built sessions only;
- * - a READY session whose every scan holds all the files TCIA lists is committed and checked in the archive, by
- *   the study job's own last step: the transfer withholds each series' last file until the whole series has
- *   passed its MD5 check, so a full scan is verified;
+ * - a READY session whose every scan holds all the files and all the bytes TCIA lists is committed and checked
+ *   in the archive, by the study job's own last step: the transfer withholds each series' last file until the
+ *   whole series has passed its MD5 check, so a full scan is verified;
  * - a CONFLICT or ERROR session is examined against the archive and deleted: when the archive holds its series
  *   complete it was a duplicate, otherwise planning sends them again;
  * - anything else is deleted, and planning sends its series again.
@@ -45,7 +47,7 @@ export async function recoverLeftovers(
   logger: Logger,
   options: SettleOptions,
 ): Promise<LeftoverOutcome> {
-  const outcome: LeftoverOutcome = { committed: [], deleted: [], busy: new Map() };
+  const outcome: LeftoverOutcome = { committed: [], committedSeries: new Set(), deleted: [], busy: new Map() };
   const byStudy = new Map<string, SeriesMetadata[]>();
   for (const meta of metadata.values()) byStudy.set(meta.studyUid, [...(byStudy.get(meta.studyUid) ?? []), meta]);
   const mine = (row: PrearchiveRow): boolean => row.source === source && byStudy.has(row.tag);
@@ -89,6 +91,7 @@ export async function recoverLeftovers(
         } else {
           logger.info(`committed ${row.name} left in the prearchive by an interrupted run: ${committed.archived}`);
           outcome.committed.push(row.uri);
+          for (const series of held) if (!committed.problems.has(series.seriesUid)) outcome.committedSeries.add(series.seriesUid);
         }
         // Planning reads the archive afterwards, so a series found incomplete there is replaced this run.
         for (const problem of committed.problems.values()) logger.warn(`${row.name}: ${problem}; it will be sent again`);
@@ -167,8 +170,13 @@ async function wholeSeries(xnat: XnatClient, uri: string, series: SeriesMetadata
   const held = new Set<SeriesMetadata>();
   const whole = scans.every((scan) => {
     const matches = series.filter((s) => s.seriesNumber !== '' && String(Number(s.seriesNumber)) === scan.id);
-    if (matches.length !== 1 || matches[0]!.imageCount === 0 || scan.fileCount !== matches[0]!.imageCount) return false;
-    held.add(matches[0]!);
+    const meta = matches[0];
+    if (matches.length !== 1 || !meta || meta.imageCount === 0 || scan.fileCount !== meta.imageCount) return false;
+    // A killed upload leaves the file it was sending cut short, yet counted (docs/reference/xnat-prearchive.md#file-names):
+    // only the bytes TCIA publishes for the series tell a whole scan. A script that rewrote the files on import, or
+    // a size NBIA did not give, makes the scan look unfinished: it is sent again, never committed unchecked.
+    if (meta.fileSize === 0 || scan.bytes !== meta.fileSize) return false;
+    held.add(meta);
     return true;
   });
   return whole && (held.size === series.length || new Set(series.map((s) => s.modality)).size === 1) ? [...held] : undefined;

@@ -61,17 +61,28 @@ export async function buildPrearchive(xnat: XnatSession, prearchiveUri: string, 
   if (response.statusCode !== 200) throw xnat.error(response, 'POST', prearchiveUri);
 }
 
-/** Scans of a prearchive session with their DICOM file counts (scan IDs are SeriesNumbers: docs/reference/xnat-rest.md#scans-and-files). */
-export async function prearchiveScans(xnat: XnatSession, prearchiveUri: string): Promise<{ id: string; fileCount: number }[]> {
+/** One scan of a prearchive entry: its ID (the SeriesNumber), its DICOM files and their bytes on disk. */
+export interface PrearchiveScan {
+  id: string;
+  fileCount: number;
+  /** undefined when XNAT's listing gave no usable sizes. */
+  bytes: number | undefined;
+}
+
+/** Scans of a prearchive session with their DICOM files (scan IDs are SeriesNumbers: docs/reference/xnat-rest.md#scans-and-files). */
+export async function prearchiveScans(xnat: XnatSession, prearchiveUri: string): Promise<PrearchiveScan[]> {
   const response = await xnat.request('GET', `${prearchiveUri}/scans`, { searchParams: { format: 'json' } });
   if (response.statusCode === 404) return [];
   if (response.statusCode !== 200) throw xnat.error(response, 'GET', `${prearchiveUri}/scans`);
-  const scans: { id: string; fileCount: number }[] = [];
+  const scans: PrearchiveScan[] = [];
   for (const row of resultSet(response.body)) {
     const id = row.ID ?? '';
     const files = await xnat.request('GET', `${prearchiveUri}/scans/${encodeURIComponent(id)}/resources/DICOM/files`, { searchParams: { format: 'json' } });
     if (files.statusCode !== 200) throw xnat.error(files, 'GET', `${prearchiveUri}/scans/${id}/resources/DICOM/files`);
-    scans.push({ id, fileCount: resultSet(files.body).length });
+    const listed = resultSet(files.body);
+    // Size is each file's length on disk (docs/reference/xnat-prearchive.md#file-names); unreadable sizes make the total unknown.
+    const sizes = listed.map((file) => Number(file.Size));
+    scans.push({ id, fileCount: listed.length, bytes: sizes.every((n) => Number.isSafeInteger(n) && n >= 0) ? sizes.reduce((a, b) => a + b, 0) : undefined });
   }
   return scans;
 }

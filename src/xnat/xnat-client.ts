@@ -3,7 +3,7 @@ import type { Method, OptionsOfTextResponseBody, Response } from 'got';
 import type { XnatHttpError } from '../errors.js';
 import { archive, deleteScan, listSessions, sessionScans, type ArchivedScan, type ArchivedSessionRow } from './archive.js';
 import { importZip, type ImportParams } from './import.js';
-import { buildPrearchive, commit, deletePrearchive, listPrearchive, prearchiveEntry, prearchiveScans, type CommitOutcome, type PrearchiveRow } from './prearchive.js';
+import { buildPrearchive, commit, deletePrearchive, listPrearchive, prearchiveEntry, prearchiveScans, type CommitOutcome, type PrearchiveRow, type PrearchiveScan } from './prearchive.js';
 import { createProject, projectExists } from './projects.js';
 import { putProjectFile } from './resources.js';
 import { XnatSession, type XnatClientOptions } from './session.js';
@@ -64,7 +64,7 @@ export class XnatClient {
     return buildPrearchive(this.session, prearchiveUri, source);
   }
 
-  prearchiveScans(prearchiveUri: string): Promise<{ id: string; fileCount: number }[]> {
+  prearchiveScans(prearchiveUri: string): Promise<PrearchiveScan[]> {
     return prearchiveScans(this.session, prearchiveUri);
   }
 

@@ -10,10 +10,16 @@ const UIDS = ['1.3.6.1.4.1.14519.5.2.1.9.1', '1.3.6.1.4.1.14519.5.2.1.9.2', '1.3
 let world: World;
 afterEach(async () => world?.close());
 
-/** What an interrupted run leaves behind: the first `files` instances of a series in the prearchive, uncommitted. */
-async function leaveInPrearchive(project: string, uid: string, files: number, subject: string, session: string): Promise<void> {
+/**
+ * What an interrupted run leaves behind: the first `files` instances of a series in the prearchive, uncommitted;
+ * with `cutLast`, the last of them only as far as XNAT had written it when the upload broke off.
+ */
+async function leaveInPrearchive(project: string, uid: string, files: number, subject: string, session: string, cutLast = false): Promise<void> {
   const zip = archiver('zip', { store: true });
-  for (let i = 0; i < files; i += 1) zip.append(world.nbia.instance(uid, i), { name: `${String(i + 1).padStart(8, '0')}.dcm` });
+  for (let i = 0; i < files; i += 1) {
+    const bytes = world.nbia.instance(uid, i);
+    zip.append(cutLast && i === files - 1 ? bytes.subarray(0, Math.floor(bytes.length * 0.6)) : bytes, { name: `${String(i + 1).padStart(8, '0')}.dcm` });
+  }
   void zip.finalize();
   await got.post(`${world.xnat.url}/data/services/import`, {
     searchParams: { 'import-handler': 'DICOM-zip', PROJECT_ID: project, SUBJECT_ID: subject, EXPT_LABEL: session, overwrite: 'append', prevent_auto_commit: 'true', SOURCE: 'xnat-tcia-download' },
@@ -49,6 +55,41 @@ describe('resuming from what XNAT holds', () => {
     expectArchivedAsServed(world, 'RESUME', UIDS);
     // The whole leftover was committed, not sent again: three series travelled, not four.
     expect(world.imports() - importsBefore).toBe(3);
+  });
+
+  it('a whole leftover committed by a rerun is reported as imported, and the rerun attaches its records', async () => {
+    const uids = UIDS.slice(0, 1);
+    world = await startWorld({ nbia: { collection: buildCollection(uids, { seriesPerStudy: 1, awkwardNames: false }) }, xnat: { projects: [{ id: 'LEFT', owners: ['admin'] }] } });
+    const manifest = await writeTciaManifest(world.out, 'left.tcia', uids);
+    await world.run(['import', manifest, '--project', 'LEFT', '--dry-run', '--output-dir', world.out]);
+    const planned = JSON.parse(await readFile(join(world.out, 'latest', 'report.json'), 'utf8')).series[0] as { subject: string; session: string };
+    await leaveInPrearchive('LEFT', uids[0]!, world.nbia.spec(uids[0]!)!.imageCount, planned.subject, planned.session);
+    const importsBefore = world.imports();
+
+    const result = await world.run(['import', manifest, '--project', 'LEFT', '--output-dir', world.out, ...FAST]);
+    expect(result.exitCode).toBe(0);
+    expect(world.imports()).toBe(importsBefore);
+    expectArchivedAsServed(world, 'LEFT', uids);
+    const report = JSON.parse(await readFile(join(world.out, 'latest', 'report.json'), 'utf8')) as { series: { status: string }[]; totals: { imported: number } };
+    expect(report.series.map((r) => r.status)).toEqual(['imported']);
+    expect(report.totals.imported).toBe(1);
+    expect([...(world.xnat.projectResource('LEFT', 'TCIA_IMPORT_LOGS')?.keys() ?? [])]).toEqual(expect.arrayContaining([expect.stringMatching(/report\.json$/)]));
+  });
+
+  it('a leftover whose last file XNAT kept cut short is not committed: it is deleted and the series sent again', async () => {
+    const uids = UIDS.slice(0, 1);
+    world = await startWorld({ nbia: { collection: buildCollection(uids, { seriesPerStudy: 1, awkwardNames: false }) }, xnat: { projects: [{ id: 'CUT', owners: ['admin'] }] } });
+    const manifest = await writeTciaManifest(world.out, 'cut.tcia', uids);
+    await world.run(['import', manifest, '--project', 'CUT', '--dry-run', '--output-dir', world.out]);
+    const planned = JSON.parse(await readFile(join(world.out, 'latest', 'report.json'), 'utf8')).series[0] as { subject: string; session: string };
+    // Every file is there, so the count alone would pass it; the last one holds 60 % of its bytes.
+    await leaveInPrearchive('CUT', uids[0]!, world.nbia.spec(uids[0]!)!.imageCount, planned.subject, planned.session, true);
+
+    const result = await world.run(['import', manifest, '--project', 'CUT', '--output-dir', world.out, ...FAST]);
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).not.toMatch(/committed .* left in the prearchive by an interrupted run/);
+    expect(result.stdout).toMatch(/deleted incomplete prearchive session/);
+    expectArchivedAsServed(world, 'CUT', uids);
   });
 
   it('replaces a scan XNAT archived with fewer files than TCIA lists', async () => {
