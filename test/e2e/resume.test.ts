@@ -30,6 +30,16 @@ async function leaveInPrearchive(project: string, uid: string, files: number, su
   });
 }
 
+/** A one-series project whose series an interrupted run left whole (or with its last file cut) in the prearchive. */
+async function oneSeriesLeftover(project: string, uids: string[], cutLast = false): Promise<string> {
+  world = await startWorld({ nbia: { collection: buildCollection(uids, { seriesPerStudy: 1, awkwardNames: false }) }, xnat: { projects: [{ id: project, owners: ['admin'] }] } });
+  const manifest = await writeTciaManifest(world.out, `${project}.tcia`, uids);
+  await world.run(['import', manifest, '--project', project, '--dry-run', '--output-dir', world.out]);
+  const planned = JSON.parse(await readFile(join(world.out, 'latest', 'report.json'), 'utf8')).series[0] as { subject: string; session: string };
+  await leaveInPrearchive(project, uids[0]!, world.nbia.spec(uids[0]!)!.imageCount, planned.subject, planned.session, cutLast);
+  return manifest;
+}
+
 describe('resuming from what XNAT holds', () => {
   it('commits a whole leftover, redoes a partial one, and sends nothing twice', async () => {
     // Two studies of two series each.
@@ -59,11 +69,7 @@ describe('resuming from what XNAT holds', () => {
 
   it('a whole leftover committed by a rerun is reported as imported, and the rerun attaches its records', async () => {
     const uids = UIDS.slice(0, 1);
-    world = await startWorld({ nbia: { collection: buildCollection(uids, { seriesPerStudy: 1, awkwardNames: false }) }, xnat: { projects: [{ id: 'LEFT', owners: ['admin'] }] } });
-    const manifest = await writeTciaManifest(world.out, 'left.tcia', uids);
-    await world.run(['import', manifest, '--project', 'LEFT', '--dry-run', '--output-dir', world.out]);
-    const planned = JSON.parse(await readFile(join(world.out, 'latest', 'report.json'), 'utf8')).series[0] as { subject: string; session: string };
-    await leaveInPrearchive('LEFT', uids[0]!, world.nbia.spec(uids[0]!)!.imageCount, planned.subject, planned.session);
+    const manifest = await oneSeriesLeftover('LEFT', uids);
     const importsBefore = world.imports();
 
     const result = await world.run(['import', manifest, '--project', 'LEFT', '--output-dir', world.out, ...FAST]);
@@ -78,12 +84,8 @@ describe('resuming from what XNAT holds', () => {
 
   it('a leftover whose last file XNAT kept cut short is not committed: it is deleted and the series sent again', async () => {
     const uids = UIDS.slice(0, 1);
-    world = await startWorld({ nbia: { collection: buildCollection(uids, { seriesPerStudy: 1, awkwardNames: false }) }, xnat: { projects: [{ id: 'CUT', owners: ['admin'] }] } });
-    const manifest = await writeTciaManifest(world.out, 'cut.tcia', uids);
-    await world.run(['import', manifest, '--project', 'CUT', '--dry-run', '--output-dir', world.out]);
-    const planned = JSON.parse(await readFile(join(world.out, 'latest', 'report.json'), 'utf8')).series[0] as { subject: string; session: string };
     // Every file is there, so the count alone would pass it; the last one holds 60 % of its bytes.
-    await leaveInPrearchive('CUT', uids[0]!, world.nbia.spec(uids[0]!)!.imageCount, planned.subject, planned.session, true);
+    const manifest = await oneSeriesLeftover('CUT', uids, true);
 
     const result = await world.run(['import', manifest, '--project', 'CUT', '--output-dir', world.out, ...FAST]);
     expect(result.exitCode).toBe(0);
