@@ -188,6 +188,8 @@ export function normaliseUrl(value: string, flag: string): string {
   try {
     url = new URL(withScheme);
   } catch {
+    // A password with '/', '#' or '?' in user:pass@host keeps the URL from parsing: never echo such a value.
+    if (value.includes('@')) throw new UsageError(`${flag} '${withoutUserinfo(value)}' is not a URL, and credentials do not belong in it`, 'set XNAT_USER and XNAT_PASS instead; the URL is scheme://host[:port]');
     throw new UsageError(`${flag} '${value}' is not a URL`, 'use scheme://host[:port], e.g. https://xnat.example.org');
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new UsageError(`${flag} must be an http(s) URL`);
@@ -195,6 +197,11 @@ export function normaliseUrl(value: string, flag: string): string {
     throw new UsageError(`${flag} must not carry credentials`, 'set XNAT_USER and XNAT_PASS instead');
   }
   return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}`;
+}
+
+/** A URL as given, with anything before an '@' in its authority taken out, for messages and prompts. */
+export function withoutUserinfo(value: string): string {
+  return value.replace(/^((?:[a-z][a-z0-9+.-]*:\/\/)?).*@/i, '$1…@');
 }
 
 function isLoopback(url: string): boolean {

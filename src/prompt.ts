@@ -1,4 +1,5 @@
 import { read } from 'read';
+import { withoutUserinfo } from './config.js';
 
 /** True when a person can answer a prompt: both the keyboard and the screen are a terminal. */
 export function canPrompt(): boolean {
@@ -19,6 +20,6 @@ export async function askForMissingPassword<T extends { xnatHost?: string; xnatU
   const user = raw.xnatUser ?? env.XNAT_USER;
   const host = raw.xnatHost ?? env.XNAT_HOST;
   if ((raw.xnatPass ?? env.XNAT_PASS) || !user || !host || !canPrompt()) return raw;
-  const pass = await promptSecret(`XNAT password for ${user} at ${host}: `);
+  const pass = await promptSecret(`XNAT password for ${user} at ${withoutUserinfo(host)}: `);
   return pass ? { ...raw, xnatPass: pass } : raw;
 }
