@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import type { Argv } from 'yargs';
 import { checkOptions, runCheckCommand } from './check/command.js';
-import { LOG_LEVELS, passwordOnCommandLine, resolveConfig, type Config, type RawOptions } from './config.js';
+import { consoleLogLevel, LOG_LEVELS, passwordOnCommandLine, resolveConfig, type Config, type RawOptions } from './config.js';
 import { SOURCE_MODES } from './sources/route.js';
 import { checkArgv, redact, secretsIn, withoutSeparator } from './argv-checks.js';
 import { describeError, UsageError } from './errors.js';
@@ -229,7 +229,7 @@ async function execute(raw: RawOptions, tuning: Partial<Tuning> = {}): Promise<n
     return EXIT_USAGE;
   }
   const logPath = join(folder.dir, 'run.log.jsonl');
-  const level = config.quiet ? 'warn' : config.logLevel;
+  const level = consoleLogLevel(config);
   const tty = process.stderr.isTTY ? process.stderr : undefined;
   const enabled = config.progress === 'on' || (config.progress === 'auto' && !config.quiet);
   const bar = enabled ? tty : undefined;

@@ -199,6 +199,11 @@ export function normaliseUrl(value: string, flag: string): string {
   return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}`;
 }
 
+/** The level of the lines a person sees: --quiet keeps warnings and errors. */
+export function consoleLogLevel(config: Pick<Config, 'quiet' | 'logLevel'>): LogLevel {
+  return config.quiet ? 'warn' : config.logLevel;
+}
+
 /** A URL as given, with anything before an '@' in its authority taken out, for messages and prompts. */
 export function withoutUserinfo(value: string): string {
   return value.replace(/^((?:[a-z][a-z0-9+.-]*:\/\/)?).*@/i, '$1…@');

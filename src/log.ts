@@ -76,6 +76,11 @@ export function createRunLogger(options: LoggerOptions): RunLogger {
   };
 }
 
+/** Whether a line of `level` reaches a person whose lines start at `threshold`. */
+export function isShown(level: LogLevel, threshold: LogLevel): boolean {
+  return pino.levels.values[level]! >= pino.levels.values[threshold]!;
+}
+
 function lowest(a: LogLevel, b: LogLevel): LogLevel {
   return pino.levels.values[a]! <= pino.levels.values[b]! ? a : b;
 }

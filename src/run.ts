@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Config } from './config.js';
+import { consoleLogLevel, type Config } from './config.js';
 import { AbortedError, ConnectionError, ManifestError, UsageError, XnatHttpError, XtdError, describeError, reportBug } from './errors.js';
 import { createRunFolder, pointLatest } from './finalize/local-records.js';
 import { uploadManifestRecords, uploadRunRecords } from './finalize/records.js';
@@ -10,7 +10,7 @@ import type { SeriesOutcome } from './finalize/report.js';
 import { planMetadata } from './plan/idc-metadata.js';
 import { openSources } from './sources/open-sources.js';
 import { IdcIndexError } from './sources/idc/index-location.js';
-import type { Logger } from './log.js';
+import { isShown, type Logger } from './log.js';
 import { readManifest, type Manifest } from './manifest/read-manifest.js';
 import { buildPlan, type Plan, type PlannedSeries } from './plan/build-plan.js';
 import { formatPlanSummary, formatPlanTable, planCsv } from './plan/plan-table.js';
@@ -222,9 +222,10 @@ export async function run(config: Readonly<Config>, context: RunContext): Promis
     if (report.exitCode !== written) await writeReportFiles(folder.dir, report).catch(() => undefined);
 
     const summary = summaryLine(report, transferSeconds);
-    logger[report.exitCode === 0 ? 'info' : 'error'](summary);
-    // --quiet hides info lines, but the summary is the one line a quiet run still owes its user.
-    if (config.quiet && report.exitCode === 0) context.print(summary);
+    const level = report.exitCode === 0 ? 'info' : 'error';
+    logger[level](summary);
+    // --quiet or --log-level warn and above hide it, but the summary is the one line every run owes its user.
+    if (!isShown(level, consoleLogLevel(config))) context.print(summary);
     return { exitCode: report.exitCode, report };
   }
 

@@ -121,6 +121,19 @@ describe('small things users notice', () => {
     expect(levels.every((l) => typeof l === 'string')).toBe(true);
   });
 
+  it('a log level that hides info or error lines still leaves the summary, with the exit status, once', async () => {
+    world = await startWorld();
+    const manifest = await writeTciaManifest(world.out, 'm.tcia', [UID]);
+    for (const level of ['warn', 'error', 'fatal']) {
+      const result = await world.run(['import', manifest, '--project', 'LEVEL', '--output-dir', world.out, '--log-level', level]);
+      expect(result.exitCode).toBe(0);
+      expect(result.stdout.match(/summary: .*exit 0/g)).toHaveLength(1);
+    }
+    const refused = await world.run(['import', manifest, '--project', 'LEVEL', '--output-dir', world.out, '--log-level', 'fatal'], { env: { XNAT_PASS: 'wrong' } });
+    expect(refused.exitCode).toBe(2);
+    expect(refused.stdout.match(/summary: .*exit 2/g)).toHaveLength(1);
+  });
+
   it('a retry warning names the series', async () => {
     world = await startWorld();
     world.nbia.faults.set({ failFirst: { count: 1, endpoint: 'getImage' } });
