@@ -209,10 +209,10 @@ async function execute(raw: RawOptions, tuning: Partial<Tuning> = {}): Promise<n
   const unwritable = await outputDirProblem(config.outputDir);
   if (unwritable && process.env.XNAT_WORKFLOW_ID !== undefined) {
     // Launched by the Container Service, whose output mount is a fresh build directory only XNAT's own user may
-    // write (docs/reference/container-service.md#output-mounts): the local records go to a temporary folder; the
-    // project gets them either way.
+    // write (docs/reference/container-service.md#output-mounts): the local records go to a temporary folder, and the
+    // project gets them from any run that changed something in it.
     const fallback = join(tmpdir(), 'xnat-tcia-download-output');
-    outputNote = `the output folder ${config.outputDir} is not writable by this container's user (${unwritable}); the run's local records go to ${fallback}, and are attached to the project as always`;
+    outputNote = `the output folder ${config.outputDir} is not writable by this container's user (${unwritable}); the run's local records go to ${fallback} inside the container; a run that changes something in XNAT attaches them to the project, and one that changes nothing (a dry run, or every series already there) leaves them only in this log`;
     config = resolveConfig({ ...resolved, outputDir: fallback }, process.env);
   }
   const problem = outputNote ? await outputDirProblem(config.outputDir) : unwritable;

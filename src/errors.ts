@@ -148,7 +148,10 @@ export function isBug(error: unknown): boolean {
  */
 export function reportBug(error: unknown, logger: Logger): 1 | undefined {
   if (!isBug(error)) return undefined;
-  logger.error({ stack: error instanceof Error ? error.stack : String(error) }, `internal error (a bug, please report it): ${describeError(error)}`);
+  const stack = error instanceof Error ? error.stack : String(error);
+  // The stack goes into the readable line too: in a Container Service launch that line (StdOut.log) is often all
+  // a person can reach, since records are attached only by a run that changed something.
+  logger.error({ stack }, `internal error (a bug, please report it with these lines): ${describeError(error)}${stack ? `\n${stack}` : ''}`);
   return 1;
 }
 

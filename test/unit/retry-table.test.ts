@@ -88,6 +88,8 @@ describe('reportBug', () => {
     expect(log.lines).toHaveLength(1);
     expect(log.lines[0]!.msg).toContain('x is not a function');
     expect(log.lines[0]!.obj.stack).toBe(bug.stack);
+    // The readable line carries the stack too: in a container launch it may be the only trace a person can reach.
+    expect(log.lines[0]!.msg).toContain(bug.stack!);
   });
 
   it('leaves our own errors and stops alone', () => {
