@@ -138,7 +138,7 @@ export async function run(config: Readonly<Config>, context: RunContext): Promis
       stillBusy = (await recoverLeftovers(xnat, config.project, IMPORT_SOURCE, metadata, logger,
         { signal: context.signal, timeoutMs: tuning.settleTimeoutMs, pollIntervalMs: tuning.pollIntervalMs })).busy;
     }
-    const holdings: XnatHoldings = projectExists ? await readHoldings(xnat, config.project, new Set([...metadata.values()].map((m) => m.studyUid))) : { sessions: [], scans: new Map() };
+    const holdings: XnatHoldings = projectExists ? await readHoldings(xnat, config.project, new Set([...metadata.values()].map((m) => m.studyUid))) : { sessions: [], labels: [], scans: new Map() };
     const named = await withHeaderNames(nbia, metadata, { logger, signal: context.signal, skipStudies: new Set(holdings.sessions.map((row) => row.studyUid)) });
     plan = buildPlan(manifest.seriesUids, named, holdings);
     for (const s of plan.series) if (s.meta) s.source = sources.router.planned(s.uid);
@@ -278,5 +278,5 @@ async function readHoldings(xnat: XnatClient, project: string, studyUids: Set<st
   await forEachLimit(relevant, 4, async (session) => {
     scans.set(session.id, (await xnat.sessionScans(session.id))?.scans ?? []);
   });
-  return { sessions, scans };
+  return { sessions, labels: await xnat.listExperimentLabels(project), scans };
 }

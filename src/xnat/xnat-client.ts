@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { Method, OptionsOfTextResponseBody, Response } from 'got';
 import type { XnatHttpError } from '../errors.js';
-import { archive, deleteScan, listSessions, sessionScans, type ArchivedScan, type ArchivedSessionRow } from './archive.js';
+import { archive, deleteScan, listExperimentLabels, listSessions, sessionScans, type ArchivedScan, type ArchivedSessionRow } from './archive.js';
 import { importZip, type ImportParams } from './import.js';
 import { buildPrearchive, commit, deletePrearchive, listPrearchive, prearchiveEntry, prearchiveScans, type CommitOutcome, type PrearchiveRow } from './prearchive.js';
 import { createProject, projectExists } from './projects.js';
@@ -50,6 +50,10 @@ export class XnatClient {
 
   listSessions(project: string): Promise<ArchivedSessionRow[]> {
     return listSessions(this.session, project);
+  }
+
+  listExperimentLabels(project: string): Promise<string[]> {
+    return listExperimentLabels(this.session, project);
   }
 
   sessionScans(session: string): Promise<{ id: string; scans: ArchivedScan[] } | undefined> {

@@ -231,3 +231,26 @@ describe('listings and documents', () => {
     expect(emu.archive('AUTO')[0]?.scans.map((s) => s.id)).toEqual(['1', '1-CT1']);
   });
 });
+
+describe('non-image experiments', () => {
+  test('listed by default but not when an image-session column roots the query; an archive into their label fails', async () => {
+    const alice = client(emu, 'alice', 'pw');
+    expect((await alice.put('data/projects/MAN/subjects/DOE_JOHN')).statusCode).toBe(201);
+    const made = await alice.put('data/projects/MAN/subjects/DOE_JOHN/experiments/PID-1?xsiType=xnat:subjectVariablesData');
+    expect(made.statusCode).toBe(201);
+    const labels = async (query: string): Promise<string[]> =>
+      (JSON.parse((await alice.get(`data/projects/MAN/experiments?format=json${query}`)).body) as Table).ResultSet.Result.map((r) => r.label!);
+    expect(await labels('')).toEqual(['PID-1']);
+    expect(await labels('&columns=ID,label')).toEqual(['PID-1']);
+    expect(await labels('&columns=ID,label,xnat:imageSessionData/UID')).toEqual([]);
+    expect(await labels('&columns=ID,label,UID')).toEqual([]);
+
+    // DICOM headers name the session PID-1, the form's label: the archiver casts the form to an image session.
+    const path = await upload('MAN');
+    const res = await alice.post(`${path}?action=commit&AA=true`);
+    expect(res.statusCode).toBe(500);
+    expect(h3(res.body)).toMatch(/XnatSubjectvariablesdata cannot be cast to class org\.nrg\.xdat\.om\.XnatImagesessiondata/);
+    expect(emu.prearchive('MAN')[0]?.status).toBe('ERROR');
+    expect(emu.archive('MAN').map((e) => e.label)).toEqual(['PID-1']);
+  });
+});
