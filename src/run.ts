@@ -32,6 +32,7 @@ import { XnatClient } from './xnat/xnat-client.js';
 import type { XnatHoldings } from './plan/build-plan.js';
 import type { ArchivedScan } from './xnat/xnat-client.js';
 import { crc32Implementation } from './transfer/zip/crc32.js';
+import { confirmImportRights, RightsError } from './check/standing.js';
 
 export interface RunContext {
   logger: Logger;
@@ -122,6 +123,7 @@ export async function run(config: Readonly<Config>, context: RunContext): Promis
 
     await xnat.authenticate();
     projectExists = await xnat.projectExists(config.project);
+    if (projectExists) await confirmImportRights(xnat, config.project, config.xnat.user, { logger, dryRun: config.dryRun });
 
     const nbia = new NbiaClient({ root: tciaRoot, logger, stallTimeoutMs: tuning.stallTimeoutMs, attempts, insecure: config.xnat.insecure });
     const sources = await openSources(config.sources, manifest.seriesUids, { nbia, logger, retry, stallTimeoutMs: tuning.stallTimeoutMs, insecure: config.xnat.insecure, signal: context.signal });
@@ -260,7 +262,7 @@ function stopName(signal: AbortSignal): string {
 
 /** Exit 2: the input or the setup is wrong (manifest, options, credentials, rights, an XNAT that cannot be reached). */
 function isUnusableInput(error: unknown): boolean {
-  if (error instanceof UsageError || error instanceof ManifestError || error instanceof IdcIndexError) return true;
+  if (error instanceof UsageError || error instanceof ManifestError || error instanceof IdcIndexError || error instanceof RightsError) return true;
   if (error instanceof ConnectionError) return error.peer === 'XNAT';
   return error instanceof XnatHttpError && [401, 403, 417].includes(error.status);
 }

@@ -2,7 +2,8 @@
 import { ConnectionError, XnatHttpError, describeError } from '../errors.js';
 import type { XnatClient } from '../xnat/xnat-client.js';
 import { fail, ok, skip, warn, type CheckLine } from './checklist.js';
-import { anonymizationEnabled, isSiteAdmin, loggedInUser, prearchiveCode, projectGroup, siteSetting, xnatVersion } from './xnat-reads.js';
+import { projectStanding, readOnlyReason } from './standing.js';
+import { anonymizationEnabled, isSiteAdmin, loggedInUser, prearchiveCode, siteSetting, xnatVersion } from './xnat-reads.js';
 
 export interface XnatFindings {
   lines: CheckLine[];
@@ -36,18 +37,17 @@ export async function checkXnat(xnat: XnatClient, project: string, user: string)
   lines.push(ok('credentials', `logged in as ${username}${token}${admin ? ', a site administrator' : ''}`));
 
   const exists = await xnat.projectExists(project);
-  lines.push(...(exists ? await existingProject(xnat, project, admin === true) : await newProject(xnat, project, admin === true)));
+  lines.push(...(exists ? await existingProject(xnat, project, username, admin) : await newProject(xnat, project, admin === true)));
   lines.push(await anonymization(xnat, exists ? project : undefined));
   return { lines, loggedIn: true, projectExists: exists };
 }
 
-async function existingProject(xnat: XnatClient, project: string, admin: boolean): Promise<CheckLine[]> {
-  const group = admin ? 'Administrator' : await projectGroup(xnat, project);
+async function existingProject(xnat: XnatClient, project: string, username: string, admin: boolean | undefined): Promise<CheckLine[]> {
+  const standing = await projectStanding(xnat, project, username, admin);
   const rights = (() => {
-    if (group === undefined) return warn('rights', `project ${project} exists; your role in it is not reported by this XNAT`, 'make sure you are an Owner or Member of the project');
-    if (['Administrator', 'Owners', 'Members'].includes(group)) return ok('rights', `project ${project} exists; you can import and archive into it (${group === 'Administrator' ? 'site administrator' : group})`);
-    const role = group ? `you are in ${group}, which is read-only` : 'you can read it but are not a member';
-    return fail('rights', `project ${project} exists, but ${role}: XNAT would refuse every commit`, `ask an owner of ${project} to make you a Member or Owner`);
+    if (standing.kind === 'unknown') return warn('rights', `project ${project} exists; ${standing.why}`, 'make sure you are an Owner or Member of the project');
+    if (standing.kind === 'read-only') return fail('rights', `project ${project} exists, but ${readOnlyReason(standing.group)}: XNAT would refuse every commit`, `ask an owner of ${project} to make you a Member or Owner`);
+    return ok('rights', `project ${project} exists; you can import and archive into it (${standing.kind === 'admin' ? 'site administrator' : standing.group})`);
   })();
   const code = await prearchiveCode(xnat, project);
   const prearchive = code === undefined
