@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { HttpError, type Ctx, type Row, mediaType, millisTimestamp, sendTable } from './html.js';
 import { LABEL_RE, scanXsiType } from './dicom.js';
 import { filterRows, listExperiments } from './experiment-list.js';
-import { canEdit, canRead, readableProject } from './projects.js';
+import { canDelete, canEdit, canRead, readableProject } from './projects.js';
 import { sendScanFile } from './prearchive.js';
 import type { Experiment, Project, StoredScan, Subject } from './state.js';
 
@@ -103,8 +103,10 @@ function putExperiment(ctx: Ctx, p: Project, subject: Subject, label: string): b
 function deleteFromScan(ctx: Ctx, p: Project, e: Experiment, rest: string[]): boolean {
   if (!canEdit(ctx, p)) throw new HttpError(403, `Specified user account has insufficient delete privileges for experiments in the ${p.id} project.`);
   const scan = e.scans.find((x) => x.id === rest[1]);
-  if (!scan) throw new HttpError(404, `Unable to find scan ${rest[1]}.`);
+  if (!scan) throw new HttpError(404, 'Unable to find the specified scan.');
   if (rest.length === 2) {
+    // ScanResource.handleDelete asks Permissions.canDelete: a Member may add scans but not remove them.
+    if (!canDelete(ctx, p)) throw new HttpError(403, "User account doesn't have permission to modify this session.");
     e.scans = e.scans.filter((x) => x !== scan);
   } else if (rest[2] === 'resources' && rest[4] === 'files' && rest.length === 6) {
     const entry = [...scan.files].find(([, f]) => f.name === rest[5]);
@@ -121,7 +123,7 @@ function experimentRoute(ctx: Ctx, p: Project, e: Experiment, rest: string[]): b
   if (rest.length === 0) {
     if (ctx.method === 'GET') sendSessionDocument(ctx, e);
     else if (ctx.method === 'DELETE') {
-      if (!canEdit(ctx, p)) throw new HttpError(403, `Specified user account has insufficient delete privileges for experiments in the ${p.id} project.`);
+      if (!canDelete(ctx, p)) throw new HttpError(403, `Specified user account has insufficient delete privileges for experiments in the ${p.id} project.`);
       ctx.state.removeExperiment(e);
       ctx.reply(200, '', 'text/plain');
     } else throw new HttpError(405, 'Method Not Allowed');

@@ -254,3 +254,20 @@ describe('non-image experiments', () => {
     expect(emu.archive('MAN').map((e) => e.label)).toEqual(['PID-1']);
   });
 });
+
+describe('deletes need delete rights', () => {
+  test('a Member may not delete a scan or a session (403); an Owner may', async () => {
+    await emu.close();
+    emu = await startXnatEmulator({ users: [...TEST_USERS, { username: 'mia', password: 'pw' }], projects: [{ id: 'AUTO', prearchiveCode: 4, owners: ['alice'], members: ['mia'] }] });
+    const path = await upload('AUTO');
+    expect((await client(emu, 'alice', 'pw').post(`${path}?action=commit`)).statusCode).toBe(301);
+    const [session] = emu.archive('AUTO');
+    const scan = `data/experiments/${session!.id}/scans/${session!.scans[0]!.id}`;
+    const refused = await client(emu, 'mia', 'pw').delete(`${scan}?removeFiles=true`);
+    expect(refused.statusCode).toBe(403);
+    expect(h3(refused.body)).toBe("User account doesn't have permission to modify this session.");
+    expect((await client(emu, 'mia', 'pw').delete(`data/experiments/${session!.id}`)).statusCode).toBe(403);
+    expect((await client(emu, 'alice', 'pw').delete(`${scan}?removeFiles=true`)).statusCode).toBe(200);
+    expect(emu.archive('AUTO')[0]!.scans).toEqual([]);
+  });
+});
