@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Config } from './config.js';
-import { AbortedError, ConnectionError, ManifestError, UsageError, XnatHttpError, XtdError, describeError, reportBug } from './errors.js';
+import { AbortedError, ConnectionError, ManifestError, UsageError, XnatAccountError, XnatHttpError, XtdError, describeError, reportBug } from './errors.js';
 import { createRunFolder, pointLatest } from './finalize/local-records.js';
 import { uploadManifestRecords, uploadRunRecords } from './finalize/records.js';
 import { licensesAndCitations, writeReportFiles, type RunReport, type SeriesReportRow } from './finalize/report.js';
@@ -262,7 +262,7 @@ function stopName(signal: AbortSignal): string {
 
 /** Exit 2: the input or the setup is wrong (manifest, options, credentials, rights, an XNAT that cannot be reached). */
 function isUnusableInput(error: unknown): boolean {
-  if (error instanceof UsageError || error instanceof ManifestError || error instanceof IdcIndexError || error instanceof RightsError) return true;
+  if (error instanceof UsageError || error instanceof ManifestError || error instanceof IdcIndexError || error instanceof RightsError || error instanceof XnatAccountError) return true;
   if (error instanceof ConnectionError) return error.peer === 'XNAT';
   return error instanceof XnatHttpError && [401, 403, 417].includes(error.status);
 }

@@ -108,6 +108,8 @@ export interface Project {
 export interface UserRecord extends Required<Pick<XnatUser, 'username' | 'password'>> {
   admin: boolean;
   canCreateProjects: boolean;
+  passwordExpired: boolean;
+  inactive: boolean;
   failedLogins: number;
   lockedUntil: number;
 }
@@ -181,6 +183,8 @@ export class XnatState {
         password: u.password,
         admin: u.admin ?? false,
         canCreateProjects: u.canCreateProjects ?? true,
+        passwordExpired: u.passwordExpired ?? false,
+        inactive: u.inactive ?? false,
         failedLogins: 0,
         lockedUntil: 0,
       });

@@ -1,5 +1,5 @@
 /** XNAT: reachable, credentials, rights on the project, prearchive code, anonymization. */
-import { ConnectionError, XnatHttpError, describeError } from '../errors.js';
+import { ConnectionError, XnatAccountError, XnatHttpError, describeError } from '../errors.js';
 import type { XnatClient } from '../xnat/xnat-client.js';
 import { fail, ok, skip, warn, type CheckLine } from './checklist.js';
 import { projectStanding, readOnlyReason } from './standing.js';
@@ -22,6 +22,9 @@ export async function checkXnat(xnat: XnatClient, project: string, user: string)
     if (error instanceof XnatHttpError && (error.status === 401 || error.status === 403)) {
       lines.push(ok('XNAT', `answers at ${xnat.host}`));
       lines.push(fail('credentials', `XNAT rejected user '${user}' (${error.status})`, 'check XNAT_USER/XNAT_PASS; an alias token may have expired (2 days by default): issue a new one'));
+    } else if (error instanceof XnatAccountError) {
+      lines.push(ok('XNAT', `answers at ${xnat.host}`));
+      lines.push(fail('credentials', error.message, error.hint ?? ''));
     } else {
       const fix = error instanceof ConnectionError ? 'fix XNAT_HOST or --xnat-host, or the network between here and XNAT' : 'see the message; is XNAT up?';
       lines.push(fail('XNAT', describeError(error), fix));
