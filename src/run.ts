@@ -122,7 +122,14 @@ export async function run(config: Readonly<Config>, context: RunContext): Promis
     logger.info(`manifest ${manifest.fileName}: ${manifest.seriesUids.length} series (${manifest.format}); TCIA ${tciaRoot}; XNAT ${config.xnat.host} project ${config.project}${config.dryRun ? ' (dry run)' : ''}`);
 
     await xnat.authenticate();
-    projectExists = await xnat.projectExists(config.project);
+    const projectId = await xnat.projectId(config.project);
+    projectExists = projectId !== undefined;
+    if (projectId !== undefined && projectId !== config.project) {
+      // XNAT keys the prearchive and project groups by ID, not alias (docs/reference/xnat-rest.md#project-aliases).
+      logger.info(`project ${config.project} is an alias of ${projectId}; using its ID`);
+      config = { ...config, project: projectId };
+      report.project = where.project = projectId;
+    }
     if (projectExists) await confirmImportRights(xnat, config.project, config.xnat.user, { logger, dryRun: config.dryRun });
 
     const nbia = new NbiaClient({ root: tciaRoot, logger, stallTimeoutMs: tuning.stallTimeoutMs, attempts, insecure: config.xnat.insecure });

@@ -190,7 +190,7 @@ export class XnatState {
       });
     }
     for (const p of opts.projects ?? []) {
-      const project = this.createProject(p.id, p.prearchiveCode ?? this.defaultPrearchiveCode);
+      const project = this.createProject(p.id, p.prearchiveCode ?? this.defaultPrearchiveCode, { alias: p.alias });
       for (const o of p.owners ?? []) project.owners.add(o);
       for (const m of p.members ?? []) project.members.add(m);
       for (const c of p.collaborators ?? []) project.collaborators.add(c);

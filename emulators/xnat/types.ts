@@ -20,6 +20,8 @@ export interface XnatProjectSeed {
   owners?: string[];
   members?: string[];
   collaborators?: string[];
+  /** Other names the project answers to (`GET /data/projects/{alias}`); XNAT keys its data by `id`. */
+  alias?: string[];
 }
 
 /** Options for `startXnatEmulator`. */

@@ -10,6 +10,8 @@ export interface XnatFindings {
   /** Set when the login worked, for the checks that need a session. */
   loggedIn: boolean;
   projectExists: boolean;
+  /** The project's ID when `project` was an alias of it, else `project`. */
+  projectId: string;
 }
 
 const PREARCHIVE_CODES: Record<number, string> = { 0: 'Manual', 4: 'AutoArchive', 5: 'AutoArchiveOverwrite' };
@@ -29,7 +31,7 @@ export async function checkXnat(xnat: XnatClient, project: string, user: string)
       const fix = error instanceof ConnectionError ? 'fix XNAT_HOST or --xnat-host, or the network between here and XNAT' : 'see the message; is XNAT up?';
       lines.push(fail('XNAT', describeError(error), fix));
     }
-    return { lines, loggedIn: false, projectExists: false };
+    return { lines, loggedIn: false, projectExists: false, projectId: project };
   }
 
   const version = await xnatVersion(xnat);
@@ -39,10 +41,11 @@ export async function checkXnat(xnat: XnatClient, project: string, user: string)
   const admin = await isSiteAdmin(xnat, username);
   lines.push(ok('credentials', `logged in as ${username}${token}${admin ? ', a site administrator' : ''}`));
 
-  const exists = await xnat.projectExists(project);
-  lines.push(...(exists ? await existingProject(xnat, project, username, admin) : await newProject(xnat, project, admin === true)));
-  lines.push(await anonymization(xnat, exists ? project : undefined));
-  return { lines, loggedIn: true, projectExists: exists };
+  const id = await xnat.projectId(project);
+  if (id !== undefined && id !== project) lines.push(ok('project', `${project} is an alias of project ${id}; the import uses the ID`));
+  lines.push(...(id !== undefined ? await existingProject(xnat, id, username, admin) : await newProject(xnat, project, admin === true)));
+  lines.push(await anonymization(xnat, id));
+  return { lines, loggedIn: true, projectExists: id !== undefined, projectId: id ?? project };
 }
 
 async function existingProject(xnat: XnatClient, project: string, username: string, admin: boolean | undefined): Promise<CheckLine[]> {
