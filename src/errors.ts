@@ -33,6 +33,13 @@ export class UsageError extends XtdError {
   }
 }
 
+/** XNAT knows the credentials but will not serve the account (password expired, disabled): exit code 2. */
+export class XnatAccountError extends XtdError {
+  constructor(message: string, hint: string) {
+    super('ERR_XNAT_ACCOUNT', message, { hint });
+  }
+}
+
 /** The manifest cannot be used: exit code 2, nothing uploaded. */
 export class ManifestError extends XtdError {
   constructor(message: string, hint?: string) {

@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { consoleLogLevel, type Config } from './config.js';
-import { AbortedError, ConnectionError, ManifestError, UsageError, XnatHttpError, XtdError, describeError, reportBug } from './errors.js';
+import { AbortedError, ConnectionError, ManifestError, UsageError, XnatAccountError, XnatHttpError, XtdError, describeError, reportBug } from './errors.js';
 import { createRunFolder, pointLatest } from './finalize/local-records.js';
 import { uploadManifestRecords, uploadRunRecords } from './finalize/records.js';
 import { licensesAndCitations, writeReportFiles, type RunReport, type SeriesReportRow } from './finalize/report.js';
@@ -32,6 +32,7 @@ import { XnatClient } from './xnat/xnat-client.js';
 import type { XnatHoldings } from './plan/build-plan.js';
 import type { ArchivedScan } from './xnat/xnat-client.js';
 import { crc32Implementation } from './transfer/zip/crc32.js';
+import { confirmImportRights, RightsError } from './check/standing.js';
 
 export interface RunContext {
   logger: Logger;
@@ -123,7 +124,15 @@ export async function run(config: Readonly<Config>, context: RunContext): Promis
     logger.info(`manifest ${manifest.fileName}: ${manifest.seriesUids.length} series (${manifest.format}); TCIA ${tciaRoot}; XNAT ${config.xnat.host} project ${config.project}${config.dryRun ? ' (dry run)' : ''}`);
 
     await xnat.authenticate();
-    projectExists = await xnat.projectExists(config.project);
+    const projectId = await xnat.projectId(config.project);
+    projectExists = projectId !== undefined;
+    if (projectId !== undefined && projectId !== config.project) {
+      // XNAT keys the prearchive and project groups by ID, not alias (docs/reference/xnat-rest.md#project-aliases).
+      logger.info(`project ${config.project} is an alias of ${projectId}; using its ID`);
+      config = { ...config, project: projectId };
+      report.project = where.project = projectId;
+    }
+    if (projectExists) await confirmImportRights(xnat, config.project, config.xnat.user, { logger, dryRun: config.dryRun });
 
     const nbia = new NbiaClient({ root: tciaRoot, logger, stallTimeoutMs: tuning.stallTimeoutMs, attempts, insecure: config.xnat.insecure });
     const sources = await openSources(config.sources, manifest.seriesUids, { nbia, logger, retry, stallTimeoutMs: tuning.stallTimeoutMs, insecure: config.xnat.insecure, signal: context.signal });
@@ -144,7 +153,7 @@ export async function run(config: Readonly<Config>, context: RunContext): Promis
       // Committing or deleting what an interrupted run left is a change to XNAT: this run's records say what it did.
       changedXnat = settled.committed.length + settled.deleted.length > 0;
     }
-    const holdings: XnatHoldings = projectExists ? await readHoldings(xnat, config.project, new Set([...metadata.values()].map((m) => m.studyUid))) : { sessions: [], scans: new Map() };
+    const holdings: XnatHoldings = projectExists ? await readHoldings(xnat, config.project, new Set([...metadata.values()].map((m) => m.studyUid))) : { sessions: [], labels: [], scans: new Map() };
     const named = await withHeaderNames(nbia, metadata, { logger, signal: context.signal, skipStudies: new Set(holdings.sessions.map((row) => row.studyUid)) });
     plan = buildPlan(manifest.seriesUids, named, holdings);
     for (const s of plan.series) if (s.meta) s.source = sources.router.planned(s.uid);
@@ -267,7 +276,7 @@ function stopName(signal: AbortSignal): string {
 
 /** Exit 2: the input or the setup is wrong (manifest, options, credentials, rights, an XNAT that cannot be reached). */
 function isUnusableInput(error: unknown): boolean {
-  if (error instanceof UsageError || error instanceof ManifestError || error instanceof IdcIndexError) return true;
+  if (error instanceof UsageError || error instanceof ManifestError || error instanceof IdcIndexError || error instanceof RightsError || error instanceof XnatAccountError) return true;
   if (error instanceof ConnectionError) return error.peer === 'XNAT';
   return error instanceof XnatHttpError && [401, 403, 417].includes(error.status);
 }
@@ -285,5 +294,5 @@ async function readHoldings(xnat: XnatClient, project: string, studyUids: Set<st
   await forEachLimit(relevant, 4, async (session) => {
     scans.set(session.id, (await xnat.sessionScans(session.id))?.scans ?? []);
   });
-  return { sessions, scans };
+  return { sessions, labels: await xnat.listExperimentLabels(project), scans };
 }

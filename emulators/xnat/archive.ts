@@ -1,6 +1,7 @@
 /** Archiving a prearchive entry: label rules, merge rules and conflicts (docs/reference/xnat-rest.md#archive-conflicts). */
 import { dicomDate, dicomTime } from './html.js';
 import { LABEL_RE, leadModality, omCleanValue, sessionXsiType } from './dicom.js';
+import { isImageSession } from './experiment-list.js';
 import { type Experiment, type PrearcSession, type StoredScan, type XnatState, UNASSIGNED, archiveUri, prearcKey } from './state.js';
 
 /** Merge control from `overwrite` (Importer.parseOverrideValue). */
@@ -68,6 +69,11 @@ function doArchive(state: XnatState, s: PrearcSession, req: ArchiveRequest): { u
   const modality = leadModality(s.scans.map((x) => x.modality));
   const xsiType = sessionXsiType(modality);
   const existing = state.findExperiment(project.id, label);
+  // PrearcSessionArchiver.retrieveExistingExpt casts whatever holds the label to an image session, so a non-image
+  // experiment under that label fails every archive into it (docs/reference/xnat-rest.md#experiment-labels).
+  if (existing && !isImageSession(existing.xsiType)) {
+    throw new ArchiveFailure('error', `class ${javaClass(existing.xsiType)} cannot be cast to class org.nrg.xdat.om.XnatImagesessiondata`);
+  }
   if (!existing) {
     let subject = state.findSubject(project.id, subjectLabel);
     if (!subject) {
@@ -145,4 +151,10 @@ function merge(state: XnatState, target: Experiment, s: PrearcSession, subjectLa
     for (const f of scan.files.values()) into.files.set(f.name, f);
   }
   // The session date is kept, not taken from the new DICOM (testDataProjectExperimentOldRes).
+}
+
+/** The generated Java class of an xsi:type, as a ClassCastException names it: xnat:subjectVariablesData → XnatSubjectvariablesdata. */
+function javaClass(xsiType: string): string {
+  const cap = (x: string): string => x.charAt(0).toUpperCase() + x.slice(1).toLowerCase();
+  return `org.nrg.xdat.om.${xsiType.split(':').map(cap).join('')}`;
 }

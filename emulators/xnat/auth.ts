@@ -54,6 +54,17 @@ export function challenge(ctx: Ctx, result: Extract<AuthResult, { ok: false }>):
   });
 }
 
+/**
+ * XnatExpiredPasswordFilter, which runs after Basic authentication: a logged-in local user whose password expired, or
+ * whose account was disabled for inactivity, is redirected to the matching page (docs/reference/xnat-rest.md#login-redirects).
+ */
+export function accountRedirect(ctx: Ctx, user: UserRecord): boolean {
+  const page = user.inactive ? 'InactiveAccount.vm' : user.passwordExpired ? 'XDATScreen_UpdateUser.vm' : undefined;
+  if (!page) return false;
+  ctx.reply(302, '', 'text/html', { Location: `${ctx.siteUrl}/app/template/${page}` });
+  return true;
+}
+
 /** CSRF check of SecureAction.isCsrfTokenOk: browser-like UAs must send XNAT_CSRF on POST/PUT/DELETE. */
 export function checkCsrf(ctx: Ctx): void {
   if (!['POST', 'PUT', 'DELETE'].includes(ctx.method)) return;

@@ -1,10 +1,11 @@
 /** Subjects, experiments, scans and scan files of the archive (docs/reference/xnat-rest.md#experiments, docs/reference/xnat-rest.md#scans-and-files). */
 import { createHash } from 'node:crypto';
 import { HttpError, type Ctx, type Row, mediaType, millisTimestamp, sendTable } from './html.js';
-import { scanXsiType } from './dicom.js';
-import { canEdit, canRead, readableProject } from './projects.js';
+import { LABEL_RE, scanXsiType } from './dicom.js';
+import { filterRows, listExperiments } from './experiment-list.js';
+import { canDelete, canEdit, canRead, readableProject } from './projects.js';
 import { sendScanFile } from './prearchive.js';
-import type { Experiment, Project, StoredScan } from './state.js';
+import type { Experiment, Project, StoredScan, Subject } from './state.js';
 
 /** Routes under `/projects/P/subjects...`, `/projects/P/experiments...` and `/experiments...`. */
 export function handleExperimentRoute(ctx: Ctx): boolean {
@@ -70,79 +71,42 @@ export function handleExperimentRoute(ctx: Ctx): boolean {
     return true;
   }
   const e = ctx.state.experiments.find((x) => x.project === p.id && x.subjectId === sid && (x.label === s[5] || x.id === s[5]));
+  if (!e && ctx.method === 'PUT' && s.length === 6) return putExperiment(ctx, p, subject, s[5] as string);
   if (!e) throw new HttpError(404, `Unable to find experiment ${s[5]}.`);
   return experimentRoute(ctx, p, e, s.slice(6));
 }
 
-/** The ProjSubExptList row; `columns=` selects columns (plus ID and URI) and xpath names are lower-cased. */
-function listExperiments(ctx: Ctx, list: Experiment[]): void {
-  const rows = filterRows(ctx, list.map((e) => experimentRow(ctx, e)));
-  const columns = ctx.query.columns?.split(',').filter(Boolean);
-  if (!columns || columns[0] === 'DEFAULT') {
-    sendTable(ctx, rows.map(({ UID: _uid, ...rest }) => rest), 'Experiments');
-    return;
+/**
+ * `PUT /data/projects/P/subjects/S/experiments/E?xsiType=T`: a new experiment without data, such as a non-image
+ * subject assessment (ExperimentResource). A label the project already uses names that experiment instead.
+ */
+function putExperiment(ctx: Ctx, p: Project, subject: Subject, label: string): boolean {
+  if (!canEdit(ctx, p)) throw new HttpError(403, 'Specified user account has insufficient create privileges for experiments in this project.');
+  const xsiType = ctx.query.xsiType;
+  if (!xsiType) throw new HttpError(417, 'Need PUT Contents');
+  if (!LABEL_RE.test(label)) throw new HttpError(417, 'Invalid character in experiment label.');
+  const held = ctx.state.findExperiment(p.id, label);
+  if (held) {
+    ctx.reply(200, held.id, 'text/plain');
+    return true;
   }
-  const selected = rows.map((r) => {
-    const out: Row = { ID: r.ID as string };
-    for (const c of columns) out[c.includes('/') ? c.toLowerCase() : c] = lookup(r, c);
-    out.URI = r.URI as string;
-    return out;
+  const id = ctx.state.nextExperimentId();
+  ctx.state.experiments.push({
+    id, project: p.id, subjectId: subject.id, label, xsiType, studyInstanceUid: '', modality: '', date: ctx.query.date ?? '', time: '',
+    insertDate: new Date(), insertUser: ctx.user?.username ?? '', scans: [],
   });
-  sendTable(ctx, selected, 'Experiments');
-}
-
-function experimentRow(ctx: Ctx, e: Experiment): Row {
-  const subject = ctx.state.subjectById(e.subjectId);
-  return {
-    ID: e.id,
-    project: e.project,
-    date: e.date,
-    xsiType: e.xsiType,
-    'xnat:subjectassessordata/id': e.id,
-    label: e.label,
-    insert_date: millisTimestamp(e.insertDate),
-    URI: `/data/experiments/${e.id}`,
-    subject_label: subject?.label ?? '',
-    subject_ID: e.subjectId,
-    UID: e.studyInstanceUid,
-  };
-}
-
-/** `UID`, `studyInstanceUID` and `xnat:imageSessionData/UID` all name xnat:imagesessiondata/uid (XMLPathShortcuts). */
-function lookup(r: Row, key: string): string {
-  const k = key.toLowerCase();
-  if (k === 'uid' || k === 'studyinstanceuid' || k.endsWith('/uid')) return r.UID ?? '';
-  if (k.endsWith('/id')) return r.ID ?? '';
-  if (k.endsWith('/label')) return r.label ?? '';
-  if (k.endsWith('/project')) return r.project ?? '';
-  if (k.endsWith('/date')) return r.date ?? '';
-  if (k === 'subject_label' || k.endsWith('subjectdata/label')) return r.subject_label ?? '';
-  const hit = Object.keys(r).find((x) => x.toLowerCase() === k);
-  return hit ? (r[hit] ?? '') : '';
-}
-
-/** Shortcut and xpath filters with `*` wildcards (QueryOrganizerResource). */
-function filterRows(ctx: Ctx, rows: Row[]): Row[] {
-  const skip = new Set(['format', 'columns', 'all', 'sortBy', 'sortOrder', 'limit', 'offset', 'xsiType', 'stats', 'file_stats']);
-  const filters = Object.entries(ctx.query).filter(([k]) => !skip.has(k));
-  const known = /^(uid|studyinstanceuid|label|id|project|date|subject_label|.*\/(uid|label|id|project|date))$/i;
-  let out = rows.filter((r) =>
-    filters.every(([k, v]) => {
-      if (!known.test(k)) return true;
-      const re = new RegExp(`^${v.split('*').map((x) => x.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
-      return re.test(lookup(r, k));
-    }),
-  );
-  if (ctx.query.xsiType) out = out.filter((r) => (r.xsiType ?? '').toLowerCase() === (ctx.query.xsiType as string).toLowerCase());
-  return out;
+  ctx.reply(201, id, 'text/plain');
+  return true;
 }
 
 /** DELETE of a scan (ScanResource, with removeFiles) or of one file of its DICOM resource (FileList). */
 function deleteFromScan(ctx: Ctx, p: Project, e: Experiment, rest: string[]): boolean {
   if (!canEdit(ctx, p)) throw new HttpError(403, `Specified user account has insufficient delete privileges for experiments in the ${p.id} project.`);
   const scan = e.scans.find((x) => x.id === rest[1]);
-  if (!scan) throw new HttpError(404, `Unable to find scan ${rest[1]}.`);
+  if (!scan) throw new HttpError(404, 'Unable to find the specified scan.');
   if (rest.length === 2) {
+    // ScanResource.handleDelete asks Permissions.canDelete: a Member may add scans but not remove them.
+    if (!canDelete(ctx, p)) throw new HttpError(403, "User account doesn't have permission to modify this session.");
     e.scans = e.scans.filter((x) => x !== scan);
   } else if (rest[2] === 'resources' && rest[4] === 'files' && rest.length === 6) {
     const entry = [...scan.files].find(([, f]) => f.name === rest[5]);
@@ -159,7 +123,7 @@ function experimentRoute(ctx: Ctx, p: Project, e: Experiment, rest: string[]): b
   if (rest.length === 0) {
     if (ctx.method === 'GET') sendSessionDocument(ctx, e);
     else if (ctx.method === 'DELETE') {
-      if (!canEdit(ctx, p)) throw new HttpError(403, `Specified user account has insufficient delete privileges for experiments in the ${p.id} project.`);
+      if (!canDelete(ctx, p)) throw new HttpError(403, `Specified user account has insufficient delete privileges for experiments in the ${p.id} project.`);
       ctx.state.removeExperiment(e);
       ctx.reply(200, '', 'text/plain');
     } else throw new HttpError(405, 'Method Not Allowed');

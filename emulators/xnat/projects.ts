@@ -26,6 +26,12 @@ export function canEdit(ctx: Pick<Ctx, 'user' | 'faults'>, p: Project): boolean 
   return r === 'admin' || r === 'owner' || r === 'member';
 }
 
+/** Delete rights on session data (scans, experiments): Owners only, Members have none (docs/reference/xnat-rest.md#project-group-rights). */
+export function canDelete(ctx: Pick<Ctx, 'user' | 'faults'>, p: Project): boolean {
+  const r = roleOf(ctx, p);
+  return r === 'admin' || r === 'owner';
+}
+
 /** Edit rights on the project itself (xnat:projectData): Owners only. */
 export function canManage(ctx: Pick<Ctx, 'user' | 'faults'>, p: Project): boolean {
   const r = roleOf(ctx, p);

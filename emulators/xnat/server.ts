@@ -1,7 +1,7 @@
 /** The HTTP front: request recording, proxy-level faults, authentication, CSRF and routing. */
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import { PassThrough, type Readable } from 'node:stream';
-import { authenticate, challenge, checkCsrf, handleAuthRoute, handleFormLogin, sessionHeaders } from './auth.js';
+import { accountRedirect, authenticate, challenge, checkCsrf, handleAuthRoute, handleFormLogin, sessionHeaders } from './auth.js';
 import { handleExperimentRoute } from './experiments.js';
 import type { FaultController } from './faults.js';
 import { HttpError, type Ctx, readAll, sendError, statusPage } from './html.js';
@@ -129,6 +129,7 @@ async function route(ctx: Ctx, extraHeaders: Record<string, string | string[]>, 
   onUser(auth.user.username);
   ctx.session = auth.session;
   Object.assign(extraHeaders, sessionHeaders(state, auth.session, auth.created));
+  if (accountRedirect(ctx, auth.user)) return;
   const type = ctx.req.headers['content-type'] ?? '';
   if (/^application\/x-www-form-urlencoded/i.test(type) && ctx.method !== 'GET') {
     for (const [k, v] of new URLSearchParams((await readAll(ctx.body)).toString('utf8'))) ctx.params[k] ??= v;

@@ -108,6 +108,8 @@ export interface Project {
 export interface UserRecord extends Required<Pick<XnatUser, 'username' | 'password'>> {
   admin: boolean;
   canCreateProjects: boolean;
+  passwordExpired: boolean;
+  inactive: boolean;
   failedLogins: number;
   lockedUntil: number;
 }
@@ -181,12 +183,14 @@ export class XnatState {
         password: u.password,
         admin: u.admin ?? false,
         canCreateProjects: u.canCreateProjects ?? true,
+        passwordExpired: u.passwordExpired ?? false,
+        inactive: u.inactive ?? false,
         failedLogins: 0,
         lockedUntil: 0,
       });
     }
     for (const p of opts.projects ?? []) {
-      const project = this.createProject(p.id, p.prearchiveCode ?? this.defaultPrearchiveCode);
+      const project = this.createProject(p.id, p.prearchiveCode ?? this.defaultPrearchiveCode, { alias: p.alias });
       for (const o of p.owners ?? []) project.owners.add(o);
       for (const m of p.members ?? []) project.members.add(m);
       for (const c of p.collaborators ?? []) project.collaborators.add(c);

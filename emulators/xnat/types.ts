@@ -7,6 +7,10 @@ export interface XnatUser {
   admin?: boolean;
   /** Mirrors `uiAllowNonAdminProjectCreation`; default true. */
   canCreateProjects?: boolean;
+  /** A local password past its expiry: every request is sent to the change-password page (XnatExpiredPasswordFilter). */
+  passwordExpired?: boolean;
+  /** Disabled for inactivity: the login works, then every request is sent to the inactive-account page. */
+  inactive?: boolean;
 }
 
 /** A project that exists when the emulator starts. */
@@ -16,6 +20,8 @@ export interface XnatProjectSeed {
   owners?: string[];
   members?: string[];
   collaborators?: string[];
+  /** Other names the project answers to (`GET /data/projects/{alias}`); XNAT keys its data by `id`. */
+  alias?: string[];
 }
 
 /** Options for `startXnatEmulator`. */

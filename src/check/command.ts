@@ -59,7 +59,7 @@ export async function runCheckCommand(args: Record<string, unknown>): Promise<nu
   const xnat = new XnatClient({ ...access, logger: pino({ level: 'silent' }) });
   const xnatFindings = await checkXnat(xnat, project, access.user);
   const all = [...print(xnatFindings.lines)];
-  if (xnatFindings.loggedIn) all.push(...print(await checkContainerService(xnat, project, xnatFindings.projectExists, process.env)));
+  if (xnatFindings.loggedIn) all.push(...print(await checkContainerService(xnat, xnatFindings.projectId, xnatFindings.projectExists, process.env)));
   all.push(...print(await checkTcia(tciaRoot, access.insecure)));
   // The IDC checks bring the S3 client, loaded only when `check` runs.
   const { checkIdc } = await import('./idc-checks.js');

@@ -1,14 +1,17 @@
 /** XNAT: reachable, credentials, rights on the project, prearchive code, anonymization. */
-import { ConnectionError, XnatHttpError, describeError } from '../errors.js';
+import { ConnectionError, XnatAccountError, XnatHttpError, describeError } from '../errors.js';
 import type { XnatClient } from '../xnat/xnat-client.js';
 import { fail, ok, skip, warn, type CheckLine } from './checklist.js';
-import { anonymizationEnabled, isSiteAdmin, loggedInUser, prearchiveCode, projectGroup, siteSetting, xnatVersion } from './xnat-reads.js';
+import { projectStanding, readOnlyReason } from './standing.js';
+import { anonymizationEnabled, isSiteAdmin, loggedInUser, prearchiveCode, siteSetting, xnatVersion } from './xnat-reads.js';
 
 export interface XnatFindings {
   lines: CheckLine[];
   /** Set when the login worked, for the checks that need a session. */
   loggedIn: boolean;
   projectExists: boolean;
+  /** The project's ID when `project` was an alias of it, else `project`. */
+  projectId: string;
 }
 
 const PREARCHIVE_CODES: Record<number, string> = { 0: 'Manual', 4: 'AutoArchive', 5: 'AutoArchiveOverwrite' };
@@ -21,11 +24,14 @@ export async function checkXnat(xnat: XnatClient, project: string, user: string)
     if (error instanceof XnatHttpError && (error.status === 401 || error.status === 403)) {
       lines.push(ok('XNAT', `answers at ${xnat.host}`));
       lines.push(fail('credentials', `XNAT rejected user '${user}' (${error.status})`, 'check XNAT_USER/XNAT_PASS; an alias token may have expired (2 days by default): issue a new one'));
+    } else if (error instanceof XnatAccountError) {
+      lines.push(ok('XNAT', `answers at ${xnat.host}`));
+      lines.push(fail('credentials', error.message, error.hint ?? ''));
     } else {
       const fix = error instanceof ConnectionError ? 'fix XNAT_HOST or --xnat-host, or the network between here and XNAT' : 'see the message; is XNAT up?';
       lines.push(fail('XNAT', describeError(error), fix));
     }
-    return { lines, loggedIn: false, projectExists: false };
+    return { lines, loggedIn: false, projectExists: false, projectId: project };
   }
 
   const version = await xnatVersion(xnat);
@@ -35,19 +41,21 @@ export async function checkXnat(xnat: XnatClient, project: string, user: string)
   const admin = await isSiteAdmin(xnat, username);
   lines.push(ok('credentials', `logged in as ${username}${token}${admin ? ', a site administrator' : ''}`));
 
-  const exists = await xnat.projectExists(project);
-  lines.push(...(exists ? await existingProject(xnat, project, admin === true) : await newProject(xnat, project, admin === true)));
-  lines.push(await anonymization(xnat, exists ? project : undefined));
-  return { lines, loggedIn: true, projectExists: exists };
+  const id = await xnat.projectId(project);
+  if (id !== undefined && id !== project) lines.push(ok('project', `${project} is an alias of project ${id}; the import uses the ID`));
+  lines.push(...(id !== undefined ? await existingProject(xnat, id, username, admin) : await newProject(xnat, project, admin === true)));
+  lines.push(await anonymization(xnat, id));
+  return { lines, loggedIn: true, projectExists: id !== undefined, projectId: id ?? project };
 }
 
-async function existingProject(xnat: XnatClient, project: string, admin: boolean): Promise<CheckLine[]> {
-  const group = admin ? 'Administrator' : await projectGroup(xnat, project);
+async function existingProject(xnat: XnatClient, project: string, username: string, admin: boolean | undefined): Promise<CheckLine[]> {
+  const standing = await projectStanding(xnat, project, username, admin);
   const rights = (() => {
-    if (group === undefined) return warn('rights', `project ${project} exists; your role in it is not reported by this XNAT`, 'make sure you are an Owner or Member of the project');
-    if (['Administrator', 'Owners', 'Members'].includes(group)) return ok('rights', `project ${project} exists; you can import and archive into it (${group === 'Administrator' ? 'site administrator' : group})`);
-    const role = group ? `you are in ${group}, which is read-only` : 'you can read it but are not a member';
-    return fail('rights', `project ${project} exists, but ${role}: XNAT would refuse every commit`, `ask an owner of ${project} to make you a Member or Owner`);
+    if (standing.kind === 'unknown') return warn('rights', `project ${project} exists; ${standing.why}`, 'make sure you are an Owner or Member of the project');
+    if (standing.kind === 'read-only') return fail('rights', `project ${project} exists, but ${readOnlyReason(standing.group)}: XNAT would refuse every commit`, `ask an owner of ${project} to make you a Member or Owner`);
+    // Members may not delete scans (docs/reference/xnat-rest.md#project-group-rights), which a partial scan's replacement needs.
+    const scans = standing.kind === 'editor' && standing.group === 'Members' ? '; replacing a partial scan XNAT already holds needs an Owner' : '';
+    return ok('rights', `project ${project} exists; you can import and archive into it (${standing.kind === 'admin' ? 'site administrator' : standing.group})${scans}`);
   })();
   const code = await prearchiveCode(xnat, project);
   const prearchive = code === undefined

@@ -44,6 +44,8 @@ export interface Plan {
 
 export interface XnatHoldings {
   sessions: ArchivedSessionRow[];
+  /** Labels of every experiment in the project, non-image ones included: all are taken for new sessions. */
+  labels: readonly string[];
   /** Scans of the sessions whose StudyInstanceUID the manifest mentions, by experiment ID. */
   scans: Map<string, ArchivedScan[]>;
 }
@@ -59,7 +61,7 @@ export function buildPlan(uids: string[], metadata: ReadonlyMap<string, SeriesMe
     if (meta && !studyKeys.has(meta.studyUid)) studyKeys.set(meta.studyUid, { studyUid: meta.studyUid, patientId: meta.patientId, studyDate: meta.studyDate });
   }
   const existingLabels = new Map([...sessionByStudy].map(([studyUid, row]) => [studyUid, row.label]));
-  const labels = assignSessionLabels(studyKeys.values(), existingLabels, new Set(holdings.sessions.map((row) => row.label)));
+  const labels = assignSessionLabels(studyKeys.values(), existingLabels, new Set([...holdings.sessions.map((row) => row.label), ...holdings.labels]));
 
   const studies = new Map<string, PlannedStudy>();
   const series: PlannedSeries[] = uids.map((uid) => {

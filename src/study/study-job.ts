@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { describeError } from '../errors.js';
+import { describeError, XnatHttpError } from '../errors.js';
 import { commitAndVerify } from '../finalize/commit-study.js';
 import type { SeriesOutcome } from '../finalize/report.js';
 import type { Logger } from '../log.js';
@@ -60,7 +60,7 @@ export async function runStudyJob(study: PlannedStudy, deps: StudyJobDeps): Prom
           // A partial scan cannot be completed by a merge: the files it has would clash with "matching files"
           // (docs/reference/xnat-rest.md#archive-conflicts).
           log.info({ series: series.uid }, `scan ${scan.id} holds ${scan.fileCount} of ${series.meta!.imageCount} files; replacing it`);
-          await deps.xnat.deleteScan(series.sessionId, scan.id);
+          await deleteScan(deps, series.sessionId, scan.id, study.session);
           replaced.add(series.uid);
         }
         const moved = await transferSeries(
@@ -131,6 +131,17 @@ export async function runStudyJob(study: PlannedStudy, deps: StudyJobDeps): Prom
     for (const series of inSession) fail(series, error, sent.get(series.uid)!.attempts);
   }
   return outcomes;
+}
+
+/** Removes a partial scan; XNAT lets only Owners delete scans (docs/reference/xnat-rest.md#project-group-rights), so a 403 names who can. */
+async function deleteScan(deps: StudyJobDeps, sessionId: string, scanId: string, session: string): Promise<void> {
+  try {
+    await deps.xnat.deleteScan(sessionId, scanId);
+  } catch (error) {
+    if (!(error instanceof XnatHttpError) || error.status !== 403) throw error;
+    const hint = `an Owner of project ${deps.project} must delete scan ${scanId} of session ${session}, or run as an Owner`;
+    throw new XnatHttpError(403, error.method, error.url, error.message, { hint, cause: error });
+  }
 }
 
 /** Rounds of delete-then-look in dropPrearchive. */

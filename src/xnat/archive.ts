@@ -34,6 +34,19 @@ export async function listSessions(xnat: XnatSession, project: string): Promise<
 }
 
 /**
+ * Labels of every experiment in the project, image session or not. listSessions cannot give them: its xpath column
+ * roots XNAT's query at xnat:imageSessionData, which leaves out forms and other non-image experiments whose labels
+ * an archive still collides with (docs/reference/xnat-rest.md#experiment-labels).
+ */
+export async function listExperimentLabels(xnat: XnatSession, project: string): Promise<string[]> {
+  const path = `/data/projects/${encodeURIComponent(project)}/experiments`;
+  const response = await xnat.request('GET', path, { searchParams: { format: 'json', columns: 'ID,label' } });
+  if (response.statusCode === 404) return [];
+  if (response.statusCode !== 200) throw xnat.error(response, 'GET', path);
+  return resultSet(response.body).map((row) => row.label ?? '').filter(Boolean);
+}
+
+/**
  * Scans of an archived session with their SeriesInstanceUID and DICOM file count, from the session document.
  * `session` is an experiment ID or an archive path such as /data/archive/projects/P/subjects/S/experiments/E.
  * Resolves to undefined when the session does not exist.

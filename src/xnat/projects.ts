@@ -1,13 +1,24 @@
 import { XnatHttpError } from '../errors.js';
 import { xnatErrorMessage } from './html-error.js';
+import { sessionDocument } from './result-set.js';
 import type { XnatSession } from './session.js';
 
-export async function projectExists(xnat: XnatSession, project: string): Promise<boolean> {
-  const response = await xnat.request('GET', `/data/projects/${encodeURIComponent(project)}`, { searchParams: { format: 'json' } });
-  if (response.statusCode === 200) return true;
+/**
+ * The project's ID, read from its document: `name` may be an alias, and XNAT keys the prearchive and its groups by ID
+ * (docs/reference/xnat-rest.md#project-aliases). Undefined when XNAT shows no such project to this user.
+ */
+export async function projectId(xnat: XnatSession, name: string): Promise<string | undefined> {
+  const response = await xnat.request('GET', `/data/projects/${encodeURIComponent(name)}`, { searchParams: { format: 'json' } });
   // XNAT answers 404 for a project the user cannot read as well as for a missing one (docs/reference/xnat-rest.md#permissions).
-  if (response.statusCode === 404) return false;
-  throw xnat.error(response, 'GET', `/data/projects/${project}`);
+  if (response.statusCode === 404) return undefined;
+  if (response.statusCode !== 200) throw xnat.error(response, 'GET', `/data/projects/${name}`);
+  let id: unknown;
+  try {
+    id = sessionDocument(response.body)?.data_fields?.ID;
+  } catch {
+    id = undefined;
+  }
+  return typeof id === 'string' && id ? id : name;
 }
 
 export async function createProject(xnat: XnatSession, project: string): Promise<void> {

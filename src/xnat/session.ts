@@ -6,6 +6,7 @@ import { translateNetworkError } from '../network-errors.js';
 import { CONNECTION_CODES, retryableStatuses } from '../retryable.js';
 import { SessionCookieJar } from './cookie-jar.js';
 import { xnatErrorMessage } from './html-error.js';
+import { loginRedirectError } from './login-redirect.js';
 
 export interface XnatClientOptions {
   host: string;
@@ -80,8 +81,9 @@ export class XnatSession {
         hint: 'check XNAT_USER/XNAT_PASS; an alias token may have expired (they last 2 days by default)',
       });
     }
-    // A 404, a redirect or a page without a session cookie: something answers, but not XNAT's REST API.
-    if (status === 404 || (status >= 300 && status < 400) || (status === 200 && !this.jar.hasSession)) {
+    if (status >= 300 && status < 400) throw loginRedirectError(host, user, String(response.headers.location ?? ''));
+    // A 404 or a page without a session cookie: something answers, but not XNAT's REST API.
+    if (status === 404 || (status === 200 && !this.jar.hasSession)) {
       throw new ConnectionError('XNAT', 'ERR_NOT_XNAT', `no XNAT answers at ${host}; check the base URL (it is the address of the XNAT home page)`);
     }
     if (status !== 200 || !this.jar.hasSession) {

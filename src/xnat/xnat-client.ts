@@ -1,10 +1,10 @@
 import type { Readable } from 'node:stream';
 import type { Method, OptionsOfTextResponseBody, Response } from 'got';
 import type { XnatHttpError } from '../errors.js';
-import { archive, deleteScan, listSessions, sessionScans, type ArchivedScan, type ArchivedSessionRow } from './archive.js';
+import { archive, deleteScan, listExperimentLabels, listSessions, sessionScans, type ArchivedScan, type ArchivedSessionRow } from './archive.js';
 import { importZip, type ImportParams } from './import.js';
 import { buildPrearchive, commit, deletePrearchive, listPrearchive, prearchiveEntry, prearchiveScans, type CommitOutcome, type PrearchiveRow, type PrearchiveScan } from './prearchive.js';
-import { createProject, projectExists } from './projects.js';
+import { createProject, projectId } from './projects.js';
 import { putProjectFile } from './resources.js';
 import { XnatSession, type XnatClientOptions } from './session.js';
 
@@ -40,8 +40,9 @@ export class XnatClient {
     return this.session.keepAlive();
   }
 
-  projectExists(project: string): Promise<boolean> {
-    return projectExists(this.session, project);
+  /** The project's real ID (its name may be an alias), or undefined when XNAT shows no such project. */
+  projectId(name: string): Promise<string | undefined> {
+    return projectId(this.session, name);
   }
 
   createProject(project: string): Promise<void> {
@@ -50,6 +51,10 @@ export class XnatClient {
 
   listSessions(project: string): Promise<ArchivedSessionRow[]> {
     return listSessions(this.session, project);
+  }
+
+  listExperimentLabels(project: string): Promise<string[]> {
+    return listExperimentLabels(this.session, project);
   }
 
   sessionScans(session: string): Promise<{ id: string; scans: ArchivedScan[] } | undefined> {

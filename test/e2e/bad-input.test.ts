@@ -119,14 +119,30 @@ describe('XNAT problems', () => {
     expect(world.imports()).toBe(0);
   });
 
-  it('a read-only member: the import is refused by XNAT, reported per series, exit 1, nothing archived', async () => {
+  it('a read-only member: stopped before any download with exit 2; a dry run only warns; when XNAT does not tell, XNAT decides', async () => {
     world = await startWorld({
       xnat: { users: [{ username: 'admin', password: PASSWORD, admin: true }, { username: 'reader', password: PASSWORD }], projects: [{ id: 'READONLY', owners: ['admin'], collaborators: ['reader'] }] },
     });
     const manifest = await writeTciaManifest(world.out, 'm.tcia', [GOOD]);
-    const result = await world.run(['import', manifest, '--project', 'READONLY', '--output-dir', world.out, ...FAST], { env: { XNAT_USER: 'reader' } });
-    expect(result.exitCode).toBe(1);
-    expect(result.stdout).toMatch(/failed: .*403/);
+    const args = ['import', manifest, '--project', 'READONLY', '--output-dir', world.out, ...FAST];
+    const reader = { env: { XNAT_USER: 'reader' } };
+    const downloads = (): number => world.nbia.requests.filter((r) => /getImage/.test(r.path)).length;
+    const result = await world.run(args, reader);
+    expect(result.exitCode).toBe(2);
+    expect(result.stdout).toMatch(/reader cannot import into project READONLY: you are in Collaborators, which is read-only.*ask an Owner of READONLY to make reader a Member or Owner/);
+    expect(downloads()).toBe(0);
+    expect(world.imports()).toBe(0);
+
+    const dry = await world.run([...args, '--dry-run'], reader);
+    expect(dry.exitCode).toBe(0);
+    expect(dry.stdout).toMatch(/reader cannot import into project READONLY.*the import itself would stop here with exit 2/);
+
+    // The groups listing does not answer: no refusal from the tool; XNAT refuses the commit itself.
+    world.xnat.faults.set({ kind: 'status', status: 500, path: /\/xapi\/access\/projects/, times: Infinity });
+    const unsure = await world.run(args, reader);
+    expect(unsure.stdout).toMatch(/could not confirm that reader may archive into project READONLY \(this XNAT does not report your groups\)/);
+    expect(unsure.exitCode).toBe(1);
+    expect(unsure.stdout).toMatch(/failed: .*403/);
     expect(world.xnat.archive('READONLY')).toEqual([]);
   });
 

@@ -83,7 +83,7 @@ describe('check: a read-only readiness checklist', () => {
     const token = world.xnat.issueAliasToken('carol');
     const result = await world.run(['check', '--project', 'TOK', '--output-dir', world.out], { env: { XNAT_USER: token.alias, XNAT_PASS: token.secret } });
     expect(result.stdout).toMatch(/✓ credentials: logged in as carol \(alias token of carol\)/);
-    expect(result.stdout).toMatch(/✓ rights: project TOK exists; you can import and archive into it \(Members\)/);
+    expect(result.stdout).toMatch(/✓ rights: project TOK exists; you can import and archive into it \(Members\); replacing a partial scan XNAT already holds needs an Owner/);
     expect(result.stdout).not.toContain(token.secret);
   });
 

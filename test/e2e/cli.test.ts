@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CLI, runCli, writeTciaManifest } from '../support/run-cli.js';
@@ -95,6 +97,36 @@ describe('wrong scheme or base URL: the fix, exit 2, nothing imported', () => {
     const plain = world.xnat.url;
     expect(result.stdout).toContain(`this server does not speak HTTPS; did you mean ${plain}?`);
     expect(result.stdout).not.toMatch(/EPROTO|wrong version number/);
+    expect(world.imports()).toBe(0);
+  });
+
+  it('a login XNAT redirects: expired password, account disabled for inactivity, http to https; exit 2 with what to do', async () => {
+    world = await startWorld({ xnat: { users: [
+      { username: 'admin', password: PASSWORD, admin: true, passwordExpired: true },
+      { username: 'idle', password: PASSWORD, inactive: true },
+    ] } });
+    const manifest = await writeTciaManifest(world.out, 'm.tcia', [UID]);
+    const args = ['import', manifest, '--project', 'REDIRECT', '--output-dir', world.out];
+    const expired = await world.run(args);
+    expect(expired.exitCode).toBe(2);
+    expect(expired.stdout).toContain(`the XNAT password of user 'admin' has expired (change it in XNAT's web UI (${world.xnat.url}), then run again)`);
+    const idle = await world.run(args, { env: { XNAT_USER: 'idle' } });
+    expect(idle.exitCode).toBe(2);
+    expect(idle.stdout).toContain("XNAT account 'idle' is disabled");
+    const check = await world.run(['check', '--project', 'REDIRECT', '--output-dir', world.out]);
+    expect(check.stdout).toMatch(/✗ credentials: the XNAT password of user 'admin' has expired → change it in XNAT's web UI/);
+
+    // A front end that sends every http request to https.
+    const proxy = createServer((req, res) => res.writeHead(301, { Location: `https://127.0.0.1:${(proxy.address() as AddressInfo).port}${req.url}` }).end());
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    try {
+      const http = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+      const moved = await world.run(args, { env: { XNAT_HOST: http } });
+      expect(moved.exitCode).toBe(2);
+      expect(moved.stdout).toContain(`XNAT at ${http} redirects to https: use ${http.replace('http:', 'https:')}`);
+    } finally {
+      proxy.close();
+    }
     expect(world.imports()).toBe(0);
   });
 

@@ -112,6 +112,25 @@ describe('resuming from what XNAT holds', () => {
     expectArchivedAsServed(world, 'PARTIAL', UIDS.slice(0, 2));
   });
 
+  it('a Member cannot replace a partial scan: that series fails naming who can, the others go in; an Owner then completes it', async () => {
+    world = await startWorld({ xnat: { users: [{ username: 'admin', password: PASSWORD, admin: true }, { username: 'mia', password: PASSWORD }], projects: [{ id: 'MEMBERS', owners: ['admin'], members: ['mia'] }] } });
+    const manifest = await writeTciaManifest(world.out, 'members.tcia', UIDS.slice(0, 1));
+    expect((await world.run(['import', manifest, '--project', 'MEMBERS', '--output-dir', world.out])).exitCode).toBe(0);
+    const session = world.xnat.archive('MEMBERS')[0]!;
+    const scan = session.scans[0]!;
+    await got.delete(`${world.xnat.url}/data/experiments/${session.id}/scans/${scan.id}/resources/DICOM/files/${scan.files[0]!.name}`, { username: 'admin', password: PASSWORD });
+    const both = await writeTciaManifest(world.out, 'members2.tcia', UIDS.slice(0, 2));
+
+    const member = await world.run(['import', both, '--project', 'MEMBERS', '--output-dir', world.out, ...FAST], { env: { XNAT_USER: 'mia' } });
+    expect(member.exitCode).toBe(1);
+    expect(member.stdout).toContain(`an Owner of project MEMBERS must delete scan ${scan.id} of session ${session.label}, or run as an Owner`);
+    expectArchivedAsServed(world, 'MEMBERS', UIDS.slice(1, 2));
+    expect(world.xnat.archive('MEMBERS').flatMap((s) => s.scans).find((x) => x.seriesInstanceUid === UIDS[0])!.files).toHaveLength(scan.files.length - 1);
+
+    expect((await world.run(['import', both, '--project', 'MEMBERS', '--output-dir', world.out, ...FAST])).exitCode).toBe(0);
+    expectArchivedAsServed(world, 'MEMBERS', UIDS.slice(0, 2));
+  });
+
   it('streams files too large to hold (over 16 MB each) in a form XNAT\'s zip reader accepts', async () => {
     // 3072×3072 16-bit frames: 18.9 MB per file, above the size the relay holds in memory.
     world = await startWorld({ nbia: { shape: { imagesPerSeries: [2, 2], rows: 3072, columns: 3072 } } });

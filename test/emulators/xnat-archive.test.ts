@@ -231,3 +231,43 @@ describe('listings and documents', () => {
     expect(emu.archive('AUTO')[0]?.scans.map((s) => s.id)).toEqual(['1', '1-CT1']);
   });
 });
+
+describe('non-image experiments', () => {
+  test('listed by default but not when an image-session column roots the query; an archive into their label fails', async () => {
+    const alice = client(emu, 'alice', 'pw');
+    expect((await alice.put('data/projects/MAN/subjects/DOE_JOHN')).statusCode).toBe(201);
+    const made = await alice.put('data/projects/MAN/subjects/DOE_JOHN/experiments/PID-1?xsiType=xnat:subjectVariablesData');
+    expect(made.statusCode).toBe(201);
+    const labels = async (query: string): Promise<string[]> =>
+      (JSON.parse((await alice.get(`data/projects/MAN/experiments?format=json${query}`)).body) as Table).ResultSet.Result.map((r) => r.label!);
+    expect(await labels('')).toEqual(['PID-1']);
+    expect(await labels('&columns=ID,label')).toEqual(['PID-1']);
+    expect(await labels('&columns=ID,label,xnat:imageSessionData/UID')).toEqual([]);
+    expect(await labels('&columns=ID,label,UID')).toEqual([]);
+
+    // DICOM headers name the session PID-1, the form's label: the archiver casts the form to an image session.
+    const path = await upload('MAN');
+    const res = await alice.post(`${path}?action=commit&AA=true`);
+    expect(res.statusCode).toBe(500);
+    expect(h3(res.body)).toMatch(/XnatSubjectvariablesdata cannot be cast to class org\.nrg\.xdat\.om\.XnatImagesessiondata/);
+    expect(emu.prearchive('MAN')[0]?.status).toBe('ERROR');
+    expect(emu.archive('MAN').map((e) => e.label)).toEqual(['PID-1']);
+  });
+});
+
+describe('deletes need delete rights', () => {
+  test('a Member may not delete a scan or a session (403); an Owner may', async () => {
+    await emu.close();
+    emu = await startXnatEmulator({ users: [...TEST_USERS, { username: 'mia', password: 'pw' }], projects: [{ id: 'AUTO', prearchiveCode: 4, owners: ['alice'], members: ['mia'] }] });
+    const path = await upload('AUTO');
+    expect((await client(emu, 'alice', 'pw').post(`${path}?action=commit`)).statusCode).toBe(301);
+    const [session] = emu.archive('AUTO');
+    const scan = `data/experiments/${session!.id}/scans/${session!.scans[0]!.id}`;
+    const refused = await client(emu, 'mia', 'pw').delete(`${scan}?removeFiles=true`);
+    expect(refused.statusCode).toBe(403);
+    expect(h3(refused.body)).toBe("User account doesn't have permission to modify this session.");
+    expect((await client(emu, 'mia', 'pw').delete(`data/experiments/${session!.id}`)).statusCode).toBe(403);
+    expect((await client(emu, 'alice', 'pw').delete(`${scan}?removeFiles=true`)).statusCode).toBe(200);
+    expect(emu.archive('AUTO')[0]!.scans).toEqual([]);
+  });
+});

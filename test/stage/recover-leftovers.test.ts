@@ -54,7 +54,7 @@ describe('recoverLeftovers: waiting for XNAT to settle', () => {
     const { metadata } = await leaveArchiving(1_500);
     const before = emu.requests.length;
     const outcome = await recoverLeftovers(xnat, PROJECT, SOURCE, metadata, logger, { signal: new AbortController().signal, timeoutMs: 20_000, pollIntervalMs: 100 });
-    expect(outcome).toEqual({ committed: [], deleted: [], busy: new Map() });
+    expect(outcome).toEqual({ committed: [], committedSeries: new Set(), deleted: [], busy: new Map() });
     expect(lines).toMatch(/waiting for XNAT to finish 1 prearchive session\(s\) an interrupted run left: S1 (QUEUED_)?ARCHIVING/);
     expect(emu.prearchive(PROJECT)).toEqual([]);
     expect(emu.archive(PROJECT).map((s) => [s.label, s.scans.length])).toEqual([['S1', 1]]);

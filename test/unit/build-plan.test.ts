@@ -10,7 +10,7 @@ function meta(seriesUid: string, studyUid: string, fields: Partial<SeriesMetadat
   };
 }
 const byUid = (...list: SeriesMetadata[]): Map<string, SeriesMetadata> => new Map(list.map((m) => [m.seriesUid, m]));
-const NOTHING: XnatHoldings = { sessions: [], scans: new Map() };
+const NOTHING: XnatHoldings = { sessions: [], labels: [], scans: new Map() };
 
 describe('buildPlan', () => {
   it('labels subjects from PatientName and sessions from PatientID, suffixed by StudyDate then UID', () => {
@@ -40,6 +40,7 @@ describe('buildPlan', () => {
     );
     const holdings: XnatHoldings = {
       sessions: [{ id: 'XNAT_E1', label: 'PAT-1_07', studyUid: '1.1', subject: 'OLD_SUBJECT' }],
+      labels: [],
       scans: new Map([['XNAT_E1', [{ id: '3', seriesUid: '1.1.1', fileCount: 10 }, { id: '2', seriesUid: '1.1.2', fileCount: 4 }]]]),
     };
     const plan = buildPlan(['1.1.1', '1.1.2', '1.1.3', '1.2.1', '9.9'], metadata, holdings);
@@ -54,10 +55,17 @@ describe('buildPlan', () => {
     expect(plan.totals).toMatchObject({ series: 5, toMove: 3, skip: 1, unknown: 1 });
   });
 
+  it('never hands out the label of a non-image experiment, which only the full label listing shows', () => {
+    const metadata = byUid(meta('1.1.1', '1.1'));
+    const plan = buildPlan(['1.1.1'], metadata, { sessions: [], labels: ['PAT-1'], scans: new Map() });
+    expect(plan.series[0]!.session).toBe('PAT-1_01');
+  });
+
   it('treats an empty scan as partial even when TCIA lists no images', () => {
     const metadata = byUid(meta('1.1.1', '1.1', { imageCount: 0 }));
     const holdings: XnatHoldings = {
       sessions: [{ id: 'XNAT_E1', label: 'PAT-1', studyUid: '1.1', subject: 'S' }],
+      labels: [],
       scans: new Map([['XNAT_E1', [{ id: '1', seriesUid: '1.1.1', fileCount: 0 }]]]),
     };
     expect(buildPlan(['1.1.1'], metadata, holdings).series[0]!.action).toBe('redo');
@@ -67,6 +75,7 @@ describe('buildPlan', () => {
     const metadata = byUid(meta('1.1.1', '1.1', { fileSize: 10 }), meta('1.2.1', '1.2', { fileSize: 500 }), meta('1.3.1', '1.3'));
     const holdings: XnatHoldings = {
       sessions: [{ id: 'E3', label: 'X', studyUid: '1.3', subject: 'S' }],
+      labels: [],
       scans: new Map([['E3', [{ id: '1', seriesUid: '1.3.1', fileCount: 10 }]]]),
     };
     expect(buildPlan(['1.1.1', '1.2.1', '1.3.1'], metadata, holdings).studies.map((s) => s.studyUid)).toEqual(['1.2', '1.1']);

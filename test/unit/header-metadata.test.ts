@@ -41,7 +41,7 @@ describe('withHeaderNames', () => {
     const named = await withHeaderNames(client, metadata, { logger });
     expect(UIDS.map((uid) => named.get(uid)!.patientName)).toEqual(['CRC^0001', 'CRC^0001', "O'BRIEN^ANN", "O'BRIEN^ANN"]);
     expect(singleImages()).toHaveLength(2);
-    const plan = buildPlan(UIDS, named, { sessions: [], scans: new Map() });
+    const plan = buildPlan(UIDS, named, { sessions: [], labels: [], scans: new Map() });
     expect(plan.studies.map((s) => s.subject).sort()).toEqual(['CRC_0001', 'O_BRIEN_ANN']);
   });
 
@@ -76,7 +76,7 @@ describe('withHeaderNames', () => {
     // The 500 is retried (2 attempts), the 404 is not; then the study's other series is tried.
     expect(singleImages().filter((uid) => uid !== UIDS[0] && uid !== UIDS[1])).toEqual([UIDS[2], UIDS[2], UIDS[3]]);
     expect(lines.join('')).toContain(`study ${second!.studyUid}: no file header to read PatientName from`);
-    const plan = buildPlan(UIDS, named, { sessions: [], scans: new Map() });
+    const plan = buildPlan(UIDS, named, { sessions: [], labels: [], scans: new Map() });
     expect(plan.studies.find((s) => s.studyUid === second!.studyUid)!.subject).toBe('MSB-00002');
   });
 });

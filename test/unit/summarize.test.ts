@@ -14,6 +14,7 @@ describe('reportRows', () => {
   const metadata = new Map([['1.1', meta('1.1', { patientName: 'DOE^J' })], ['1.2', meta('1.2', { patientName: 'DOE^J' })], ['1.3', meta('1.3', { patientName: 'DOE^J' })]]);
   const holdings = {
     sessions: [{ id: 'E1', label: 'P-1', subject: 'DOE_J', studyUid: '1.9' }],
+    labels: [],
     scans: new Map([['E1', [{ id: '2', seriesUid: '1.2', fileCount: 3 }]]]),
   };
   const plan = buildPlan(['1.1', '1.2', '1.3', '1.4'], metadata, holdings);
@@ -43,7 +44,7 @@ describe('reportRows', () => {
   });
 
   it('names the subject in the plan even without a PatientName (v1 metadata whose header was not read): the PatientID', () => {
-    const v1 = buildPlan(['1.1'], new Map([['1.1', meta('1.1')]]), { sessions: [], scans: new Map() });
+    const v1 = buildPlan(['1.1'], new Map([['1.1', meta('1.1')]]), { sessions: [], labels: [], scans: new Map() });
     expect(v1.studies[0]!.subject).toBe('P-1');
     const rows = reportRows(v1, { ...run, sent: new Map([['1.1', imported]]) }, where);
     expect(rows[0]!.subject).toBe('P-1');
