@@ -230,7 +230,7 @@ export async function run(config: Readonly<Config>, context: RunContext): Promis
     // An attachment that failed changed the exit code: the local report says so too (report.json = the process).
     if (report.exitCode !== written) await writeReportFiles(folder.dir, report).catch(() => undefined);
 
-    const summary = summaryLine(report, transferSeconds);
+    const summary = summaryLine(report, transferSeconds, isShown('error', consoleLogLevel(config)));
     const level = report.exitCode === 0 ? 'info' : 'error';
     logger[level](summary);
     // --quiet or --log-level warn and above hide it, but the summary is the one line every run owes its user.

@@ -122,11 +122,14 @@ export function countTotals(rows: SeriesReportRow[], transferSeconds: number): R
   };
 }
 
-/** The run's last line: what happened, the exit code and why. */
-export function summaryLine(report: RunReport, transferSeconds: number): string {
+/**
+ * The run's last line: what happened, the exit code and why. `errorShown` says whether error lines reach the
+ * screen (not at --log-level fatal): when they do not, the summary carries the error itself.
+ */
+export function summaryLine(report: RunReport, transferSeconds: number, errorShown = true): string {
   const { totals } = report;
   // A run that stopped on its input or setup has already logged that error; one message per mistake.
-  if (report.series.length === 0 && report.exitCode !== 0) return `summary: nothing imported; exit ${report.exitCode}: ${report.exitCode >= 128 ? report.outcome : 'stopped on the error above'}`;
+  if (report.series.length === 0 && report.exitCode !== 0) return `summary: nothing imported; exit ${report.exitCode}: ${report.exitCode >= 128 || !errorShown ? report.outcome : 'stopped on the error above'}`;
   const rate = megabytesPerSecond(totals.bytes, transferSeconds);
   const sessions = new Set(report.series.filter((r) => r.status === 'imported').map((r) => r.session)).size;
   const notStarted = totals.notStarted > 0 ? `, ${totals.notStarted} not started` : '';

@@ -10,12 +10,22 @@ function normalise(title: string): string {
   return title.replace(/[\s_]/g, '').toLowerCase();
 }
 
+/**
+ * A spreadsheet's "Unicode text" is tab-separated (docs/reference/nbia.md#csv-manifest): a title row with tabs and
+ * no comma is read with tabs; anything else with commas.
+ */
+export function delimiterOf(text: string): ',' | '\t' {
+  const titles = text.split(/\r?\n/).find((line) => line.trim() !== '') ?? '';
+  return titles.includes('\t') && !titles.includes(',') ? '\t' : ',';
+}
+
 /** Reads the series UID column of a CSV manifest, wherever it is and however it is quoted. */
 export async function parseCsvManifest(text: string): Promise<{ uids: string[]; column: string }> {
   const rows: string[][] = [];
+  const body = text.replace(/^\uFEFF/, '');
   await new Promise<void>((resolve, reject) => {
     // Blank lines are kept as empty rows (and skipped below), so a row's number is its line's in the file.
-    parseString(text.replace(/^\uFEFF/, ''), { headers: false, ignoreEmpty: false, trim: true })
+    parseString(body, { headers: false, ignoreEmpty: false, trim: true, delimiter: delimiterOf(body) })
       .on('error', reject)
       .on('data', (row: string[]) => rows.push(row))
       .on('end', () => resolve());

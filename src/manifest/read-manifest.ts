@@ -74,7 +74,7 @@ function detectFormat(text: string, fileName: string): 'tcia' | 'csv' {
   const extension = extname(fileName).toLowerCase();
   if (extension === '.tcia') return 'tcia';
   const firstLine = text.replace(/^\uFEFF/, '').split(/\r?\n/, 1)[0] ?? '';
-  if (extension === '.csv' || firstLine.includes(',')) return 'csv';
+  if (extension === '.csv' || firstLine.includes(',') || firstLine.includes('\t')) return 'csv';
   throw new ManifestError(
     `cannot tell what kind of manifest ${fileName} is`,
     'expected a .tcia manifest (with a ListOfSeriesToDownload= line) or a CSV with a SeriesInstanceUID column',

@@ -164,6 +164,9 @@ describe('small things users notice', () => {
     const refused = await world.run(['import', manifest, '--project', 'LEVEL', '--output-dir', world.out, '--log-level', 'fatal'], { env: { XNAT_PASS: 'wrong' } });
     expect(refused.exitCode).toBe(2);
     expect(refused.stdout.match(/summary: .*exit 2/g)).toHaveLength(1);
+    // No error line is shown at fatal, so the summary itself says why.
+    expect(refused.stdout).not.toMatch(/stopped on the error above/);
+    expect(refused.stdout).toMatch(/summary: nothing imported; exit 2: .*admin/);
   });
 
   it('a retry warning names the series', async () => {

@@ -98,6 +98,9 @@ describe('.tcia quirks', () => {
     expect(cp1252.seriesUids).toEqual([A, B]);
     const utf16 = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]);
     expect((await readManifest(await manifestFile('unicode.csv', utf16))).seriesUids).toEqual([A, B]);
+    // "Unicode text" as a spreadsheet saves it: UTF-16 with a byte-order mark, cells separated by tabs.
+    const tabbed = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text.replace(/,/g, '\t'), 'utf16le')]);
+    for (const name of ['unicode.txt', 'unicode.csv']) expect((await readManifest(await manifestFile(name, tabbed))).seriesUids).toEqual([A, B]);
     const utf16be = Buffer.from(Buffer.from(`\ufeff${text}`, 'utf16le')).swap16();
     expect((await readManifest(await manifestFile('unicode-be.csv', utf16be))).seriesUids).toEqual([A, B]);
     // Without a byte-order mark, UTF-16 holds NUL bytes: binary, as before.
