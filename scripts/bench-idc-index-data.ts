@@ -1,14 +1,14 @@
 /**
- * A million-row stand-in for IDC's tcia_idc_subset.parquet holding a manifest's UIDs, laid out as DuckDB writes the
- * real file: row groups of 122,880 rows (its default) and one data page per column chunk (DuckDB splits pages only at
- * 100 MB uncompressed); docs/reference/idc.md#index. Used by scripts/bench-idc-index.ts and the planning bench.
+ * A million-row stand-in for IDC's tcia_idc_subset.parquet holding a manifest's UIDs, in either layout IDC has
+ * published (INDEX_LAYOUTS; docs/reference/idc.md#index). Used by scripts/bench-idc-index.ts and the planning bench.
  */
 import { stat } from 'node:fs/promises';
 import { uidFromSeed } from '../emulators/dicom/synthetic-series.js';
-import { uuidFromSeed, writeIndexParquet, type IdcIndexRow } from '../emulators/idc/index.js';
+import { INDEX_LAYOUTS, uuidFromSeed, writeIndexParquet, type IdcIndexRow, type IndexWriter } from '../emulators/idc/index.js';
 
-const ROW_GROUP = 122_880;
-const PAGE_SIZE = 100_000_000;
+/** Which writer last wrote the index: DuckDB (IDC up to 24.2.0) or pyarrow (since 24.2.1). */
+export type IndexFormat = IndexWriter;
+export const INDEX_FORMATS = Object.keys(INDEX_LAYOUTS) as IndexFormat[];
 
 /** `spread` (the worst case) puts the UIDs evenly through the file; `block` in consecutive rows, as one collection's. */
 export type IndexLayout = 'spread' | 'block';
@@ -25,13 +25,13 @@ function row(i: number, uid: string): IdcIndexRow {
   };
 }
 
-function* batches(wanted: readonly string[], rows: number, layout: IndexLayout): Generator<IdcIndexRow[]> {
+function* batches(wanted: readonly string[], rows: number, layout: IndexLayout, rowGroupSize: number): Generator<IdcIndexRow[]> {
   const stride = layout === 'spread' ? Math.floor(rows / wanted.length) : 1;
   const first = layout === 'spread' ? 0 : Math.floor((rows - wanted.length) / 2);
   let next = 0;
-  for (let start = 0; start < rows; start += ROW_GROUP) {
+  for (let start = 0; start < rows; start += rowGroupSize) {
     const group: IdcIndexRow[] = [];
-    for (let i = start; i < Math.min(rows, start + ROW_GROUP); i++) {
+    for (let i = start; i < Math.min(rows, start + rowGroupSize); i++) {
       const manifestUid = i >= first && (i - first) % stride === 0 && next < wanted.length ? wanted[next++] : undefined;
       group.push(row(i, manifestUid ?? uidFromSeed(`bench-uid:${i}`)));
     }
@@ -40,7 +40,8 @@ function* batches(wanted: readonly string[], rows: number, layout: IndexLayout):
 }
 
 /** Writes the index to `path` unless `reuse` and a file is already there (writing takes longer than reading). */
-export async function writeBenchIndex(path: string, wanted: readonly string[], rows: number, layout: IndexLayout, reuse = false): Promise<number> {
-  if (!(reuse && (await stat(path).catch(() => undefined)))) await writeIndexParquet(batches(wanted, rows, layout), path, { rowGroupSize: ROW_GROUP, pageSize: PAGE_SIZE });
+export async function writeBenchIndex(path: string, wanted: readonly string[], rows: number, layout: IndexLayout, format: IndexFormat, reuse = false): Promise<number> {
+  const options = INDEX_LAYOUTS[format];
+  if (!(reuse && (await stat(path).catch(() => undefined)))) await writeIndexParquet(batches(wanted, rows, layout, options.rowGroupSize), path, options);
   return Number((await stat(path)).size);
 }

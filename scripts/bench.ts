@@ -29,7 +29,7 @@ import { measureRun, planningRun, profilesIn, writeManifest, type Dataset, type 
 import { PIXELS } from './bench-verify.js';
 import { measureScale, SCALE } from './bench-scale.js';
 import { storeIdcObjects, storeZips } from './bench-zip-store.js';
-import { writeBenchIndex } from './bench-idc-index-data.js';
+import { INDEX_FORMATS, writeBenchIndex } from './bench-idc-index-data.js';
 import { readManifest } from '../src/manifest/read-manifest.js';
 
 interface Plan {
@@ -175,6 +175,7 @@ async function main(): Promise<void> {
     fixedCost: [],
     cpuKinds: [],
     scale: [],
+    planningIdc: [],
   };
 
   const verifyStep = { ratios: plan.ratios, images: plan.verifyImages, rows: plan.rows, level: deflateLevel, rounds: plan.verifyRounds, workDir: WORK_DIR };
@@ -280,13 +281,15 @@ async function main(): Promise<void> {
     results.planning = { ...planning, manifest: PLANNING_MANIFEST };
     say(`  ${planning.series} series in ${planning.cost.wallSeconds.toFixed(1)} s, peak RSS ${planning.cost.peakRssMB.toFixed(0)} MB${planning.problem ? `  PROBLEM: ${planning.problem}` : ''}`);
     if (!plan.skip.has('idc')) {
-      const indexFile = join(WORK_DIR, `idc-index-${IDC_INDEX_ROWS}.parquet`);
       const uids = (await readManifest(resolve(PLANNING_MANIFEST))).seriesUids;
-      say(`\nplanning it against a ${IDC_INDEX_ROWS}-row IDC index (--dry-run, --source auto; writing the index first unless bench-output holds it):`);
-      const indexBytes = await writeBenchIndex(indexFile, uids, IDC_INDEX_ROWS, 'spread', true);
-      const withIdc = await planningRun(resolve(PLANNING_MANIFEST), WORK_DIR, indexFile);
-      results.planningIdc = { ...withIdc, manifest: PLANNING_MANIFEST, indexRows: IDC_INDEX_ROWS, indexBytes };
-      say(`  ${withIdc.series} series in ${withIdc.cost.wallSeconds.toFixed(1)} s, peak RSS ${withIdc.cost.peakRssMB.toFixed(0)} MB${withIdc.problem ? `  PROBLEM: ${withIdc.problem}` : ''}`);
+      for (const format of INDEX_FORMATS) {
+        const indexFile = join(WORK_DIR, `idc-index-${format}-${IDC_INDEX_ROWS}.parquet`);
+        say(`\nplanning it against a ${IDC_INDEX_ROWS}-row IDC index as ${format} writes it (--dry-run, --source auto; writing the index first unless bench-output holds it):`);
+        const indexBytes = await writeBenchIndex(indexFile, uids, IDC_INDEX_ROWS, 'spread', format, true);
+        const withIdc = await planningRun(resolve(PLANNING_MANIFEST), WORK_DIR, indexFile);
+        results.planningIdc.push({ ...withIdc, manifest: PLANNING_MANIFEST, indexRows: IDC_INDEX_ROWS, indexBytes, format });
+        say(`  ${withIdc.series} series in ${withIdc.cost.wallSeconds.toFixed(1)} s, peak RSS ${withIdc.cost.peakRssMB.toFixed(0)} MB${withIdc.problem ? `  PROBLEM: ${withIdc.problem}` : ''}`);
+      }
     }
   }
 

@@ -38,12 +38,13 @@ export function indexRow(entry: IdcSeriesEntry): IdcIndexRow {
 
 let zstdReady: Promise<void> | undefined;
 
-function columns(rows: readonly IdcIndexRow[]): ColumnSource[] {
+function columns(rows: readonly IdcIndexRow[], pageIndex: boolean): ColumnSource[] {
   return INDEX_COLUMNS.map((name) => ({
     name,
     data: rows.map((r) => r[name]),
     type: name === 'series_size_MB' ? 'DOUBLE' : 'STRING',
     nullable: true,
+    offsetIndex: pageIndex,
   }));
 }
 
@@ -54,7 +55,25 @@ export interface IndexWriteOptions {
   level?: number;
   /** Target uncompressed page size in bytes (the writer's default is 1 MB); small pages let tests see page-level reads. */
   pageSize?: number;
+  /**
+   * Write an offset index for chunks of several pages (the writer's default, true). IDC's file has none, whether
+   * DuckDB or pyarrow wrote it last (docs/reference/idc.md#index): without one a reader fetches whole column chunks.
+   */
+  pageIndex?: boolean;
 }
+
+/**
+ * The layouts IDC's file has had (docs/reference/idc.md#index): as DuckDB writes it (up to idc-index-data 24.2.0), row
+ * groups of 122,880 rows with one page per column chunk; as pyarrow rewrites it (since 24.2.1), up to 1,048,576 rows
+ * in a row group (a million-row index is one group) in ~1 MB pages. Neither has a page index.
+ */
+export const INDEX_LAYOUTS = {
+  duckdb: { rowGroupSize: 122_880, pageSize: 100_000_000, pageIndex: false },
+  pyarrow: { rowGroupSize: 1_048_576, pageSize: 1024 * 1024, pageIndex: false },
+} as const satisfies Record<string, IndexWriteOptions>;
+
+/** Which writer last wrote the index. */
+export type IndexWriter = keyof typeof INDEX_LAYOUTS;
 
 /**
  * Writes the rows as a ZSTD parquet file, a row group at a time, so a million-row index never needs all rows at
@@ -69,7 +88,7 @@ export async function writeIndexParquet(batches: Iterable<readonly IdcIndexRow[]
   let parquet: ParquetWriter | undefined;
   for (const rows of batches) {
     if (rows.length === 0) continue;
-    const columnData = columns(rows);
+    const columnData = columns(rows, options.pageIndex ?? true);
     parquet ??= new ParquetWriter({
       writer,
       schema: [

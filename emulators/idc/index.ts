@@ -13,6 +13,6 @@ export {
   type IdcObjectInfo,
   type IdcSeriesEntry,
 } from './catalog.js';
-export { INDEX_COLUMNS, idcCollectionId, indexParquetFor, indexRow, writeIndexParquet, type IdcIndexRow, type IndexWriteOptions } from './index-parquet.js';
+export { INDEX_COLUMNS, INDEX_LAYOUTS, idcCollectionId, indexParquetFor, indexRow, writeIndexParquet, type IdcIndexRow, type IndexWriteOptions, type IndexWriter } from './index-parquet.js';
 export { IdcFaults, type IdcFaultKind, type IdcFaultSpec, type IdcFiredFault, type IdcRequestKind } from './faults.js';
 export { parseRange } from './s3-routes.js';

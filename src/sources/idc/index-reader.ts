@@ -1,4 +1,4 @@
-import { parquetMetadataAsync, parquetRead, type AsyncBuffer, type Compressors, type FileMetaData } from 'hyparquet';
+import { parquetMetadataAsync, parquetRead, type AsyncBuffer, type Awaitable, type Compressors, type FileMetaData } from 'hyparquet';
 import { compressors as jsCompressors } from 'hyparquet-compressors';
 import { openIndexFile, type IndexFileOptions } from './index-file.js';
 import { IdcIndexError } from './index-location.js';
@@ -37,9 +37,9 @@ export function parseSeriesAwsUrl(url: string): { bucket: string; seriesUuid: st
 }
 
 /**
- * Looks the wanted SeriesInstanceUIDs up in the index (a URL or a local path). Memory is bounded by the row group,
- * not the file: the UID column is read one row group at a time, and the other five columns only for the row
- * groups that hold a wanted UID (docs/reference/idc.md#index).
+ * Looks the wanted SeriesInstanceUIDs up in the index (a URL or a local path). Memory is bounded by a window of rows,
+ * not the file: the UID column is read a window at a time, and the other five columns only in the windows that hold
+ * a wanted UID (docs/reference/idc.md#index).
  */
 export async function lookupIdcSeries(source: string, uids: Iterable<string>, options: IndexFileOptions = {}): Promise<IdcIndexLookup> {
   const index = await openIndexFile(source, options);
@@ -51,8 +51,15 @@ export async function lookupIdcSeries(source: string, uids: Iterable<string>, op
   return { series, etag: index.etag, rows: Number(metadata.num_rows), bytesFetched: index.bytesFetched() };
 }
 
-/** The lookup over an already open parquet file. */
-export async function findSeries(file: AsyncBuffer, metadata: FileMetaData, wanted: ReadonlySet<string>): Promise<Map<string, IdcSeriesLocation>> {
+/**
+ * Rows decoded per read of a column. hyparquet gathers every page of one read into one array of byte views, so a
+ * read of a whole row group costs memory in proportion to the group: fine for DuckDB's 122,880 rows (one window, as
+ * before), not for the million-row group pyarrow writes (docs/reference/idc.md#index).
+ */
+export const WINDOW_ROWS = 131_072;
+
+/** The lookup over an already open parquet file; `windowRows` is for tests, to cross windows in a small file. */
+export async function findSeries(file: AsyncBuffer, metadata: FileMetaData, wanted: ReadonlySet<string>, windowRows = WINDOW_ROWS): Promise<Map<string, IdcSeriesLocation>> {
   const names = new Set(metadata.schema.map((s) => s.name));
   const missing = [UID_COLUMN, ...OTHER_COLUMNS].filter((c) => !names.has(c));
   if (missing.length > 0) throw new IdcIndexError(`the IDC index has no column ${missing.join(', ')}`);
@@ -69,15 +76,21 @@ export async function findSeries(file: AsyncBuffer, metadata: FileMetaData, want
     const rowStart = groupStart;
     const rowEnd = groupStart + Number(group.num_rows);
     groupStart = rowEnd;
-    // Column chunks, not rows: no per-row objects for the 100k+ rows of a group that are not wanted.
+    // Column chunks, not rows: no per-row objects for the 100k+ rows of a window that are not wanted.
     const hits: Hit[] = [];
-    await read(parquet, UID_COLUMN, rowStart, rowEnd, candidateUid, (first, values) => {
-      for (let k = 0; k < values.length; k++) {
-        const uid = values[k];
-        if (typeof uid === 'string' && wanted.has(uid)) hits.push({ row: first + k, fields: { [UID_COLUMN]: uid } });
-      }
-    });
-    if (hits.length > 0) await readHits(parquet, hits);
+    const uids = { ...parquet, file: keepLastSlice(file) };
+    for (let from = rowStart; from < rowEnd; from += windowRows) {
+      const to = Math.min(rowEnd, from + windowRows);
+      if (from > rowStart) collectGarbage?.();
+      await read(uids, UID_COLUMN, from, to, candidateUid, (first, values) => {
+        // The pages at the window's edges hold rows of the windows beside it: those are theirs.
+        for (let k = Math.max(0, from - first); k < values.length && first + k < to; k++) {
+          const uid = values[k];
+          if (typeof uid === 'string' && wanted.has(uid)) hits.push({ row: first + k, fields: { [UID_COLUMN]: uid } });
+        }
+      });
+    }
+    if (hits.length > 0) await readHits(parquet, windowsOf(hits, rowStart, windowRows));
     for (const { fields } of hits) addRow(found, fields);
     collectGarbage?.();
   }
@@ -85,12 +98,12 @@ export async function findSeries(file: AsyncBuffer, metadata: FileMetaData, want
 }
 
 /**
- * A full collection after each row group, when node runs with --expose-gc (the CLI's shebang and the image do).
- * hyparquet decodes a group's column into one byte view per row, ~12 MB of them at a time, so they outlive the CLI's
- * 2 MB young generation and pile up in the old one: without this, V8 let the garbage of several groups reach
- * 90-180 MB before collecting, and a dry run of a 19,148-series manifest against a million-row index peaked at 242-336
- * MB RSS on Node 20 and 262-365 MB on Node 26, against 221-232 and 254-262 MB with it (docs/benchmarks.md, "Planning a
- * large manifest"). A collection of the lookup's small live heap costs about 20 ms; a million rows are 9 groups.
+ * A full collection between windows and after each row group, when node runs with --expose-gc (the CLI's shebang and
+ * the image do). hyparquet decodes a window of a column into one byte view per row, ~12 MB of them at a time, so
+ * they outlive the CLI's young generation and pile up in the old one: without this, V8 let the garbage of several
+ * groups reach 90-180 MB before collecting, and a dry run of a 19,148-series manifest against a million-row index
+ * peaked at 242-336 MB RSS on Node 20 and 262-365 MB on Node 26, against 221-232 and 254-262 MB with it
+ * (docs/benchmarks.md, "Planning a large manifest"). A collection of the lookup's small live heap costs about 20 ms.
  */
 const collectGarbage = (globalThis as { gc?: () => void }).gc;
 
@@ -99,24 +112,54 @@ interface Hit {
   fields: Record<string, unknown>;
 }
 
-/**
- * Fills in the other columns of the hit rows (in row order), one column at a time and only from the first hit to the
- * last: hyparquet skips the pages outside. Strings stay byte views until a hit needs one.
- */
-async function readHits(parquet: Parquet, hits: readonly Hit[]): Promise<void> {
-  const from = hits[0]!.row;
-  const to = hits[hits.length - 1]!.row + 1;
-  for (const column of OTHER_COLUMNS) {
-    let h = 0;
-    await read(parquet, column, from, to, (bytes) => bytes, (first, values) => {
-      // Chunks arrive in row order, and so do the hits.
-      while (h < hits.length && hits[h]!.row < first) h++;
-      for (; h < hits.length && hits[h]!.row < first + values.length; h++) {
-        const value = values[hits[h]!.row - first];
-        hits[h]!.fields[column] = value instanceof Uint8Array ? decoder.decode(value) : value;
-      }
-    });
+/** The hits (in row order) cut at the same window edges as the UID column's reads. */
+function windowsOf(hits: readonly Hit[], groupStart: number, windowRows: number): Hit[][] {
+  const windows: Hit[][] = [];
+  let last = -1;
+  for (const hit of hits) {
+    const w = Math.floor((hit.row - groupStart) / windowRows);
+    if (w !== last) windows.push([]);
+    windows[windows.length - 1]!.push(hit);
+    last = w;
   }
+  return windows;
+}
+
+/**
+ * Fills in the other columns of the hit rows, one column at a time, window by window, and in each window only from
+ * its first hit to its last: hyparquet skips the pages outside. Strings stay byte views until a hit needs one.
+ */
+async function readHits(parquet: Parquet, windows: readonly Hit[][]): Promise<void> {
+  for (const column of OTHER_COLUMNS) {
+    const chunk = { ...parquet, file: keepLastSlice(parquet.file) };
+    for (const [w, hits] of windows.entries()) {
+      if (w > 0) collectGarbage?.();
+      let h = 0;
+      await read(chunk, column, hits[0]!.row, hits[hits.length - 1]!.row + 1, (bytes) => bytes, (first, values) => {
+        // Chunks arrive in row order, and so do the hits.
+        while (h < hits.length && hits[h]!.row < first) h++;
+        for (; h < hits.length && hits[h]!.row < first + values.length; h++) {
+          const value = values[hits[h]!.row - first];
+          hits[h]!.fields[column] = value instanceof Uint8Array ? decoder.decode(value) : value;
+        }
+      });
+    }
+  }
+}
+
+/**
+ * Without a page index (IDC's file has none), hyparquet fetches a column's whole chunk for every read of it, so the
+ * windows of one column share the last chunk fetched instead of reading it from the cache or the network again.
+ */
+function keepLastSlice(file: AsyncBuffer): AsyncBuffer {
+  let last: { start: number; end: number | undefined; bytes: Awaitable<ArrayBuffer> } | undefined;
+  return {
+    byteLength: file.byteLength,
+    slice(start, end) {
+      if (last?.start !== start || last.end !== end) last = { start, end, bytes: file.slice(start, end) };
+      return last.bytes;
+    },
+  };
 }
 
 const encoder = new TextEncoder();

@@ -1,0 +1,28 @@
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { INDEX_BUCKET, INDEX_KEY } from '../../emulators/idc/index.js';
+import type { EmulatorProcess } from '../../emulators/process.js';
+import { runCli, type CliResult } from './run-cli.js';
+
+/** The XNAT user the peak-RSS tests run as. */
+export const RSS_USER = { username: 'rss', password: 'rss-pass', admin: true };
+const PROBE = pathToFileURL(resolve('scripts', 'bench-memory-probe.mjs')).href;
+
+/**
+ * Runs the CLI with `--source idc` against the IDC and XNAT emulators, the bench's memory probe preloaded through
+ * NODE_OPTIONS, and returns the kernel's peak RSS of the whole process at its exit (MB).
+ */
+export async function runIdcCliMeasured(args: string[], emulators: { idc: EmulatorProcess; xnat: EmulatorProcess }, dir: string, timeoutMs: number): Promise<{ result: CliResult; maxRss: number }> {
+  const { idc, xnat } = emulators;
+  const memoryFile = join(dir, 'memory.json');
+  const result = await runCli([...args, '--source', 'idc', '--progress', 'off'], {
+    XNAT_HOST: xnat.url, XNAT_USER: RSS_USER.username, XNAT_PASS: RSS_USER.password,
+    IDC_INDEX: `${idc.url}/${INDEX_BUCKET}/${INDEX_KEY}`, IDC_ENDPOINT: idc.url,
+    // Never asked with --source idc; a closed port makes any request fail loudly.
+    TCIA_URL: 'http://127.0.0.1:9',
+    NODE_OPTIONS: `--import ${PROBE}`, BENCH_MEMORY_OUT: memoryFile,
+  }, { timeoutMs });
+  const maxRss = result.exitCode === 0 ? (JSON.parse(await readFile(memoryFile, 'utf8')) as { maxRss: number }).maxRss : Number.NaN;
+  return { result, maxRss };
+}
