@@ -235,7 +235,7 @@ if ((${#DRY[@]} > 0)); then
 fi
 if ((status == 0 || status == 1 || status == 130 || status == 143)); then
   echo "In XNAT, project $PROJECT holds the same report and log in the resource TCIA_IMPORT_LOGS/<run id>/ (for a run that"
-  echo "sent something), plus the original manifest (MANIFEST_ORIGINAL) and the series-to-session map (MANIFEST_MODIFIED)."
+  echo "changed something in XNAT), plus the original manifest (MANIFEST_ORIGINAL) and the series-to-session map (MANIFEST_MODIFIED)."
 fi
 case "$status" in
   0) echo "Finished: every series is in XNAT (exit 0)." ;;

@@ -8,7 +8,7 @@ export function cleanLabel(value: string): string {
   return value.trim().replace(/[^A-Za-z0-9_-]/gu, '_');
 }
 
-/** Subject label: the cleaned PatientName, or the PatientID when the name is empty. */
+/** Subject label: the cleaned PatientName, or the cleaned PatientID when the cleaned name has no ASCII letter or digit. */
 export function subjectLabel(patientName: string | undefined, patientId: string): string {
   const name = cleanLabel(patientName ?? '');
   return /[A-Za-z0-9]/.test(name) ? name : cleanLabel(patientId) || 'UNKNOWN';
