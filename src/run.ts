@@ -21,16 +21,15 @@ import { NbiaClient } from './tcia/nbia-client.js';
 import { resolveTciaRoot } from './tcia/server-url.js';
 import { IMPORT_SOURCE } from './transfer/transfer-series.js';
 import { recoverLeftovers } from './plan/recover-leftovers.js';
+import { readHoldings } from './plan/holdings.js';
 import { withHeaderNames } from './plan/header-metadata.js';
 import { noteAnnotations } from './plan/annotations.js';
 import { observeStudies } from './study/events.js';
 import { logObserver, progressObserver } from './study/observers.js';
 import { runStudyJobs } from './study/study-job.js';
 import { VERSION } from './version.js';
-import { forEachLimit } from './concurrency.js';
 import { XnatClient } from './xnat/xnat-client.js';
 import type { XnatHoldings } from './plan/build-plan.js';
-import type { ArchivedScan } from './xnat/xnat-client.js';
 import { crc32Implementation } from './transfer/zip/crc32.js';
 import { confirmImportRights, RightsError } from './check/standing.js';
 
@@ -160,7 +159,7 @@ export async function run(config: Readonly<Config>, context: RunContext): Promis
     // A study XNAT is still archiving is left alone this run; its series are reported with the reason.
     plan.studies = plan.studies.filter((study) => !stillBusy.has(study.studyUid));
     const t = plan.totals;
-    logger.info(`plan: ${t.toMove} series to import (${t.images} images, ${formatSize(t.bytes)}) in ${plan.studies.length} session(s); ${t.skip} already in XNAT; ${t.unknown} ${unknownReason ? 'not described by any source' : 'unknown at TCIA'}`);
+    logger.info(`plan: ${t.toMove} series to import (${t.images} images, ${formatSize(t.bytes)}) in ${plan.studies.length} session(s); ${t.skip} already in XNAT; ${t.blocked} in another project's session; ${t.unknown} ${unknownReason ? 'not described by any source' : 'unknown at TCIA'}`);
     for (const s of plan.series.filter((x) => x.action === 'unknown')) logger.error({ series: s.uid }, `series ${s.uid}: ${unknownReason ?? 'TCIA has no public series with this UID'}`);
     noteAnnotations(plan, report, logger);
 
@@ -171,7 +170,7 @@ export async function run(config: Readonly<Config>, context: RunContext): Promis
       if (!config.quiet) context.print(`${config.planTable ? formatPlanTable(plan) : formatPlanSummary(plan)}\nfull plan, one row per series: ${planPath}`);
       report.series = reportRows(plan, { dryRun: true, sent: new Map(), notStarted: () => '', unknownReason }, where);
       // A stop still ends with its signal's code, so a script can tell a plan cut short from a whole one.
-      report.exitCode = context.signal.aborted ? stopExitCode(context.signal) : t.unknown > 0 ? 1 : 0;
+      report.exitCode = context.signal.aborted ? stopExitCode(context.signal) : t.unknown + t.blocked > 0 ? 1 : 0;
       report.outcome = context.signal.aborted ? `dry run stopped by ${stopName(context.signal)}: nothing was changed` : 'dry run: nothing was changed';
       return await finish();
     }
@@ -285,14 +284,4 @@ function isUnusableInput(error: unknown): boolean {
 function retriesFromManifest(manifest: Manifest): number {
   const n = Number(manifest.header.noOfrRetry);
   return Number.isInteger(n) && n >= 1 && n <= 20 ? n : DEFAULT_RETRY.attempts;
-}
-
-async function readHoldings(xnat: XnatClient, project: string, studyUids: Set<string>): Promise<XnatHoldings> {
-  const sessions = await xnat.listSessions(project);
-  const scans = new Map<string, ArchivedScan[]>();
-  const relevant = sessions.filter((s) => studyUids.has(s.studyUid));
-  await forEachLimit(relevant, 4, async (session) => {
-    scans.set(session.id, (await xnat.sessionScans(session.id))?.scans ?? []);
-  });
-  return { sessions, labels: await xnat.listExperimentLabels(project), scans };
 }

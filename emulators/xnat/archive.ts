@@ -98,14 +98,19 @@ function doArchive(state: XnatState, s: PrearcSession, req: ArchiveRequest): { u
     state.experiments.push(experiment);
     return { uri: archiveUri(project.id, subjectLabel, label), experiment };
   }
-  merge(state, existing, s, subjectLabel, xsiType, req);
+  merge(state, existing, s, { label, project: project.id, subjectLabel, xsiType }, req);
   const subject = state.subjectById(existing.subjectId);
   return { uri: archiveUri(project.id, subject?.label ?? subjectLabel, existing.label), experiment: existing };
 }
 
 /** MergeSessionsA plus PrearcSessionArchiver's pre-checks; all checks run before anything changes. */
-function merge(state: XnatState, target: Experiment, s: PrearcSession, subjectLabel: string, xsiType: string, req: ArchiveRequest): void {
+function merge(state: XnatState, target: Experiment, s: PrearcSession, into: { label: string; project: string; subjectLabel: string; xsiType: string }, req: ArchiveRequest): void {
+  const { subjectLabel, xsiType } = into;
   if (req.overwrite === 'none') throw new ArchiveFailure('conflict', 'Session already exists, retry with overwrite enabled');
+  // A session shared into the project is found by its label there, but stays its owner's: no upload merges into it
+  // (docs/reference/xnat-rest.md#shared-experiments).
+  if (target.label !== into.label) throw new ArchiveFailure('conflict', 'Invalid modification of session label via archive process.');
+  if (target.project !== into.project) throw new ArchiveFailure('conflict', 'Invalid modification of session project via archive process.');
   // preventCrossModalityMerge defaults to true, and `delete` does not lift it (docs/reference/xnat-prearchive.md#session-types-and-cross-modality-merges).
   if (target.xsiType !== xsiType) {
     throw new ArchiveFailure('conflict', 'Invalid modification of session modality via archive process.  Data may require a manual merge.');

@@ -3,6 +3,7 @@
  * (docs/reference/xnat-rest.md#experiment-labels).
  */
 import { type Ctx, type Row, millisTimestamp, sendTable } from './html.js';
+import { labelIn } from './sharing.js';
 import type { Experiment } from './state.js';
 
 /** Shortcut keys that stand for an xnat:imageSessionData field (XMLPathShortcuts). */
@@ -34,10 +35,13 @@ function inRoot(e: Experiment, root: string | undefined): boolean {
   return root === 'xnat:imagesessiondata' ? isImageSession(e.xsiType) : e.xsiType.toLowerCase() === root;
 }
 
-/** The ProjSubExptList rows; `columns=` selects columns (plus ID and URI) and xpath names are lower-cased. */
-export function listExperiments(ctx: Ctx, list: Experiment[]): void {
+/**
+ * The ProjSubExptList rows; `columns=` selects columns (plus ID and URI) and xpath names are lower-cased. Listed
+ * under a project (`project`), an experiment shared into it shows its label there and that project.
+ */
+export function listExperiments(ctx: Ctx, list: Experiment[], project?: string): void {
   const root = rootElement(ctx);
-  const rows = filterRows(ctx, list.filter((e) => inRoot(e, root)).map((e) => experimentRow(ctx, e)));
+  const rows = filterRows(ctx, list.filter((e) => inRoot(e, root)).map((e) => experimentRow(ctx, e, project)));
   const columns = ctx.query.columns?.split(',').filter(Boolean);
   if (!columns || columns[0] === 'DEFAULT') {
     sendTable(ctx, rows.map(({ UID: _uid, ...rest }) => rest), 'Experiments');
@@ -52,15 +56,16 @@ export function listExperiments(ctx: Ctx, list: Experiment[]): void {
   sendTable(ctx, selected, 'Experiments');
 }
 
-function experimentRow(ctx: Ctx, e: Experiment): Row {
+function experimentRow(ctx: Ctx, e: Experiment, project = e.project): Row {
   const subject = ctx.state.subjectById(e.subjectId);
+  // The subject's label stays the owner's: a subject not shared into the project has no label of its own there.
   return {
     ID: e.id,
-    project: e.project,
+    project,
     date: e.date,
     xsiType: e.xsiType,
     'xnat:subjectassessordata/id': e.id,
-    label: e.label,
+    label: labelIn(e, project),
     insert_date: millisTimestamp(e.insertDate),
     URI: `/data/experiments/${e.id}`,
     subject_label: subject?.label ?? '',

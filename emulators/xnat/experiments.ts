@@ -5,6 +5,7 @@ import { LABEL_RE, scanXsiType } from './dicom.js';
 import { filterRows, listExperiments } from './experiment-list.js';
 import { canDelete, canEdit, canRead, readableProject } from './projects.js';
 import { sendScanFile } from './prearchive.js';
+import { shareExperiment } from './sharing.js';
 import type { Experiment, Project, StoredScan, Subject } from './state.js';
 
 /** Routes under `/projects/P/subjects...`, `/projects/P/experiments...` and `/experiments...`. */
@@ -28,7 +29,7 @@ export function handleExperimentRoute(ctx: Ctx): boolean {
   if (s[2] === 'experiments') {
     if (s.length === 3) {
       if (ctx.method !== 'GET') throw new HttpError(405, 'Method Not Allowed');
-      listExperiments(ctx, ctx.state.experiments.filter((e) => e.project === p.id));
+      listExperiments(ctx, ctx.state.experimentsIn(p.id), p.id);
       return true;
     }
     const e = ctx.state.findExperiment(p.id, s[3] as string);
@@ -119,7 +120,10 @@ function deleteFromScan(ctx: Ctx, p: Project, e: Experiment, rest: string[]): bo
   return true;
 }
 
-function experimentRoute(ctx: Ctx, p: Project, e: Experiment, rest: string[]): boolean {
+function experimentRoute(ctx: Ctx, via: Project, e: Experiment, rest: string[]): boolean {
+  // Rights over the data are the owning project's, whichever project the path names (docs/reference/xnat-rest.md#shared-experiments).
+  const p = ctx.state.projects.get(e.project) ?? via;
+  if (ctx.method === 'PUT' && rest[0] === 'projects' && rest.length === 2) return shareExperiment(ctx, e, rest[1] as string);
   if (rest.length === 0) {
     if (ctx.method === 'GET') sendSessionDocument(ctx, e);
     else if (ctx.method === 'DELETE') {
@@ -234,6 +238,9 @@ function sendSessionDocument(ctx: Ctx, e: Experiment): void {
   const fmt = mediaType(ctx, 'xml');
   if (fmt === 'json') {
     const children = e.scans.length ? [{ field: 'scans/scan', items: e.scans.map((x) => scanItem(x, e)) }] : [];
+    // data_fields.project stays the owner; each share is a child (xnat:experimentData_share).
+    const shares = (e.shares ?? []).map(({ project, label }) => ({ children: [], meta: { isHistory: false, 'xsi:type': 'xnat:experimentData_share' }, data_fields: { project, label } }));
+    if (shares.length > 0) children.push({ field: 'sharing/share', items: shares });
     const doc = {
       items: [
         {

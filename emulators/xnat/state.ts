@@ -1,5 +1,6 @@
 /** In-memory model of one emulated XNAT: users, projects, prearchive, archive, resources. */
 import { BlobStore } from './blob-store.js';
+import { labelIn } from './sharing.js';
 import type { XnatEmulatorOptions, XnatUser } from './types.js';
 
 /** A DICOM file held in the prearchive or the archive; its bytes, as received, live on disk (blob-store.ts). */
@@ -79,7 +80,12 @@ export interface Experiment {
   insertDate: Date;
   insertUser: string;
   scans: StoredScan[];
+  /** Projects the experiment is shared into, each with the label it has there (xnat:experimentData_share). */
+  shares?: ExperimentShare[];
 }
+
+/** A share into another project; an empty label keeps the experiment's own (docs/reference/xnat-rest.md#shared-experiments). */
+export interface ExperimentShare { project: string; label: string }
 
 export interface ProjectResource {
   id: number;
@@ -257,9 +263,14 @@ export class XnatState {
     return this.subjects.find((s) => s.project === project && (s.label === labelOrId || s.id === labelOrId));
   }
 
-  /** Experiment by label or accession ID within a project. */
+  /** Experiment by label or accession ID within a project, shared ones by their label there (GetExptByProjectIdentifier). */
   findExperiment(project: string, labelOrId: string): Experiment | undefined {
-    return this.experiments.find((e) => e.project === project && (e.label === labelOrId || e.id === labelOrId));
+    return this.experimentsIn(project).find((e) => labelIn(e, project) === labelOrId || e.id === labelOrId);
+  }
+
+  /** The project's own experiments and those shared into it, as its listing holds them. */
+  experimentsIn(project: string): Experiment[] {
+    return this.experiments.filter((e) => e.project === project || e.shares?.some((x) => x.project === project));
   }
 
   experimentById(id: string): Experiment | undefined {

@@ -24,6 +24,7 @@ export function seriesOutcome(series: PlannedSeries, run: RunOutcomes): SeriesOu
   // Only TCIA's own answer makes a series unknown there; one no source that answered could describe failed.
   if (series.action === 'unknown' && run.unknownReason !== undefined) return { ...NOTHING, status: 'failed', error: run.unknownReason };
   if (series.action === 'unknown') return { ...NOTHING, status: 'unknown-at-tcia', error: run.dryRun ? '' : 'TCIA has no public series with this UID' };
+  if (series.action === 'blocked') return { ...NOTHING, status: 'failed', error: series.reason ?? '' };
   if (series.action === 'skip') {
     const status = run.recovered?.has(series.uid) ? 'imported' : 'already-in-xnat';
     return { ...NOTHING, status, files: run.dryRun ? 0 : series.existingScan?.fileCount ?? 0 };
@@ -135,7 +136,7 @@ export function summaryLine(report: RunReport, transferSeconds: number, errorSho
   const notStarted = totals.notStarted > 0 ? `, ${totals.notStarted} not started` : '';
   const planned = report.series.filter((r) => r.status === 'planned');
   const done = report.dryRun
-    ? `${planned.length} to import (${formatSize(planned.reduce((n, r) => n + r.bytes, 0))}) into ${new Set(planned.map((r) => r.session)).size} session(s), ${totals.alreadyInXnat} already in XNAT, ${totals.unknown} unknown at TCIA${totals.failed > 0 ? `, ${totals.failed} not described by any source` : ''}`
+    ? `${planned.length} to import (${formatSize(planned.reduce((n, r) => n + r.bytes, 0))}) into ${new Set(planned.map((r) => r.session)).size} session(s), ${totals.alreadyInXnat} already in XNAT, ${totals.unknown} unknown at TCIA${totals.failed > 0 ? `, ${totals.failed} cannot be imported` : ''}`
     : `${totals.imported} imported into ${sessions} session(s), ${totals.alreadyInXnat} already in XNAT, ${totals.failed} failed${notStarted}, ${totals.unknown} unknown at TCIA; ${totals.files} files, ${formatSize(totals.bytes)} in ${totals.seconds} s (${rate} MB/s)`;
   return `summary: ${done}${bySourceText(report)}; exit ${report.exitCode}: ${report.outcome}`;
 }

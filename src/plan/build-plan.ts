@@ -11,7 +11,9 @@ export type SeriesAction =
   /** XNAT holds the scan with fewer files than TCIA lists: replace it. */
   | 'redo'
   /** TCIA does not know the UID (or does not make it public). */
-  | 'unknown';
+  | 'unknown'
+  /** The study's session is another project's, shared into this one: nothing may be sent into it or deleted from it. */
+  | 'blocked';
 
 export interface PlannedSeries {
   uid: string;
@@ -22,6 +24,8 @@ export interface PlannedSeries {
   /** The XNAT session (experiment ID) that already holds this study, if any. */
   sessionId?: string;
   existingScan?: ArchivedScan;
+  /** Why a 'blocked' series cannot be imported, and what to do instead. */
+  reason?: string;
   /** Where the series would come from (set by the run once the IDC index is read). */
   source?: SourceName;
 }
@@ -39,7 +43,7 @@ export interface Plan {
   /** Manifest order. */
   series: PlannedSeries[];
   studies: PlannedStudy[];
-  totals: { series: number; toMove: number; skip: number; unknown: number; images: number; bytes: number };
+  totals: { series: number; toMove: number; skip: number; unknown: number; blocked: number; images: number; bytes: number };
 }
 
 export interface XnatHoldings {
@@ -48,6 +52,8 @@ export interface XnatHoldings {
   labels: readonly string[];
   /** Scans of the sessions whose StudyInstanceUID the manifest mentions, by experiment ID. */
   scans: Map<string, ArchivedScan[]>;
+  /** Of those sessions, the ones another project owns (shared into this one), by experiment ID: the owner's ID. */
+  sharedFrom?: ReadonlyMap<string, string>;
 }
 
 /** Decides, for every manifest series, what to do and under which subject and session labels. */
@@ -74,14 +80,18 @@ export function buildPlan(uids: string[], metadata: ReadonlyMap<string, SeriesMe
     const session = labels.get(meta.studyUid)!;
     const scan = existing ? holdings.scans.get(existing.id)?.find((s) => s.seriesUid === uid) : undefined;
     const complete = scan !== undefined && scan.fileCount >= meta.imageCount && scan.fileCount > 0;
-    const action: SeriesAction = scan === undefined ? 'import' : complete ? 'skip' : 'redo';
+    const owner = existing && holdings.sharedFrom?.get(existing.id);
+    // XNAT refuses to archive into another project's session, and its scans are not this project's to delete
+    // (docs/reference/xnat-rest.md#shared-experiments): only a series it holds whole counts as there.
+    const action: SeriesAction = complete ? 'skip' : owner ? 'blocked' : scan === undefined ? 'import' : 'redo';
     const planned: PlannedSeries = { uid, meta, action, subject, session, sessionId: existing?.id, existingScan: scan };
+    if (action === 'blocked') planned.reason = sharedReason(existing!, owner!, scan, meta.imageCount);
     let study = studies.get(meta.studyUid);
     if (!study) {
       study = { studyUid: meta.studyUid, patientId: meta.patientId, subject, session, series: [] };
       studies.set(meta.studyUid, study);
     }
-    if (action !== 'skip') study.series.push(planned);
+    if (action !== 'skip' && action !== 'blocked') study.series.push(planned);
     return planned;
   });
 
@@ -95,10 +105,17 @@ export function buildPlan(uids: string[], metadata: ReadonlyMap<string, SeriesMe
       toMove: moving.length,
       skip: series.filter((s) => s.action === 'skip').length,
       unknown: series.filter((s) => s.action === 'unknown').length,
+      blocked: series.filter((s) => s.action === 'blocked').length,
       images: moving.reduce((n, s) => n + (s.meta?.imageCount ?? 0), 0),
       bytes: moving.reduce((n, s) => n + (s.meta?.fileSize ?? 0), 0),
     },
   };
+}
+
+function sharedReason(session: ArchivedSessionRow, owner: string, scan: ArchivedScan | undefined, images: number): string {
+  const held = scan ? `its scan ${scan.id} holds ${scan.fileCount} of ${images} files, and ` : '';
+  return `session ${session.label} (${session.id}) belongs to project ${owner} and is only shared into this one: ${held}`
+    + `XNAT adds nothing to it from here, and the tool changes no other project's session; import this series into project ${owner}, or ask an owner of ${owner} to`;
 }
 
 function seriesOrder(series: PlannedSeries): number {

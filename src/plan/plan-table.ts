@@ -2,7 +2,7 @@ import { writeToString } from 'fast-csv';
 import { formatSize } from '../units.js';
 import type { Plan, PlannedSeries } from './build-plan.js';
 
-const ACTION_TEXT = { import: 'import', redo: 're-import', skip: 'in XNAT', unknown: 'unknown at TCIA' } as const;
+const ACTION_TEXT = { import: 'import', redo: 're-import', skip: 'in XNAT', unknown: 'unknown at TCIA', blocked: "another project's" } as const;
 
 /** --plan-table: every series with where it would go. */
 export function formatPlanTable(plan: Plan): string {
@@ -19,7 +19,7 @@ export function formatPlanTable(plan: Plan): string {
     ...(sources ? [moves(s) ? s.source ?? '' : ''] : []),
   ]);
   const head = ['SeriesInstanceUID', 'PatientID', 'Subject', 'Session', 'Mod', 'Images', 'Size', 'Action', ...(sources ? ['Source'] : [])];
-  return [...alignColumns(head, rows, [5, 6]), '', planTotals(plan)].join('\n');
+  return [...alignColumns(head, rows, [5, 6]), '', planTotals(plan), ...blockedLines(plan)].join('\n');
 }
 
 /** The default dry-run output: one line per session, then the totals. A 19,000-series manifest stays readable. */
@@ -48,15 +48,15 @@ export function formatPlanSummary(plan: Plan): string {
   const head = ['Subject', 'Session', 'Modalities', 'Series', 'To import', 'Images', 'Size', ...(sources ? ['Source'] : [])];
   const lines = rows.length > 0 ? [...alignColumns(head, rows, [3, 4, 5, 6]), ''] : [];
   const unknown = plan.series.filter((s) => s.action === 'unknown').length;
-  return [...lines, planTotals(plan), ...(unknown > 0 ? [`${unknown} series unknown at TCIA: listed in plan.csv`] : [])].join('\n');
+  return [...lines, planTotals(plan), ...(unknown > 0 ? [`${unknown} series unknown at TCIA: listed in plan.csv`] : []), ...blockedLines(plan)].join('\n');
 }
 
 /** plan.csv: the full per-series plan, one row per manifest series. */
 export async function planCsv(plan: Plan): Promise<string> {
-  const headers = ['SeriesInstanceUID', 'StudyInstanceUID', 'PatientID', 'subject', 'session', 'Modality', 'SeriesDescription', 'images', 'bytes', 'action', 'source'];
+  const headers = ['SeriesInstanceUID', 'StudyInstanceUID', 'PatientID', 'subject', 'session', 'Modality', 'SeriesDescription', 'images', 'bytes', 'action', 'source', 'reason'];
   const rows = plan.series.map((s) => [
     s.uid, s.meta?.studyUid ?? '', s.meta?.patientId ?? '', s.subject ?? '', s.session ?? '', s.meta?.modality ?? '', s.meta?.seriesDescription ?? '',
-    s.meta?.imageCount ?? '', s.meta?.fileSize ?? '', s.action, moves(s) ? s.source ?? '' : '',
+    s.meta?.imageCount ?? '', s.meta?.fileSize ?? '', s.action, moves(s) ? s.source ?? '' : '', s.reason ?? '',
   ]);
   return writeToString(rows, { headers, includeEndRowDelimiter: true });
 }
@@ -64,7 +64,14 @@ export async function planCsv(plan: Plan): Promise<string> {
 function planTotals(plan: Plan): string {
   const t = plan.totals;
   const sessions = new Set(plan.series.filter(moves).map((s) => s.session)).size;
-  return `${t.series} series: ${t.toMove} to import (${t.images} images, ${formatSize(t.bytes)}) into ${sessions} session(s), ${t.skip} already in XNAT, ${t.unknown} unknown at TCIA${sourceTotals(plan)}`;
+  const blocked = t.blocked > 0 ? `, ${t.blocked} in another project's session` : '';
+  return `${t.series} series: ${t.toMove} to import (${t.images} images, ${formatSize(t.bytes)}) into ${sessions} session(s), ${t.skip} already in XNAT${blocked}, ${t.unknown} unknown at TCIA${sourceTotals(plan)}`;
+}
+
+/** Series in another project's session: counted here; the run's error lines and plan.csv give each one's reason. */
+function blockedLines(plan: Plan): string[] {
+  const n = plan.totals.blocked;
+  return n > 0 ? [`${n} series cannot be imported into another project's session: listed in plan.csv with the reason`] : [];
 }
 
 /** The series to import per source, with their size: `; from IDC 30 (1.2 GB), from NBIA 8 (300 MB)`. */

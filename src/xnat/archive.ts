@@ -47,11 +47,13 @@ export async function listExperimentLabels(xnat: XnatSession, project: string): 
 }
 
 /**
- * Scans of an archived session with their SeriesInstanceUID and DICOM file count, from the session document.
+ * Scans of an archived session with their SeriesInstanceUID and DICOM file count, from the session document, and
+ * the project that owns it (`project`; a session shared into another project keeps its owner's,
+ * docs/reference/xnat-rest.md#shared-experiments).
  * `session` is an experiment ID or an archive path such as /data/archive/projects/P/subjects/S/experiments/E.
  * Resolves to undefined when the session does not exist.
  */
-export async function sessionScans(xnat: XnatSession, session: string): Promise<{ id: string; scans: ArchivedScan[] } | undefined> {
+export async function sessionScans(xnat: XnatSession, session: string): Promise<{ id: string; project: string; scans: ArchivedScan[] } | undefined> {
   const path = session.startsWith('/') ? session : `/data/experiments/${encodeURIComponent(session)}`;
   const response = await xnat.request('GET', path, { searchParams: { format: 'json' } });
   if (response.statusCode === 404) return undefined;
@@ -66,7 +68,7 @@ export async function sessionScans(xnat: XnatSession, session: string): Promise<
     if (fileCount === undefined) fileCount = await countScanFiles(xnat, id, scanId);
     scans.push({ id: scanId, seriesUid: String(fields.UID ?? ''), fileCount });
   }
-  return { id, scans };
+  return { id, project: String(document?.data_fields?.project ?? ''), scans };
 }
 
 async function countScanFiles(xnat: XnatSession, sessionId: string, scanId: string): Promise<number> {

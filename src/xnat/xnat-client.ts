@@ -57,7 +57,7 @@ export class XnatClient {
     return listExperimentLabels(this.session, project);
   }
 
-  sessionScans(session: string): Promise<{ id: string; scans: ArchivedScan[] } | undefined> {
+  sessionScans(session: string): Promise<{ id: string; project: string; scans: ArchivedScan[] } | undefined> {
     return sessionScans(this.session, session);
   }
 

@@ -28,7 +28,7 @@ describe('buildPlan', () => {
       '1.1.1': ['DOE_JANE', 'PAT-1_02', 'import'],
       '2.1.1': ['PAT_2', 'PAT_2', 'import'],
     });
-    expect(plan.totals).toEqual({ series: 4, toMove: 4, skip: 0, unknown: 0, images: 40, bytes: 4000 });
+    expect(plan.totals).toEqual({ series: 4, toMove: 4, skip: 0, unknown: 0, blocked: 0, images: 40, bytes: 4000 });
   });
 
   it('keeps the label and subject of a study XNAT already holds, skips complete scans and redoes partial ones', () => {
