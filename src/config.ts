@@ -183,19 +183,17 @@ export function resolveXnatAccess(raw: Pick<RawOptions, 'xnatHost' | 'xnatUser' 
 
 /** Adds https:// when no scheme is given (HTTPS unless the user says otherwise) and drops trailing slashes. */
 export function normaliseUrl(value: string, flag: string): string {
+  // No base URL of XNAT, TCIA or IDC holds an '@': one that does carries credentials, and may even parse without
+  // showing them (user:2024/pass@host reads as host 'user', port 2024), so it is refused before it is read.
+  if (value.includes('@')) throw new UsageError(`${flag} '${withoutUserinfo(value)}' holds '@': credentials do not belong in it`, 'set XNAT_USER and XNAT_PASS instead; the URL is scheme://host[:port]');
   const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `https://${value}`;
   let url: URL;
   try {
     url = new URL(withScheme);
   } catch {
-    // A password with '/', '#' or '?' in user:pass@host keeps the URL from parsing: never echo such a value.
-    if (value.includes('@')) throw new UsageError(`${flag} '${withoutUserinfo(value)}' is not a URL, and credentials do not belong in it`, 'set XNAT_USER and XNAT_PASS instead; the URL is scheme://host[:port]');
     throw new UsageError(`${flag} '${value}' is not a URL`, 'use scheme://host[:port], e.g. https://xnat.example.org');
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new UsageError(`${flag} must be an http(s) URL`);
-  if (url.username || url.password) {
-    throw new UsageError(`${flag} must not carry credentials`, 'set XNAT_USER and XNAT_PASS instead');
-  }
   return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}`;
 }
 

@@ -116,6 +116,7 @@ export interface UserRecord extends Required<Pick<XnatUser, 'username' | 'passwo
   canCreateProjects: boolean;
   passwordExpired: boolean;
   inactive: boolean;
+  allDataAdmin: boolean;
   failedLogins: number;
   lockedUntil: number;
 }
@@ -191,6 +192,7 @@ export class XnatState {
         canCreateProjects: u.canCreateProjects ?? true,
         passwordExpired: u.passwordExpired ?? false,
         inactive: u.inactive ?? false,
+        allDataAdmin: u.allDataAdmin ?? false,
         failedLogins: 0,
         lockedUntil: 0,
       });

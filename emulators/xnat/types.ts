@@ -11,6 +11,8 @@ export interface XnatUser {
   passwordExpired?: boolean;
   /** Disabled for inactivity: the login works, then every request is sent to the inactive-account page. */
   inactive?: boolean;
+  /** In the site-wide ALL_DATA_ADMIN group: every right on every project's data, yet in none of their groups. */
+  allDataAdmin?: boolean;
 }
 
 /** A project that exists when the emulator starts. */

@@ -32,6 +32,18 @@ export function handleXapiRoute(ctx: Ctx): boolean {
     json(user.admin ? ['Administrator'] : []);
     return true;
   }
+  if (s[1] === 'users' && s[3] === 'groups' && s.length === 4) {
+    // Every group the user is in, project groups as <project>_<role> and the site-wide ones (UsersApi.usersIdGroupsGet).
+    const user = ctx.state.users.get(s[2] as string);
+    if (!user) throw new HttpError(404, 'User not found.');
+    if (user.username !== ctx.user?.username && !ctx.user?.admin) throw new HttpError(403, 'Not authorized to get the groups for this user.');
+    const groups = [...ctx.state.projects.values()].flatMap((p) => {
+      const role = p.owners.has(user.username) ? 'owner' : p.members.has(user.username) ? 'member' : p.collaborators.has(user.username) ? 'collaborator' : undefined;
+      return role ? [`${p.id}_${role}`] : [];
+    });
+    json(user.allDataAdmin ? [...groups, 'ALL_DATA_ADMIN'] : groups);
+    return true;
+  }
   if (s[1] === 'siteConfig' && s.length === 3 && s[2] !== 'buildInfo') {
     const settings: Record<string, unknown> = {
       // The emulator keeps this switch per user (XnatUser.canCreateProjects); XNAT has one for the site.

@@ -5,11 +5,11 @@
 import { XtdError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { XnatClient } from '../xnat/xnat-client.js';
-import { isSiteAdmin, loggedInUser, projectGroup } from './xnat-reads.js';
+import { isSiteAdmin, loggedInUser, projectGroup, userGroups } from './xnat-reads.js';
 
 export type Standing =
-  /** A site administrator: every right in every project. */
-  | { kind: 'admin' }
+  /** A site administrator, or in the site-wide data admin group: every right on every project's data. */
+  | { kind: 'admin'; dataAdmin?: boolean }
   /** Owners or Members: may import and commit; only Owners may delete scans. */
   | { kind: 'editor'; group: 'Owners' | 'Members' }
   /** Known to be neither admin nor Owner/Member: XNAT refuses every commit. `group` is '' for no group at all. */
@@ -27,6 +27,10 @@ export async function projectStanding(xnat: XnatClient, project: string, usernam
   if (isAdmin === undefined) return { kind: 'unknown', why: 'this XNAT does not say whether you are a site administrator' };
   // A site may add groups of its own to a project, with rights the tool cannot see.
   if (group !== '' && group !== 'Collaborators') return { kind: 'unknown', why: `you are in its group ${group}, whose rights are not reported` };
+  // The site-wide ALL_DATA_ADMIN group edits every project's data from outside its groups.
+  const groups = await userGroups(xnat, username);
+  if (groups === undefined) return { kind: 'unknown', why: 'this XNAT does not list your site-wide groups' };
+  if (groups.includes('ALL_DATA_ADMIN')) return { kind: 'admin', dataAdmin: true };
   return { kind: 'read-only', group };
 }
 

@@ -55,7 +55,7 @@ async function existingProject(xnat: XnatClient, project: string, username: stri
     if (standing.kind === 'read-only') return fail('rights', `project ${project} exists, but ${readOnlyReason(standing.group)}: XNAT would refuse every commit`, `ask an owner of ${project} to make you a Member or Owner`);
     // Members may not delete scans (docs/reference/xnat-rest.md#project-group-rights), which a partial scan's replacement needs.
     const scans = standing.kind === 'editor' && standing.group === 'Members' ? '; replacing a partial scan XNAT already holds needs an Owner' : '';
-    return ok('rights', `project ${project} exists; you can import and archive into it (${standing.kind === 'admin' ? 'site administrator' : standing.group})${scans}`);
+    return ok('rights', `project ${project} exists; you can import and archive into it (${standing.kind === 'admin' ? (standing.dataAdmin ? 'site-wide data administrator' : 'site administrator') : standing.group})${scans}`);
   })();
   const code = await prearchiveCode(xnat, project);
   const prearchive = code === undefined

@@ -37,6 +37,15 @@ export async function isSiteAdmin(xnat: XnatClient, username: string): Promise<b
   return Array.isArray(roles) ? roles.includes('Administrator') : undefined;
 }
 
+/**
+ * `GET /xapi/users/{u}/groups`: every group the user is in, the site-wide ALL_DATA_ADMIN and ALL_DATA_ACCESS among
+ * them, which neither the roles nor the project listing shows (docs/reference/readiness-check.md#rights-before-an-import).
+ */
+export async function userGroups(xnat: XnatClient, username: string): Promise<string[] | undefined> {
+  const groups = await getJson(xnat, `/xapi/users/${encodeURIComponent(username)}/groups`);
+  return Array.isArray(groups) && groups.every((g) => typeof g === 'string') ? (groups as string[]) : undefined;
+}
+
 /** `GET /xapi/access/projects`: the caller's group in each project (Owners, Members, Collaborators) (docs/reference/readiness-check.md#project-groups). */
 export async function projectGroup(xnat: XnatClient, project: string): Promise<string | undefined> {
   const rows = await getJson(xnat, '/xapi/access/projects');

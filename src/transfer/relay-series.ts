@@ -41,8 +41,8 @@ export async function relaySource(series: SourceSeries, expected: SeriesExpectat
   let upload: Promise<string> | undefined;
   const stats: RelayStats = { files: 0, bytes: 0, md5Verified: 0 };
   const uid = expected.seriesUid;
-  /** Names given to this attempt's files in the outgoing zip. */
-  const sent = new Set<string>();
+  /** How many files of this attempt went out under each SOPInstanceUID. */
+  const sent = new Map<string, number>();
 
   const relay: FileRelay = {
     uid,
@@ -107,14 +107,15 @@ export function relaySeries(download: Readable, expected: SeriesExpectation, sta
  * The name a file goes to XNAT under: its SOPInstanceUID, which every source and every attempt agree on. XNAT keeps a
  * scan's files by name and overwrites one only with the same instance (docs/reference/xnat-prearchive.md#file-names),
  * so an instance sent again, by a retry or by NBIA after IDC failed part-way, replaces its first copy instead of
- * joining it under a second name. The source's name stands in when the header gives no usable UID, or when this
- * series has already sent one file under it.
+ * joining it under a second name. A series holding one instance twice sends the second as `<uid>-2.dcm`: the same
+ * names whatever the source and the order. The source's name stands in only when the header gives no usable UID.
  */
-function outgoingName(sent: Set<string>, sourceName: string, header: DicomHeader): string {
-  const bySop = `${header.sopInstanceUid}.dcm`;
-  const name = /^[0-9.]{1,64}$/.test(header.sopInstanceUid) && !sent.has(bySop) ? bySop : sourceName;
-  sent.add(name);
-  return name;
+function outgoingName(sent: Map<string, number>, sourceName: string, header: DicomHeader): string {
+  const uid = header.sopInstanceUid;
+  if (!/^[0-9.]{1,64}$/.test(uid)) return sourceName;
+  const copy = (sent.get(uid) ?? 0) + 1;
+  sent.set(uid, copy);
+  return copy === 1 ? `${uid}.dcm` : `${uid}-${copy}.dcm`;
 }
 
 /** instanceof fails across realms (Node's own AbortError in a test VM), so look at the shape. */

@@ -119,6 +119,17 @@ describe('XNAT problems', () => {
     expect(world.imports()).toBe(0);
   });
 
+  it('a site-wide data admin in none of the project\'s groups is not stopped: XNAT lets that group commit anywhere', async () => {
+    world = await startWorld({
+      xnat: { users: [{ username: 'admin', password: PASSWORD, admin: true }, { username: 'curator', password: PASSWORD, allDataAdmin: true }], projects: [{ id: 'DATAADMIN', owners: ['admin'] }] },
+    });
+    const manifest = await writeTciaManifest(world.out, 'm.tcia', [GOOD]);
+    const result = await world.run(['import', manifest, '--project', 'DATAADMIN', '--output-dir', world.out, ...FAST], { env: { XNAT_USER: 'curator' } });
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).not.toMatch(/cannot import into project/);
+    expect(world.xnat.archive('DATAADMIN')).toHaveLength(1);
+  });
+
   it('a read-only member: stopped before any download with exit 2; a dry run only warns; when XNAT does not tell, XNAT decides', async () => {
     world = await startWorld({
       xnat: { users: [{ username: 'admin', password: PASSWORD, admin: true }, { username: 'reader', password: PASSWORD }], projects: [{ id: 'READONLY', owners: ['admin'], collaborators: ['reader'] }] },

@@ -48,14 +48,16 @@ describe('values the parser would take quietly are refused before the first requ
     ['https://admin:pa/ss-Zq9secret@xnat.example.org'],
     ['https://admin:pa#ss-Zq9secret@xnat.example.org'],
     ['admin:pa?ss-Zq9secret@xnat.example.org'],
-  ])('XNAT_HOST %p, a URL with a password that keeps it from parsing, is refused without echoing it', async (host) => {
+    // Parses, as host 'admin' and port 2024 with the rest as its path: refused all the same.
+    ['https://admin:2024/Zq9secret@xnat.example.org'],
+  ])('XNAT_HOST %p, a URL with a password in it, is refused without echoing it', async (host) => {
     world = await startWorld();
     const manifest = await writeTciaManifest(world.out, 'm.tcia', [UID]);
     for (const command of ['import', 'check']) {
       const args = command === 'import' ? ['import', manifest, '--project', 'EDGE', '--output-dir', world.out] : ['check', '--project', 'EDGE'];
       const result = await world.run(args, { env: { XNAT_HOST: host } });
       expect(result.exitCode).toBe(2);
-      expect(result.stdout + result.stderr).toMatch(/is not a URL, and credentials do not belong in it/);
+      expect(result.stdout + result.stderr).toMatch(/holds '@': credentials do not belong in it/);
       expect(result.stdout).not.toContain('Zq9secret');
       expectRefusedQuietly({ ...result, stdout: '' }, /XNAT_USER and XNAT_PASS/);
     }

@@ -22,7 +22,7 @@ describe('resolveConfig', () => {
     [{ project: '' }, /no target project/],
     [{ project: 'has space' }, /not valid/],
     [{ project: 'P', concurrency: 0 }, /--concurrency/],
-    [{ project: 'P', xnatHost: 'https://user:pw@x.org' }, /must not carry credentials/],
+    [{ project: 'P', xnatHost: 'https://user:pw@x.org' }, /holds '@': credentials do not belong in it/],
     [{ project: 'P', logLevel: 'loud' }, /--log-level/],
   ])('refuses %j', (raw, message) => {
     expect(() => resolveConfig({ manifest: 'm', ...raw }, env)).toThrow(UsageError);

@@ -76,6 +76,22 @@ function capture(): { start: StartUpload; uploaded: Promise<Uploaded> } {
 const expected = { seriesUid: SPEC.seriesUid, studyUid: SPEC.studyUid, imageCount: SPEC.imageCount };
 
 describe('relaySource with an in-memory source', () => {
+  it('names files by SOPInstanceUID; an instance held twice goes out as <uid>-2.dcm, the same names in any order', async () => {
+    const base = files();
+    // The last file is a second copy of the first instance (same SOPInstanceUID), as some series hold.
+    const twice = { ...base[0]!, name: `${base.length + 1}.dcm` };
+    const names: string[][] = [];
+    for (const order of [[...base, twice], [twice, ...base].reverse()]) {
+      const { start, uploaded } = capture();
+      await relaySource(memorySeries(order), { ...expected, imageCount: order.length }, start, new AbortController().signal);
+      names.push([...(await uploaded).entries.keys()].sort());
+    }
+    const first = sentName(base[0]!.bytes);
+    expect(names[0]).toContain(first.replace(/\.dcm$/, '-2.dcm'));
+    expect(names[0]).toHaveLength(base.length + 1);
+    expect(names[1]).toEqual(names[0]);
+  });
+
   it('delivers every verified file byte for byte', async () => {
     const all = files();
     const { start, uploaded } = capture();
