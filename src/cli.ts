@@ -144,7 +144,7 @@ function parser(argv: string[], choose: (action: () => Promise<number>) => void)
     .alias('h', 'help')
     // A terminal's width, else 80 (piped output, StdOut.log).
     .wrap(Math.min(120, process.stdout.isTTY ? process.stdout.columns || 80 : 80))
-    .epilog('Exit codes: 0 every series is in XNAT (check: the setup can import); 1 some series not imported (the rest are in XNAT), the run stopped on an error after its checks (TCIA unreachable while planning, a bug), or a dry run listed UIDs no source describes (check: something must be fixed first); 2 bad usage or unusable input, nothing imported; 130/143 stopped by SIGINT/SIGTERM.')
+    .epilog('Exit codes: 0 every series is in XNAT (check: the setup can import); 1 some series not imported (the rest are in XNAT), the run stopped on an error after its checks (TCIA unreachable while planning, a bug), or a dry run listed UIDs no source describes (check: something must be fixed first); 2 bad usage or unusable input, nothing imported; 130/143 stopped by SIGINT/SIGTERM. Behind an outgoing proxy set HTTPS_PROXY (HTTP_PROXY for plain http), and NO_PROXY for hosts reached directly.')
     .fail((message, error, usage) => {
       throw error ?? usageErrorFrom(message, argv, usage as unknown as YargsUsage);
     })
@@ -165,7 +165,7 @@ function importOptions(y: Argv): Argv {
     .option('plan-table', { type: 'boolean', default: false, describe: 'With --dry-run: print every series, not one line per session' })
     .option('output-dir', { alias: 'o', type: 'string', default: 'xnat-tcia-download-output', describe: 'Each run writes report.json, report.csv and run.log.jsonl into <output-dir>/<run id>/' })
     .option('log-level', { type: 'string', choices: LOG_LEVELS as string[], default: 'info', describe: 'Detail of the readable log on stdout (the summary line is printed at any level)' })
-    .option('insecure', { type: 'boolean', default: false, describe: 'Do not verify TLS certificates (prefer NODE_EXTRA_CA_CERTS for a private CA)' })
+    .option('insecure', { type: 'boolean', default: false, describe: 'Do not verify TLS certificates (prefer NODE_EXTRA_CA_CERTS for a private CA).' })
     .option('progress', { type: 'string', choices: ['auto', 'on', 'off'], default: 'auto', describe: 'Progress display: a live bar on a terminal, periodic lines elsewhere' })
     .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Only warnings, errors and the summary' })
     .option('source', { type: 'string', choices: SOURCE_MODES as string[], describe: "Where series come from: auto (IDC for what its index holds, NBIA for the rest and as fallback), idc, nbia (default: auto) [env: XTD_SOURCE]" })

@@ -1,10 +1,14 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UsageError } from './errors.js';
+import { checkProxyEnvironment, isLoopback } from './proxy.js';
 import { DEFAULT_IDC_INDEX, isUrl } from './sources/idc/index-location.js';
 import { SOURCE_MODES, type SourceMode } from './sources/route.js';
 
-/** Everything a run needs, resolved once from flags and environment and then frozen. Nothing reads process.env after this. */
+/**
+ * Everything a run needs, resolved once from flags and environment and then frozen. Nothing reads process.env after
+ * this but proxy-from-env, for the proxy variables, which are checked here first (src/proxy.ts).
+ */
 export interface Config {
   manifestPath: string;
   project: string;
@@ -96,6 +100,7 @@ export function resolveConfig(raw: RawOptions, env: NodeJS.ProcessEnv): Readonly
 
   const dryRun = raw.dryRun ?? false;
   const { host, user, pass, insecure } = resolveXnatAccess(raw, env, warnings);
+  checkProxyEnvironment(env);
 
   const tciaRaw = (raw.tciaUrl ?? env.TCIA_URL ?? '').trim();
   const tciaUrl = tciaRaw ? normaliseUrl(tciaRaw, '--tcia-url') : undefined;
@@ -173,7 +178,7 @@ export function resolveXnatAccess(raw: Pick<RawOptions, 'xnatHost' | 'xnatUser' 
     throw new UsageError(`no XNAT password given for user '${user}': XNAT_PASS is not set`, 'set XNAT_PASS to the password or the alias token secret, or run on a terminal to be asked for it');
   }
   const host = normaliseUrl(hostRaw, '--xnat-host');
-  if (host.startsWith('http://') && !isLoopback(host)) {
+  if (host.startsWith('http://') && !isLoopback(new URL(host))) {
     warnings.push(`XNAT host ${host} uses plain HTTP: credentials and data cross the network unencrypted`);
   }
   const insecure = raw.insecure ?? false;
@@ -207,7 +212,3 @@ export function withoutUserinfo(value: string): string {
   return value.replace(/^((?:[a-z][a-z0-9+.-]*:\/\/)?).*@/i, '$1…@');
 }
 
-function isLoopback(url: string): boolean {
-  const { hostname } = new URL(url);
-  return hostname === 'localhost' || hostname === '[::1]' || hostname.startsWith('127.');
-}

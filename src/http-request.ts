@@ -1,6 +1,7 @@
 import http, { type ClientRequest, type RequestOptions } from 'node:http';
 import https from 'node:https';
 import got, { type Got } from 'got';
+import { proxyAuthorization, proxyFor, tunnelAgent } from './proxy.js';
 import { USER_AGENT } from './version.js';
 
 type Callback = (error?: Error | null) => void;
@@ -46,10 +47,23 @@ export function reportingFailureOnce(request: ClientRequest): ClientRequest {
   return request;
 }
 
-/** got's `request` option: Node's own http(s).request, through {@link reportingFailureOnce}. */
+/**
+ * got's `request` option: Node's own http(s).request, through {@link reportingFailureOnce}, and through the proxy
+ * the environment names for this URL, if any (src/proxy.ts): an https request in a CONNECT tunnel, so TLS runs
+ * end to end with the server; a plain http one sent to the proxy with its absolute URL, as HTTP/1.1 proxies take it.
+ */
 export function nodeRequest(url: URL, options: RequestOptions, callback?: (response: http.IncomingMessage) => void): ClientRequest {
-  const send = url.protocol === 'https:' ? https.request : http.request;
-  return reportingFailureOnce(callback ? send(url, options, callback) : send(url, options));
+  const proxy = proxyFor(url);
+  let target = url;
+  if (proxy && url.protocol === 'https:') {
+    options = { ...options, agent: tunnelAgent(proxy) };
+  } else if (proxy) {
+    const authorization = proxyAuthorization(proxy);
+    target = new URL(proxy.origin);
+    options = { ...options, path: url.href, headers: { ...options.headers, host: url.host, ...(authorization && { 'proxy-authorization': authorization }) } };
+  }
+  const send = target.protocol === 'https:' ? https.request : http.request;
+  return reportingFailureOnce(callback ? send(target, options, callback) : send(target, options));
 }
 
 /** The got every client extends: our User-Agent, and failures reported once. */

@@ -1,4 +1,5 @@
 import { ConnectionError, XtdError } from './errors.js';
+import { ProxyTunnelError, proxyFor, proxyLabel, proxyVariable } from './proxy.js';
 import type { Peer } from './retryable.js';
 
 /** Where each peer's address is set, for a hint. */
@@ -17,6 +18,8 @@ export function translateNetworkError(error: unknown, peer: Peer, base: string):
   if (error instanceof XtdError) return error;
   const code = (error as { code?: string }).code ?? '';
   const host = safeHost(base);
+  const proxied = viaProxy(error, code, peer, base, host);
+  if (proxied) return proxied;
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
     return new ConnectionError(peer, code, `cannot resolve ${peer} host ${host}`, { cause: error, retryable: code === 'EAI_AGAIN', hint: `check the ${ADDRESS_SETTING[peer]} spelling and DNS` });
   }
@@ -40,6 +43,45 @@ export function translateNetworkError(error: unknown, peer: Peer, base: string):
     return new ConnectionError(peer, code, `${peer} at ${host} closed the connection (${code})`, { cause: error, retryable: true });
   }
   return error instanceof Error ? error : new Error(String(error));
+}
+
+/**
+ * Failures that belong to the proxy the environment names for `base`: reaching the proxy itself, or its refusal to
+ * open a tunnel. Named as the proxy's, without its credentials, so nobody hunts for a fault at the server.
+ */
+function viaProxy(error: unknown, code: string, peer: Peer, base: string, host: string): ConnectionError | undefined {
+  let target: URL;
+  try {
+    target = new URL(base);
+  } catch {
+    return undefined;
+  }
+  const proxy = proxyFor(target);
+  if (!proxy) return undefined;
+  const label = proxyLabel(proxy);
+  const variable = proxyVariable(target);
+  if (error instanceof ProxyTunnelError || code === 'ERR_PROXY_TUNNEL' || code === 'ERR_PROXY_UPSTREAM') {
+    const status = tunnelStatus(error);
+    if (code === 'ERR_PROXY_UPSTREAM') {
+      return new ConnectionError(peer, code, `the proxy ${label} could not reach ${peer} at ${host} (${status})`, { cause: error, retryable: true });
+    }
+    if (status === 407) {
+      return new ConnectionError(peer, code, `the proxy ${label} asks for credentials (407) to reach ${peer} at ${host}`, { cause: error, hint: `give them in ${variable}: http://user:password@proxy-host:port` });
+    }
+    return new ConnectionError(peer, code, `the proxy ${label} refused to connect to ${peer} at ${host} (${status})`, { cause: error, hint: `ask the proxy's administrators to allow ${host}, or list it in NO_PROXY if this machine reaches it directly` });
+  }
+  if (code === 'ECONNREFUSED' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
+    return new ConnectionError(peer, code, `cannot connect to the proxy ${label} for ${peer} at ${host} (${code})`, {
+      cause: error, retryable: code !== 'ENOTFOUND', hint: `check ${variable} (the proxy for ${target.protocol.slice(0, -1)} URLs); NO_PROXY lists hosts reached directly`,
+    });
+  }
+  return undefined;
+}
+
+/** The proxy's answer to CONNECT, on our error or on got's wrapper of it. */
+function tunnelStatus(error: unknown): number | string {
+  const own = error instanceof ProxyTunnelError ? error : (error as { cause?: unknown }).cause;
+  return own instanceof ProxyTunnelError ? own.statusCode : 'no tunnel';
 }
 
 /** A TLS hello answered with plain HTTP: OpenSSL reports a record it cannot parse. */

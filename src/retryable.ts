@@ -21,6 +21,8 @@ export const RETRYABLE_S3_CODES: ReadonlySet<string> = new Set(['SlowDown']);
 /** Connection failures; got's own retry of idempotent requests uses this list. */
 export const CONNECTION_CODES: readonly string[] = Object.freeze([
   'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH', 'EADDRINUSE',
+  // A proxy that could not reach the server this time (src/proxy.ts ProxyTunnelError, CONNECT answered 502-504).
+  'ERR_PROXY_UPSTREAM',
 ]);
 
 /**

@@ -5,11 +5,12 @@ import { request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 
-/** A self-signed certificate for 127.0.0.1, made with the openssl command line. */
-export function selfSignedCertificate(dir: string): { key: string; cert: string; certPath: string } {
+/** A self-signed certificate for 127.0.0.1 and any host `names`, made with the openssl command line. */
+export function selfSignedCertificate(dir: string, names: string[] = []): { key: string; cert: string; certPath: string } {
   const keyPath = join(dir, 'key.pem');
   const certPath = join(dir, 'cert.pem');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', keyPath, '-out', certPath], { stdio: 'ignore' });
+  const alt = ['IP:127.0.0.1', ...names.map((name) => `DNS:${name}`)].join(',');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', `subjectAltName=${alt}`, '-keyout', keyPath, '-out', certPath], { stdio: 'ignore' });
   return { key: readFileSync(keyPath, 'utf8'), cert: readFileSync(certPath, 'utf8'), certPath };
 }
 

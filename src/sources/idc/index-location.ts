@@ -7,6 +7,9 @@ import { XtdError } from '../../errors.js';
 /** Public URL of TCIA's subset of IDC's index (docs/reference/idc.md#index). */
 export const DEFAULT_IDC_INDEX = 'https://storage.googleapis.com/idc-index-data-artifacts/current/release_artifacts/tcia_idc_subset.parquet';
 
+/** IDC's buckets on AWS, where objects come from unless --idc-endpoint names another S3 server. */
+export const IDC_S3 = 'https://s3.amazonaws.com';
+
 /** True for http(s) URLs; anything else is a local path. */
 export function isUrl(source: string): boolean {
   return /^https?:\/\//i.test(source);
