@@ -9,7 +9,7 @@ import type { Argv } from 'yargs';
 import { checkOptions, runCheckCommand } from './check/command.js';
 import { consoleLogLevel, LOG_LEVELS, passwordOnCommandLine, resolveConfig, type Config, type RawOptions } from './config.js';
 import { SOURCE_MODES } from './sources/route.js';
-import { checkArgv, redact, secretsIn, withoutSeparator } from './argv-checks.js';
+import { checkArgv, COMMANDS, redact, secretsIn, withoutSeparator } from './argv-checks.js';
 import { describeError, UsageError } from './errors.js';
 import { createRunLogger } from './log.js';
 import { Progress } from './progress.js';
@@ -25,7 +25,6 @@ import { VERSION } from './version.js';
 const yargs = createRequire(import.meta.url)('yargs') as typeof import('yargs').default;
 
 const EXIT_USAGE = 2;
-const COMMANDS = ['import', 'check', 'manifests'];
 
 /** Parses the command line, runs the command, and returns the exit code (0 all in XNAT, 1 some failed, 2 unusable input). */
 export async function main(argv: string[]): Promise<number> {
@@ -64,6 +63,11 @@ export async function main(argv: string[]): Promise<number> {
  * The original tool's form: <manifest> <output_dir> <project_id> <xnat_host> <xnat_user> [<xnat_pass>]; the
  * password may be left out when XNAT_PASS is set (or typed at a prompt on a terminal).
  */
+/** Choices are matched in any case, as XTD_SOURCE is: `--log-level INFO` means info. */
+function lowerCase(value: unknown): unknown {
+  return typeof value === 'string' ? value.toLowerCase() : value;
+}
+
 function originalForm(argv: string[], env: NodeJS.ProcessEnv): RawOptions | undefined {
   const positional = argv.length >= 5 && argv.slice(0, 5).every((a) => !a.startsWith('-')) && !COMMANDS.includes(argv[0]!);
   if (!positional) return undefined;
@@ -164,11 +168,11 @@ function importOptions(y: Argv): Argv {
     .option('dry-run', { type: 'boolean', default: false, describe: 'Print the plan (series, subject, session, images, size) and change nothing' })
     .option('plan-table', { type: 'boolean', default: false, describe: 'With --dry-run: print every series, not one line per session' })
     .option('output-dir', { alias: 'o', type: 'string', default: 'xnat-tcia-download-output', describe: 'Each run writes report.json, report.csv and run.log.jsonl into <output-dir>/<run id>/' })
-    .option('log-level', { type: 'string', choices: LOG_LEVELS as string[], default: 'info', describe: 'Detail of the readable log on stdout (the summary line is printed at any level)' })
+    .option('log-level', { type: 'string', coerce: lowerCase, choices: LOG_LEVELS as string[], default: 'info', describe: 'Detail of the readable log on stdout (the summary line is printed at any level)' })
     .option('insecure', { type: 'boolean', default: false, describe: 'Do not verify TLS certificates (prefer NODE_EXTRA_CA_CERTS for a private CA).' })
-    .option('progress', { type: 'string', choices: ['auto', 'on', 'off'], default: 'auto', describe: 'Progress display: a live bar on a terminal, periodic lines elsewhere' })
+    .option('progress', { type: 'string', coerce: lowerCase, choices: ['auto', 'on', 'off'], default: 'auto', describe: 'Progress display: a live bar on a terminal, periodic lines elsewhere' })
     .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Only warnings, errors and the summary' })
-    .option('source', { type: 'string', choices: SOURCE_MODES as string[], describe: "Where series come from: auto (IDC for what its index holds, NBIA for the rest and as fallback), idc, nbia (default: auto) [env: XTD_SOURCE]" })
+    .option('source', { type: 'string', coerce: lowerCase, choices: SOURCE_MODES as string[], describe: "Where series come from: auto (IDC for what its index holds, NBIA for the rest and as fallback), idc, nbia (default: auto) [env: XTD_SOURCE]" })
     .option('idc-index', { type: 'string', describe: "URL or path of IDC's tcia_idc_subset.parquet (default: IDC's public URL) [env: IDC_INDEX]" })
     .option('idc-endpoint', { type: 'string', describe: 'S3-compatible server for IDC\'s buckets, addressed <URL>/<bucket>/<key> (default: AWS) [env: IDC_ENDPOINT]' })
     .option('idc-connections', { type: 'number', describe: 'IDC downloads at once, across the whole run (default: 8)' })

@@ -99,18 +99,20 @@ export function resolveConfig(raw: RawOptions, env: NodeJS.ProcessEnv): Readonly
   const project = resolveProject(raw.project);
 
   const dryRun = raw.dryRun ?? false;
+  // A preview flag on a real import would be ignored while the import runs: refused instead.
+  if (raw.planTable && !dryRun) throw new UsageError('--plan-table goes with --dry-run: it lists the plan instead of importing', 'add --dry-run to see every series, or leave --plan-table out to import');
   const { host, user, pass, insecure } = resolveXnatAccess(raw, env, warnings);
   checkProxyEnvironment(env);
 
   const tciaRaw = (raw.tciaUrl ?? env.TCIA_URL ?? '').trim();
-  const tciaUrl = tciaRaw ? normaliseUrl(tciaRaw, '--tcia-url') : undefined;
+  const tciaUrl = tciaRaw ? tciaServerRoot(tciaRaw) : undefined;
 
   const concurrency = raw.concurrency ?? 4;
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) {
-    throw new UsageError(`--concurrency must be a whole number from 1 to 64 (got ${raw.concurrency})`);
+    throw new UsageError(`--concurrency must be a whole number from 1 to 64 (got ${given(raw.concurrency)})`);
   }
   if (raw.retries !== undefined && (!Number.isInteger(raw.retries) || raw.retries < 1 || raw.retries > 20)) {
-    throw new UsageError(`--attempts (--retries) must be a whole number from 1 to 20 (got ${raw.retries})`);
+    throw new UsageError(`--attempts (--retries) must be a whole number from 1 to 20 (got ${given(raw.retries)})`);
   }
   const logLevel = (raw.logLevel ?? 'info').toLowerCase() as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
@@ -151,7 +153,7 @@ export function resolveSources(raw: Pick<RawOptions, 'source' | 'idcIndex' | 'id
   const cacheDir = resolve(raw.cacheDir ?? join(outputDir, 'cache'));
   if (mode === 'nbia') return { mode, idcIndex, idcConnections, cacheDir };
   if (!Number.isInteger(idcConnections) || idcConnections < 1 || idcConnections > 64) {
-    throw new UsageError(`--idc-connections must be a whole number from 1 to 64 (got ${raw.idcConnections})`);
+    throw new UsageError(`--idc-connections must be a whole number from 1 to 64 (got ${given(raw.idcConnections)})`);
   }
   if (isUrl(idcIndex)) normaliseUrl(idcIndex, '--idc-index');
   else if (!existsSync(idcIndex)) throw new UsageError(`--idc-index ${idcIndex}: no such file`, 'give the URL or the path of tcia_idc_subset.parquet');
@@ -200,6 +202,19 @@ export function normaliseUrl(value: string, flag: string): string {
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new UsageError(`${flag} must be an http(s) URL`);
   return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}`;
+}
+
+/**
+ * --tcia-url / TCIA_URL: the server root. A manifest's downloadServerUrl, pasted as it is, ends in the API's path
+ * (`…/nbia-api/services/v1`, which the tool adds itself) or the download servlet's: taken off rather than doubled.
+ */
+export function tciaServerRoot(value: string): string {
+  return normaliseUrl(value, '--tcia-url').replace(/\/(nbia-api(\/services(\/v\d+)?)?|nbia-download\/servlet\/DownloadServlet)$/i, '');
+}
+
+/** A number option's value for a message: yargs gives NaN for a word. */
+function given(value: number | undefined): string {
+  return Number.isNaN(value) ? 'not a number' : String(value);
 }
 
 /** The level of the lines a person sees: --quiet keeps warnings and errors. */

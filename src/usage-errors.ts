@@ -1,4 +1,5 @@
 import leven from 'leven';
+import { COMMANDS } from './argv-checks.js';
 import { UsageError } from './errors.js';
 
 /** What yargs tells its `.fail()` callback about the current command: its known options and commands. */
@@ -13,6 +14,12 @@ export interface YargsUsage {
  */
 export function usageErrorFrom(message: string, argv: string[], usage: YargsUsage): UsageError {
   const unknown = /^Unknown arguments?: (.+)$/.exec(message);
+  const command = argv[0];
+  if (unknown && command !== undefined && !command.startsWith('-') && !COMMANDS.includes(command)) {
+    // The options after a command yargs does not know are checked as top-level ones, so --project would be blamed.
+    const near = closest(command, COMMANDS);
+    return new UsageError(`unknown command '${command}'${near ? `; did you mean ${near}?` : ''}`, `the commands are ${COMMANDS.join(', ')}: e.g. import <manifest> --project <ID>`);
+  }
   if (unknown) {
     const known = Object.keys(usage.getDescriptions());
     const parts = unknown[1]!.split(', ').map((name) => describeUnknown(name, argv, known));

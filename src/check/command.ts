@@ -2,7 +2,7 @@
 import { resolve } from 'node:path';
 import pino from 'pino';
 import type { Argv } from 'yargs';
-import { normaliseUrl, passwordOnCommandLine, resolveProject, resolveSources, resolveXnatAccess, type SourcesConfig } from '../config.js';
+import { passwordOnCommandLine, tciaServerRoot, resolveProject, resolveSources, resolveXnatAccess, type SourcesConfig } from '../config.js';
 import { describeError } from '../errors.js';
 import { checkProxyEnvironment, describeRoutes } from '../proxy.js';
 import { IDC_S3 } from '../sources/idc/index-location.js';
@@ -41,7 +41,7 @@ export async function runCheckCommand(args: Record<string, unknown>): Promise<nu
     setup = {
       project: resolveProject(str('project')),
       access: resolveXnatAccess(raw, process.env, warnings),
-      tciaRoot: tcia ? normaliseUrl(tcia, '--tcia-url') : DEFAULT_TCIA_ROOT,
+      tciaRoot: tcia ? tciaServerRoot(tcia) : DEFAULT_TCIA_ROOT,
       outputDir,
       sources: resolveSources({ source: str('source'), idcIndex: str('idc-index'), idcEndpoint: str('idc-endpoint') }, process.env, outputDir),
     };

@@ -11,12 +11,16 @@ function normalise(title: string): string {
 }
 
 /**
- * A spreadsheet's "Unicode text" is tab-separated (docs/reference/nbia.md#csv-manifest): a title row with tabs and
- * no comma is read with tabs; anything else with commas.
+ * A spreadsheet's "Unicode text" is tab-separated, and its CSV semicolon-separated where the decimal mark is a
+ * comma (docs/reference/nbia.md#csv-manifest): a title row with no comma is read with tabs if it has them, else
+ * with semicolons if it has them; anything else with commas.
  */
-export function delimiterOf(text: string): ',' | '\t' {
+export function delimiterOf(text: string): ',' | '\t' | ';' {
   const titles = text.split(/\r?\n/).find((line) => line.trim() !== '') ?? '';
-  return titles.includes('\t') && !titles.includes(',') ? '\t' : ',';
+  if (titles.includes(',')) return ',';
+  if (titles.includes('\t')) return '\t';
+  // A spreadsheet where the decimal mark is a comma saves "CSV" with semicolons between the fields.
+  return titles.includes(';') ? ';' : ',';
 }
 
 /** Reads the series UID column of a CSV manifest, wherever it is and however it is quoted. */

@@ -36,6 +36,16 @@ describe('values the parser would take quietly are refused before the first requ
     [['--xnat-pass'], /--xnat-pass is empty \(give it a value, or leave it out to use XNAT_PASS\)/],
     [['--', 'extra.tcia'], /unexpected argument 'extra.tcia'/],
     [['--stall-timeout', '-5'], /--stall-timeout must be a number of seconds above 0/],
+    // yargs would give these '' (hiding TCIA_URL) or nothing (the default), and go on with the next option.
+    [['--tcia-url', '--dry-run'], /--tcia-url has no value \(the next word, --dry-run, is an option\) \(give it a value, or leave it out to use TCIA_URL\)/],
+    [['-c', '--dry-run'], /-c has no value \(the next word, --dry-run, is an option\)/],
+    [['-cq'], /-c in -cq takes a value \(write -c <value> on its own\)/],
+    [['--concurrency', 'four'], /--concurrency must be a whole number from 1 to 64 \(got not a number\)/],
+    // yargs negates any option, and would hand `false` to code that wants a path or URL.
+    [['--no-idc-endpoint'], /unknown option --no-idc-endpoint: --idc-endpoint takes a value/],
+    [['--no-output-dir'], /unknown option --no-output-dir: --output-dir takes a value/],
+    // A preview flag would be ignored while a real import ran.
+    [['--plan-table'], /--plan-table goes with --dry-run: it lists the plan instead of importing/],
   ])('import <manifest> --project P … %p', async (extra, message) => {
     world = await startWorld();
     const manifest = await writeTciaManifest(world.out, 'm.tcia', [UID]);
@@ -61,6 +71,28 @@ describe('values the parser would take quietly are refused before the first requ
       expect(result.stdout).not.toContain('Zq9secret');
       expectRefusedQuietly({ ...result, stdout: '' }, /XNAT_USER and XNAT_PASS/);
     }
+  });
+
+  it.each([
+    [(manifest: string) => ['run', manifest, '--project', 'EDGE'], /unknown command 'run' \(the commands are import, check, manifests/],
+    [(manifest: string) => ['imprt', manifest, '--project', 'EDGE'], /unknown command 'imprt'; did you mean import\?/],
+    [() => ['import', '-', '--project', 'EDGE'], /a manifest cannot be read from standard input \(give the path of the \.tcia or CSV file\)/],
+    [() => ['check', '--no-project'], /unknown option --no-project: --project takes a value \(write --project <ID>\)/],
+  ])('a command line that is not what it looks like: %#', async (argv, message) => {
+    world = await startWorld();
+    const manifest = await writeTciaManifest(world.out, 'm.tcia', [UID]);
+    expectRefusedQuietly(await world.run([...argv(manifest), '--output-dir', world.out]), message);
+  });
+
+  it("--tcia-url takes a manifest's downloadServerUrl pasted whole, and choices in any case", async () => {
+    world = await startWorld();
+    const manifest = await writeTciaManifest(world.out, 'm.tcia', [UID]);
+    const result = await world.run(['import', manifest, '--project', 'EDGE', '--output-dir', world.out, '--dry-run', '--tcia-url', `${world.nbia.url}/nbia-api/services/v1/`, '--log-level', 'INFO', '--source', 'NBIA']);
+    expect(result.stderr).toBe('');
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toContain(`TCIA ${world.nbia.url};`);
+    expect(world.nbia.requests.length).toBeGreaterThan(0);
+    for (const request of world.nbia.requests) expect(request.path).toMatch(/^\/nbia-api\/services\/v\d\/[A-Za-z]+$/);
   });
 
   it('a manifest after -- is the manifest, even one whose name starts with -', async () => {

@@ -103,6 +103,9 @@ describe('.tcia quirks', () => {
     for (const name of ['unicode.txt', 'unicode.csv']) expect((await readManifest(await manifestFile(name, tabbed))).seriesUids).toEqual([A, B]);
     const utf16be = Buffer.from(Buffer.from(`\ufeff${text}`, 'utf16le')).swap16();
     expect((await readManifest(await manifestFile('unicode-be.csv', utf16be))).seriesUids).toEqual([A, B]);
+    // Saved as CSV where the decimal mark is a comma: semicolons between the cells, commas inside them.
+    const semicolons = `PatientID;SeriesDescription;SeriesInstanceUID\r\nP1;"T1, 3,5 mm";${A}\r\nP2;x;${B}\r\n`;
+    expect((await readManifest(await manifestFile('excel-de.csv', Buffer.from(semicolons, 'latin1')))).seriesUids).toEqual([A, B]);
     // Without a byte-order mark, UTF-16 holds NUL bytes: binary, as before.
     expect(await refusal(await manifestFile('nobom.csv', Buffer.from(text, 'utf16le')))).toMatch(/binary file, not text/);
   });
