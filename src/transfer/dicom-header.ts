@@ -1,6 +1,7 @@
 import { constants, inflateRawSync, inflateSync } from 'node:zlib';
 import dicomParser from 'dicom-parser';
 import { convertBytes } from 'dicom-character-set';
+import { readPastUnSequences } from './big-endian-un.js';
 
 export interface DicomHeader {
   /** SOPInstanceUID, or '' when the file has none. */
@@ -87,12 +88,17 @@ function parse(bytes: Buffer, untilTag: string): dicomParser.DataSet | undefined
   return tryParse(bytes.subarray(meta.position), { ...options, TransferSyntaxUID: syntax });
 }
 
-/** A value cut short after the identifying fields (the head of a larger file) still yields them. */
+/**
+ * A value cut short after the identifying fields (the head of a larger file) still yields them. A big endian
+ * parse that fails is read again past any UN sequence of undefined length, which the parser cannot read.
+ */
 function tryParse(bytes: Buffer, options: dicomParser.ParseDicomOptions): dicomParser.DataSet | undefined {
   try {
     return dicomParser.parseDicom(bytes, options);
   } catch (error) {
-    return (error as { dataSet?: dicomParser.DataSet }).dataSet;
+    const dataSet = (error as { dataSet?: dicomParser.DataSet }).dataSet;
+    if (!dataSet || options.TransferSyntaxUID !== EXPLICIT_BE) return dataSet;
+    return readPastUnSequences(dataSet, options.untilTag ?? PIXEL_DATA);
   }
 }
 

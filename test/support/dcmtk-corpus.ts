@@ -1,8 +1,8 @@
 /**
  * A conformance corpus that this project did not encode: every file is written by dcmtk's command-line tools
  * (dump2dcm from a text dump, then dcmconv, dcmcjpeg, dcmcjpls, dcmcrle, dcmodify), one folder per case, each a
- * series of two instances. Only the File Meta cases (group length, Transfer Syntax) patch a dcmtk file
- * afterwards, since no tool writes a wrong meta group on purpose.
+ * series of two instances. Only the File Meta cases (group length, Transfer Syntax) and the UN sequence case patch
+ * a dcmtk file afterwards: no tool writes a wrong meta group on purpose, and dcmtk writes a UN sequence as SQ.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -93,6 +93,16 @@ const PRIVATE_BLOCK: Field[] = [
   ['0029,1010', 'UN', '01\\02\\03\\04\\05\\06'],
 ];
 
+/** A sequence of undefined length holding one item of undefined length. */
+const REFERENCED_SEQUENCE: Field[] = [
+  ['0008,1140', 'SQ', '(Sequence with undefined length)'],
+  ['fffe,e000', 'na', '(Item with undefined length)'],
+  ['0008,1150', 'UI', '1.2.840.10008.5.1.4.1.1.7'],
+  ['0008,1155', 'UI', uid(9, 9, 9)],
+  ['fffe,e00d', 'na', '(ItemDelimitationItem)'],
+  ['fffe,e0dd', 'na', '(SequenceDelimitationItem)'],
+];
+
 function cases(): CaseSpec[] {
   const structural: CaseSpec[] = [
     { name: 'explicit-vr-little-endian', write: ['+te'] },
@@ -113,18 +123,7 @@ function cases(): CaseSpec[] {
     { name: 'meta-group-length-missing', write: ['+te'], patch: dropMetaGroupLength },
     { name: 'meta-without-transfer-syntax', write: ['+te'], patch: (file) => withMetaTransferSyntax(file, undefined) },
     { name: 'meta-group-length-wrong', write: ['+te'], patch: (file) => Buffer.from(file).fill(0, 140, 144).fill(0x7f, 140, 141) },
-    {
-      name: 'undefined-length-sequences',
-      write: ['+te', '-e'],
-      fields: [
-        ['0008,1140', 'SQ', '(Sequence with undefined length)'],
-        ['fffe,e000', 'na', '(Item with undefined length)'],
-        ['0008,1150', 'UI', '1.2.840.10008.5.1.4.1.1.7'],
-        ['0008,1155', 'UI', uid(9, 9, 9)],
-        ['fffe,e00d', 'na', '(ItemDelimitationItem)'],
-        ['fffe,e0dd', 'na', '(SequenceDelimitationItem)'],
-      ],
-    },
+    { name: 'undefined-length-sequences', write: ['+te', '-e'], fields: REFERENCED_SEQUENCE },
     { name: 'private-un', write: ['+te'], fields: PRIVATE_BLOCK },
     { name: 'implicit-private-un', write: ['+ti'], fields: PRIVATE_BLOCK },
     { name: 'header-over-64k', write: ['+te'], fields: [['0029,0010', 'LO', 'XTD TEST'], ['0029,1020', 'OB', '=big']] },
@@ -157,7 +156,24 @@ function layoutCases(): CaseSpec[] {
     { name: 'meta-without-preamble-implicit', write: ['+ti'], patch: (file) => file.subarray(132) },
     { name: 'meta-without-preamble-big-endian', write: ['+tb'], patch: (file) => file.subarray(132) },
     { name: 'multi-valued-series-uid', write: ['+te'], secondSeriesUid: uid(999, 9) },
+    // A private sequence encoded as UN of undefined length (CP-246), its items in implicit VR little endian.
+    { name: 'un-sequence-big-endian', write: ['+tb'], fields: [['0009,0010', 'LO', 'XTD TEST'], ['0009,1030', 'UN', '=unsequence']], patch: undefinedUnLength },
   ];
+}
+
+/** A UN sequence's value as dump hex bytes: REFERENCED_SEQUENCE in implicit VR little endian, less tag and length. */
+function unSequenceHex(work: string): string {
+  const [dump, out] = [join(work, 'un-sequence.dump'), join(work, 'un-sequence.dcm')];
+  writeFileSync(dump, REFERENCED_SEQUENCE.map(([tag, vr, value]) => `(${tag}) ${vr} ${vr === 'UI' ? `[${value as string}]` : (value as string)}\n`).join(''));
+  execFileSync('dump2dcm', ['-q', '-F', '+ti', '-e', dump, out], { stdio: ['ignore', 'ignore', 'pipe'] });
+  return [...readFileSync(out).subarray(8)].map((byte) => byte.toString(16).padStart(2, '0')).join('\\');
+}
+
+/** The private UN element of a big endian file given undefined length: its value already ends with the delimiter. */
+function undefinedUnLength(file: Buffer): Buffer {
+  const at = file.indexOf(Buffer.from('00091030554e0000', 'hex'));
+  if (at < 0) throw new Error('no (0009,1030) UN element in the big endian dataset');
+  return Buffer.from(file).fill(0xff, at + 8, at + 12);
 }
 
 /** The odd-length Transfer Syntax UID padded with a space where DICOM says NUL, as some writers do. */
@@ -258,6 +274,7 @@ function writeCases(root: string, specs: CaseSpec[], firstNumber: number): Corpu
   writeFileSync(join(work, 'pixels'), Buffer.from(Array.from({ length: 256 }, (_, i) => (i * 7) & 0xff)));
   writeFileSync(join(work, 'pixels3'), Buffer.from(Array.from({ length: 768 }, (_, i) => (i * 5) & 0xff)));
   writeFileSync(join(work, 'big'), Buffer.alloc(96 * 1024, 0x5a));
+  const unSequence = unSequenceHex(work);
   return specs.map((spec, index) => {
     const n = firstNumber + index;
     const dir = join(root, spec.name);
@@ -266,7 +283,7 @@ function writeCases(root: string, specs: CaseSpec[], firstNumber: number): Corpu
     const study = uid(n + 1, 1);
     const patientId = `XTD-${String(n + 1).padStart(3, '0')}`;
     for (let i = 0; i < 2; i++) {
-      const dump = dumpText(spec, i, series, study, patientId).toString('latin1').replace('=pixels', `=${join(work, spec.frames ? 'pixels3' : 'pixels')}`).replace('=big', `=${join(work, 'big')}`);
+      const dump = dumpText(spec, i, series, study, patientId).toString('latin1').replace('=pixels', `=${join(work, spec.frames ? 'pixels3' : 'pixels')}`).replace('=big', `=${join(work, 'big')}`).replace('=unsequence', unSequence);
       const dumpFile = join(work, `${spec.name}-${i}.dump`);
       writeFileSync(dumpFile, Buffer.from(dump, 'latin1'));
       const out = join(dir, `${String(i + 1).padStart(3, '0')}.dcm`);

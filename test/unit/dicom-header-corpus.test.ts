@@ -2,8 +2,8 @@
  * readDicomHeader on files written by dcmtk (test/support/dcmtk-corpus.ts), not by this project: every case of the
  * conformance corpus, and the layouts dcm4che reads that a parser trusting the File Meta group would not (a
  * Transfer Syntax padded with a space, 'DICM' with no meta group, a meta group with no preamble, a multi-valued
- * SeriesInstanceUID). Each file must yield the UIDs and PatientID it was written with, whole and from its first
- * 64 kB alone (all a streamed file's check sees first).
+ * SeriesInstanceUID, a UN sequence of undefined length in big endian). Each file must yield the UIDs and PatientID
+ * it was written with, whole and from its first 64 kB alone (all a streamed file's check sees first).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -49,6 +49,17 @@ describeWithDcmtk('readDicomHeader on files dcmtk wrote', () => {
       expectHeader(c!, file);
       expectHeader(c!, file.subarray(0, 64 * 1024));
     }
+  });
+
+  it('reads a big endian file with a UN sequence of undefined length before group 0020, as dcm4che does (CP-246)', () => {
+    const c = layouts.find((k) => k.name === 'un-sequence-big-endian')!;
+    files(c).forEach((file, i) => {
+      const header = { sopInstanceUid: `${c.seriesUid}.${i + 1}`, seriesUid: c.seriesUid, studyUid: c.studyUid, patientId: c.patientId };
+      // Whole, and cut off inside PixelData as the head of a larger file would be.
+      for (const bytes of [file, file.subarray(0, file.length - 100)]) {
+        expect(readDicomHeader(bytes)).toEqual({ ...header, patientName: 'XTD^UNSEQUENCEBIGENDIAN', studyDate: '20200102' });
+      }
+    });
   });
 
   it('reads the PatientName of a file whose Transfer Syntax is padded with a space, as the subject label needs it', () => {
