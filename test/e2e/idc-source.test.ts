@@ -137,6 +137,16 @@ describe('IDC as a source', () => {
     expect(result.stderr).toBe('');
   });
 
+  it('--source idc with its index unreachable says so in one line, not as a bug', async () => {
+    world = await startIdcWorld(UIDS);
+    const { result } = await importAll('IDXDOWN', ['--source', 'idc', '--idc-index', 'http://127.0.0.1:1/tcia_idc_subset.parquet', '--attempts', '1']);
+    expect(result.exitCode).toBe(1);
+    expect(result.stdout).toMatch(/ERROR: cannot connect to IDC at 127\.0\.0\.1:1 \(ECONNREFUSED\)/);
+    expect(result.stdout).not.toMatch(/internal error/);
+    expect(result.stderr).toBe('');
+    expect(world.xnat.archive('IDXDOWN')).toEqual([]);
+  });
+
   it('multipart ETags: files are checked by size and header, and the report says so', async () => {
     world = await startIdcWorld(UIDS.slice(0, 2), { idc: { partSize: 1024 } });
     const manifest = await writeTciaManifest(world.out, 'mp.tcia', UIDS.slice(0, 2));

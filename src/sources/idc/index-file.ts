@@ -5,6 +5,7 @@ import { asyncBufferFromFile, type AsyncBuffer } from 'hyparquet';
 import { DEFAULT_RETRY, withRetries, type RetryPolicy } from '../../retry.js';
 import { IdcHttpError } from './errors.js';
 import { isUrl } from './index-location.js';
+import { translateNetworkError } from '../../network-errors.js';
 import { errorOf, idcHttp } from './http.js';
 
 /** The index as hyparquet reads it, plus where it came from. */
@@ -49,6 +50,8 @@ export async function openIndexFile(source: string, options: IndexFileOptions = 
     const response = await http.head(source, { headers: cached ? { 'if-none-match': cached.etag } : {}, signal: options.signal });
     if (response.statusCode !== 200 && response.statusCode !== 304) throw errorOf(response, 'index');
     return response;
+  }).catch((error: unknown) => {
+    throw translateNetworkError(error, 'IDC', source);
   });
   const revalidated = head.statusCode === 304 && cached !== undefined;
   const meta: CacheMeta = revalidated ? cached : { url: source, etag: String(head.headers.etag ?? ''), size: Number(head.headers['content-length']) };
@@ -99,6 +102,8 @@ export async function openIndexFile(source: string, options: IndexFileOptions = 
         throw Object.assign(new Error(`IDC index range ${start}-${end - 1} came back with ${body.length} bytes`), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
       }
       return body;
+    }).catch((error: unknown) => {
+      throw translateNetworkError(error, 'IDC', source);
     });
   }
 
