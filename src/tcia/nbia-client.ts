@@ -134,8 +134,8 @@ export class NbiaClient {
   async openSeries(uid: string, signal: AbortSignal): Promise<Readable> {
     const path = this.version === 'v4' ? 'v4/getImage' : 'v1/getImageWithMD5Hash';
     const searchParams: Record<string, string> = this.version === 'v4' ? { SeriesInstanceUID: uid, IncludeMD5: 'Yes' } : { SeriesInstanceUID: uid };
-    // got keeps its abort listener until the stream is destroyed, which a fully read download never is; on a
-    // signal of its own (AbortSignal.any adds no listener to the run's signal) it goes away with the stream.
+    // got keeps its abort listener until the stream is destroyed, which a fully read download never is by itself:
+    // the relay destroys it once done with the series (SourceSeries.close), and the listener goes with it.
     const stream = this.http.stream(path, { searchParams, retry: { limit: 0 }, signal: AbortSignal.any([signal]) });
     const response = await new Promise<Response>((resolve, reject) => {
       stream.once('response', resolve);
