@@ -6,6 +6,10 @@ import { USER_AGENT } from './version.js';
 
 type Callback = (error?: Error | null) => void;
 
+/** Keep-alive agents as Node's global ones are by default (docs/reference/proxies.md#loopback). */
+const DIRECT_HTTP = new http.Agent({ keepAlive: true, timeout: 5000 });
+const DIRECT_HTTPS = new https.Agent({ keepAlive: true, timeout: 5000 });
+
 /**
  * A request whose connection failed reports it once, through its 'error' event. Node 24.20+ and 26.7+ (the image
  * runs 26) also call back the header write queued before the connect with ERR_SOCKET_CLOSED_BEFORE_CONNECTION; got
@@ -61,7 +65,11 @@ export function nodeRequest(url: URL, options: RequestOptions, callback?: (respo
     const authorization = proxyAuthorization(proxy);
     target = new URL(proxy.origin);
     options = { ...options, path: url.href, headers: { ...options.headers, host: url.host, ...(authorization && { 'proxy-authorization': authorization }) } };
+    // TLS to an https:// proxy is checked against the proxy's name; Node would take the Host header's.
+    if (proxy.protocol === 'https:') options = { ...options, servername: proxy.hostname } as RequestOptions;
   }
+  // Never Node's global agents: from Node 24 on, NODE_USE_ENV_PROXY makes them proxy by themselves, a second time.
+  if (!options.agent) options = { ...options, agent: target.protocol === 'https:' ? DIRECT_HTTPS : DIRECT_HTTP };
   const send = target.protocol === 'https:' ? https.request : http.request;
   return reportingFailureOnce(callback ? send(target, options, callback) : send(target, options));
 }

@@ -1,5 +1,5 @@
 import { ConnectionError, XtdError } from './errors.js';
-import { ProxyTunnelError, proxyFor, proxyLabel, proxyVariable } from './proxy.js';
+import { duringProxyConnect, ProxyTunnelError, proxyFor, proxyLabel, proxyVariable } from './proxy.js';
 import type { Peer } from './retryable.js';
 
 /** Where each peer's address is set, for a hint. */
@@ -70,12 +70,26 @@ function viaProxy(error: unknown, code: string, peer: Peer, base: string, host: 
     }
     return new ConnectionError(peer, code, `the proxy ${label} refused to connect to ${peer} at ${host} (${status})`, { cause: error, hint: `ask the proxy's administrators to allow ${host}, or list it in NO_PROXY if this machine reaches it directly` });
   }
+  const hint = `check ${variable} (the proxy for ${target.protocol.slice(0, -1)} URLs); NO_PROXY lists hosts reached directly`;
   if (code === 'ECONNREFUSED' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
-    return new ConnectionError(peer, code, `cannot connect to the proxy ${label} for ${peer} at ${host} (${code})`, {
-      cause: error, retryable: code !== 'ENOTFOUND', hint: `check ${variable} (the proxy for ${target.protocol.slice(0, -1)} URLs); NO_PROXY lists hosts reached directly`,
-    });
+    return new ConnectionError(peer, code, `cannot connect to the proxy ${label} for ${peer} at ${host} (${code})`, { cause: error, retryable: code !== 'ENOTFOUND', hint });
+  }
+  if (duringProxyConnect(error) && code === 'ETIMEDOUT') {
+    return new ConnectionError(peer, code, `the proxy ${label} did not answer (timed out) when asked for ${peer} at ${host}`, { cause: error, retryable: true, hint });
+  }
+  if (duringProxyConnect(error) && (code === 'ECONNRESET' || code === 'EPIPE')) {
+    return new ConnectionError(peer, code, `the proxy ${label} closed the connection when asked for ${peer} at ${host} (${code})`, { cause: error, retryable: true, hint });
   }
   return undefined;
+}
+
+/**
+ * A 407 answer: only a proxy sends one (docs/reference/proxies.md#crossing-a-proxy). Over plain http the proxy
+ * answers in the server's place instead of refusing a tunnel, so it is reported as the same refusal.
+ */
+export function proxyAnswerError(status: number, peer: Peer, base: string): ConnectionError | undefined {
+  if (status !== 407 || !proxyFor(base)) return undefined;
+  return translateNetworkError(new ProxyTunnelError(407), peer, base) as ConnectionError;
 }
 
 /** The proxy's answer to CONNECT, on our error or on got's wrapper of it. */

@@ -1,4 +1,5 @@
 import type { Agent, RequestOptions } from 'node:http';
+import { BlockList, isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { HttpsProxyAgent, type HttpsProxyAgentOptions } from 'hpagent';
 import { getProxyForUrl } from 'proxy-from-env';
@@ -31,6 +32,10 @@ export function checkProxyEnvironment(env: NodeJS.ProcessEnv = process.env): voi
     if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || !url.hostname || !/^https?:\/\//i.test(value)) {
       throw new UsageError(`${name} is not an http(s) proxy URL with its scheme`, 'write it as http://host:port (credentials, if the proxy asks for them, as http://user:password@host:port)');
     }
+    // TLS to the proxy names it by host name; Node 26 refuses an IP address there (docs/reference/proxies.md#crossing-a-proxy).
+    if (url.protocol === 'https:' && isIP(url.hostname.replace(/^\[|\]$/g, ''))) {
+      throw new UsageError(`${name} names an https:// proxy by its IP address`, 'give the host name its certificate is for, or use http:// if the proxy takes plain connections');
+    }
   }
 }
 
@@ -38,9 +43,37 @@ export function checkProxyEnvironment(env: NodeJS.ProcessEnv = process.env): voi
 export function proxyFor(target: URL | string): URL | undefined {
   const url = typeof target === 'string' ? new URL(target) : target;
   // A proxy's loopback is its own, never this machine's: loopback is always reached directly (docs/reference/proxies.md#loopback).
-  if (isLoopback(url)) return undefined;
+  if (isLoopback(url) || bypassed(url)) return undefined;
   const proxy = getProxyForUrl(url.href);
   return proxy ? new URL(proxy) : undefined;
+}
+
+/**
+ * NO_PROXY entries as curl and requests read them where proxy-from-env does not: a bare name also covers the
+ * names under it (`site.org` → `xnat.site.org`), and an address range (`10.0.0.0/8`) the IP addresses in it
+ * (docs/reference/proxies.md#environment-variables). proxy-from-env still decides everything else.
+ */
+function bypassed(url: URL): boolean {
+  const list = (process.env.no_proxy || process.env.NO_PROXY || '').toLowerCase();
+  const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  const family = isIP(host);
+  for (const entry of list.split(/[,\s]+/).filter(Boolean)) {
+    const range = /^([0-9a-f.:]+)\/(\d{1,3})$/.exec(entry);
+    if (range && family !== 0 && isIP(range[1]!) === family) {
+      const block = new BlockList();
+      block.addSubnet(range[1]!, Number(range[2]), family === 6 ? 'ipv6' : 'ipv4');
+      if (block.check(host, family === 6 ? 'ipv6' : 'ipv4')) return true;
+      continue;
+    }
+    const name = /^([a-z0-9.-]+?)(?::(\d+))?$/.exec(entry.replace(/^\*?\.?/, ''));
+    if (!name || (name[2] !== undefined && name[2] !== (url.port || defaultPort(url)))) continue;
+    if (host === name[1] || host.endsWith(`.${name[1]}`)) return true;
+  }
+  return false;
+}
+
+function defaultPort(url: URL): string {
+  return url.protocol === 'https:' ? '443' : '80';
 }
 
 /** localhost, 127.0.0.0/8 or ::1. */
@@ -68,14 +101,39 @@ export class ProxyTunnelError extends Error {
     // 502-504: the proxy could not reach the server this time; anything else is its policy or its credentials.
     this.code = statusCode >= 502 && statusCode <= 504 ? 'ERR_PROXY_UPSTREAM' : 'ERR_PROXY_TUNNEL';
   }
+
+  readonly duringProxyConnect = true;
 }
 
-/** hpagent's tunnel, reporting a refused CONNECT as a {@link ProxyTunnelError}: hpagent's own is a bare 'Bad response: N'. */
+/** How long a proxy may take to answer CONNECT, as got allows a server for its TLS handshake (src/xnat/session.ts). */
+const CONNECT_TIMEOUT_MS = 30_000;
+
+/** An error of the tunnel's set-up, before any byte reached the server: the proxy's, not the server's. */
+export function duringProxyConnect(error: unknown): boolean {
+  const own = (error as { duringProxyConnect?: boolean } | undefined)?.duringProxyConnect;
+  const cause = ((error as { cause?: unknown } | undefined)?.cause as { duringProxyConnect?: boolean } | undefined)?.duringProxyConnect;
+  return own === true || cause === true;
+}
+
+/**
+ * hpagent's tunnel, reporting a refused CONNECT as a {@link ProxyTunnelError} (hpagent's own is a bare 'Bad
+ * response: N') and bounding the wait for the proxy's answer: got's timers start only once the tunnel is up, and
+ * hpagent's is off unless asked, so a proxy that never answered held the run forever.
+ */
 class TunnelAgent extends HttpsProxyAgent {
+  constructor(options: HttpsProxyAgentOptions, private readonly connectTimeoutMs: number) {
+    super(options);
+  }
+
   override createConnection(options: RequestOptions, callback?: (error: Error | null, socket: Duplex) => void): Duplex | null | undefined {
-    return super.createConnection(options, (error, socket) => {
+    return super.createConnection({ ...options, timeout: options.timeout || this.connectTimeoutMs }, (error, socket) => {
+      // The timeout was for the CONNECT; the tunnel's socket is timed by got like any other.
+      (socket as { setTimeout?: (ms: number) => void } | null)?.setTimeout?.(0);
       const status = /^Bad response: (\d{3})$/.exec(error?.message ?? '');
-      callback?.(status ? new ProxyTunnelError(Number(status[1])) : error, socket);
+      if (status) return callback?.(new ProxyTunnelError(Number(status[1])), socket);
+      if (error?.message === 'Proxy timeout') Object.assign(error, { code: 'ETIMEDOUT' });
+      if (error) Object.assign(error, { duringProxyConnect: true });
+      callback?.(error, socket);
     });
   }
 }
@@ -83,12 +141,12 @@ class TunnelAgent extends HttpsProxyAgent {
 const tunnels = new Map<string, Agent>();
 
 /** One keep-alive tunnel agent per proxy, so connections through it are reused like direct ones. */
-export function tunnelAgent(proxy: URL): Agent {
-  let agent = tunnels.get(proxy.href);
+export function tunnelAgent(proxy: URL, connectTimeoutMs = CONNECT_TIMEOUT_MS): Agent {
+  const key = `${proxy.href} ${connectTimeoutMs}`;
+  let agent = tunnels.get(key);
   if (!agent) {
-    const options: HttpsProxyAgentOptions = { proxy, keepAlive: true };
-    agent = new TunnelAgent(options) as unknown as Agent;
-    tunnels.set(proxy.href, agent);
+    agent = new TunnelAgent({ proxy, keepAlive: true }, connectTimeoutMs) as unknown as Agent;
+    tunnels.set(key, agent);
   }
   return agent;
 }

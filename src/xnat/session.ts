@@ -2,7 +2,7 @@ import type { Got, Method, OptionsOfTextResponseBody, Response } from 'got';
 import { baseHttp } from '../http-request.js';
 import { ConnectionError, XnatHttpError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { translateNetworkError } from '../network-errors.js';
+import { proxyAnswerError, translateNetworkError } from '../network-errors.js';
 import { CONNECTION_CODES, retryableStatuses } from '../retryable.js';
 import { SessionCookieJar } from './cookie-jar.js';
 import { xnatErrorMessage } from './html-error.js';
@@ -76,6 +76,8 @@ export class XnatSession {
       throw translateNetworkError(error, 'XNAT', host);
     }
     const status = response.statusCode;
+    const proxyRefusal = proxyAnswerError(status, 'XNAT', host);
+    if (proxyRefusal) throw proxyRefusal;
     if (status === 401 || status === 403) {
       throw new XnatHttpError(status, 'GET', '/data/JSESSION', `XNAT rejected the credentials of user '${user}' (${status})`, {
         hint: 'check XNAT_USER/XNAT_PASS; an alias token may have expired (they last 2 days by default)',
@@ -129,6 +131,8 @@ export class XnatSession {
     } catch (error) {
       throw translateNetworkError(error, 'XNAT', this.options.host);
     }
+    const proxyRefusal = proxyAnswerError(response.statusCode, 'XNAT', this.options.host);
+    if (proxyRefusal) throw proxyRefusal;
     this.lastActivity = Date.now();
     return response;
   }

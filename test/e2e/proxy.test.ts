@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -22,9 +23,9 @@ interface SiteProxy {
 const PROXY_USER = 'proxy-user';
 const PROXY_SECRET = 'Pr0xy-secret!';
 
-async function startSiteProxy(): Promise<SiteProxy> {
+async function startSiteProxy(tls?: { key: string; cert: string }): Promise<SiteProxy> {
   const seen: string[] = [];
-  const server = createProxy(createServer()) as Server & { authenticate?: (req: IncomingMessage) => boolean };
+  const server = createProxy(tls ? createTlsServer(tls) : createServer()) as Server & { authenticate?: (req: IncomingMessage) => boolean };
   server.authenticate = (req) => {
     const expected = `Basic ${Buffer.from(`${PROXY_USER}:${PROXY_SECRET}`).toString('base64')}`;
     if (req.headers['proxy-authorization'] !== expected) return false;
@@ -34,7 +35,8 @@ async function startSiteProxy(): Promise<SiteProxy> {
   };
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    // Named by host name over TLS, as a certificate names it.
+    url: `${tls ? 'https://localhost' : 'http://127.0.0.1'}:${(server.address() as AddressInfo).port}`,
     seen,
     close: () => new Promise<void>((resolve) => {
       server.closeAllConnections();
@@ -56,15 +58,15 @@ afterEach(async () => {
 });
 
 /** The world's TCIA behind TLS as `tcia.test`, its XNAT as `xnat.test`, both reachable only through the proxy. */
-async function behindProxy(): Promise<{ env: Record<string, string>; tciaHost: string; xnatHost: string }> {
+async function behindProxy(options: { tlsProxy?: boolean } = {}): Promise<{ env: Record<string, string>; tciaHost: string; xnatHost: string }> {
   world = await startWorld({ xnat: { projects: [{ id: 'PROXIED', owners: ['admin'] }] } });
-  proxy = await startSiteProxy();
-  const certs = selfSignedCertificate(await tempDir('xtd-tls-'), ['tcia.test']);
+  const certs = selfSignedCertificate(await tempDir('xtd-tls-'), ['tcia.test', 'localhost']);
+  proxy = await startSiteProxy(options.tlsProxy ? certs : undefined);
   const tls = await startTlsProxy(world.nbia.url, certs);
   closers.push(tls.close);
   const tciaHost = `tcia.test:${new URL(tls.url).port}`;
   const xnatHost = `xnat.test:${new URL(world.xnat.url).port}`;
-  const withCredentials = proxy.url.replace('http://', `http://${PROXY_USER}:${encodeURIComponent(PROXY_SECRET)}@`);
+  const withCredentials = proxy.url.replace('://', `://${PROXY_USER}:${encodeURIComponent(PROXY_SECRET)}@`);
   return {
     tciaHost,
     xnatHost,
@@ -99,6 +101,16 @@ describe('an outgoing proxy from the environment (HTTPS_PROXY, HTTP_PROXY, NO_PR
     }
   });
 
+  it('goes through an https:// proxy too: its certificate checked against its own name, not the server\'s', async () => {
+    const { env, tciaHost, xnatHost } = await behindProxy({ tlsProxy: true });
+    const manifest = await writeTciaManifest(world!.out, 'tls-proxy.tcia', UIDS.slice(0, 1));
+    const result = await world!.run(['import', manifest, '--project', 'PROXIED', '--output-dir', world!.out, ...FAST], { env });
+    expect(result.exitCode).toBe(0);
+    expectArchivedAsServed(world!, 'PROXIED', UIDS.slice(0, 1));
+    expect(proxy!.seen).toContain(`CONNECT ${tciaHost}`);
+    expect(proxy!.seen.some((line) => line.startsWith(`POST http://${xnatHost}/data/services/import`))).toBe(true);
+  });
+
   it('reaches the hosts NO_PROXY lists, and loopback, directly', async () => {
     const { env } = await behindProxy();
     const manifest = await writeTciaManifest(world!.out, 'direct.tcia', UIDS.slice(0, 1));
@@ -129,6 +141,12 @@ describe('an outgoing proxy from the environment (HTTPS_PROXY, HTTP_PROXY, NO_PR
     expect(refused.stdout).toContain(`the proxy ${proxy!.url} asks for credentials (407) to reach XNAT at ${xnatHost}`);
     expect(refused.stdout).toContain('give them in HTTPS_PROXY');
 
+    // Over plain http the proxy answers 407 in XNAT's place: still the proxy's refusal, not XNAT's.
+    const plain = await run({ http_proxy: wrong });
+    expect(plain.exitCode).toBe(2);
+    expect(plain.stdout).toContain(`the proxy ${proxy!.url} asks for credentials (407) to reach XNAT at ${xnatHost}`);
+    expect(plain.stdout).toContain('give them in HTTP_PROXY');
+
     const absent = await run({ XNAT_HOST: `https://${xnatHost}`, HTTPS_PROXY: 'http://127.0.0.1:9' });
     expect(absent.exitCode).toBe(2);
     expect(absent.stdout).toContain(`cannot connect to the proxy http://127.0.0.1:9 for XNAT at ${xnatHost} (ECONNREFUSED)`);
@@ -136,7 +154,7 @@ describe('an outgoing proxy from the environment (HTTPS_PROXY, HTTP_PROXY, NO_PR
     const socks = await run({ HTTPS_PROXY: `socks5://${PROXY_USER}:${PROXY_SECRET}@127.0.0.1:1080` });
     expect(socks.exitCode).toBe(2);
     expect(socks.stderr).toContain('HTTPS_PROXY is not an http(s) proxy URL with its scheme');
-    for (const result of [refused, absent, socks]) expect(`${result.stdout}${result.stderr}`).not.toContain('not-it');
+    for (const result of [refused, plain, absent, socks]) expect(`${result.stdout}${result.stderr}`).not.toContain('not-it');
     expect(`${socks.stdout}${socks.stderr}`).not.toContain(PROXY_SECRET);
     expect(proxy!.seen).toEqual([]);
     expect(world!.xnat.requests).toEqual([]);

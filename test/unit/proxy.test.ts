@@ -35,6 +35,16 @@ describe('the proxy for a URL', () => {
     expect(via('https://anything.org')).toBeUndefined();
   });
 
+  it('reads NO_PROXY as curl and requests do: a bare name covers the names under it, a range its addresses', () => {
+    environment({ HTTPS_PROXY: 'http://proxy:3128', NO_PROXY: 'site.org,10.0.0.0/8, fd00::/8' });
+    expect(via('https://xnat.site.org')).toBeUndefined();
+    expect(via('https://site.org')).toBeUndefined();
+    expect(via('https://10.1.2.3:8443')).toBeUndefined();
+    expect(via('https://[fd00::5]')).toBeUndefined();
+    expect(via('https://notsite.org')).toBe('http://proxy:3128/');
+    expect(via('https://11.1.2.3')).toBe('http://proxy:3128/');
+  });
+
   it('never sends loopback through a proxy, whatever NO_PROXY says', () => {
     environment({ HTTPS_PROXY: 'http://proxy:3128', HTTP_PROXY: 'http://proxy:3128' });
     for (const url of ['http://localhost:8080', 'https://127.0.0.1', 'http://127.1.2.3:80', 'http://[::1]:8080']) expect(via(url)).toBeUndefined();
@@ -62,6 +72,17 @@ describe('checking the proxy variables before the first request', () => {
     } catch (error) {
       expect(`${(error as Error).message} ${(error as { hint?: string }).hint}`).not.toContain('secret');
     }
+  });
+});
+
+describe('an https:// proxy named by its address', () => {
+  it('is refused: TLS names the proxy by host name, and Node 26 refuses an address there', () => {
+    for (const proxy of ['https://10.0.0.1:3129', 'https://[fd00::1]:3129']) {
+      environment({ HTTPS_PROXY: proxy });
+      expect(() => checkProxyEnvironment()).toThrow('HTTPS_PROXY names an https:// proxy by its IP address');
+    }
+    environment({ HTTPS_PROXY: 'http://10.0.0.1:3128' });
+    expect(() => checkProxyEnvironment()).not.toThrow();
   });
 });
 
