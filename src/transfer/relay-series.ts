@@ -72,12 +72,13 @@ export async function relaySource(series: SourceSeries, expected: SeriesExpectat
     stats.bytes += digest.size;
   };
 
+  const from = series.source === 'idc' ? 'IDC' : 'TCIA';
   try {
     try {
       for await (const file of series.files(signal)) await relayFile(file);
     } catch (error) {
       remember(error);
-      throw asContentError(firstError, uid);
+      throw asContentError(firstError, uid, from);
     }
     const list = await series.checkList();
     verifySeries(expected, actual, list, verdicts, stats);
@@ -92,7 +93,7 @@ export async function relaySource(series: SourceSeries, expected: SeriesExpectat
     series.close();
     return { stats, uri };
   } catch (error) {
-    const cause = firstError !== undefined && !(error instanceof XtdError) ? asContentError(firstError, uid) : error;
+    const cause = firstError !== undefined && !(error instanceof XtdError) ? asContentError(firstError, uid, from) : error;
     controller.abort(cause);
     zip.breakOff(isError(cause) ? cause : new Error(String(cause)));
     series.close();

@@ -85,15 +85,16 @@ export function verifySeries(expected: SeriesExpectation, actual: Map<string, Fi
 }
 
 /**
- * A broken or cut-off download is a transient fault (the retry table's transport codes); our own errors and aborts
- * pass through, and any other raw error is a bug, passed on unchanged so it is never retried.
+ * A broken or cut-off download is a transient fault (the retry table's transport codes), named after the server it
+ * came from; our own errors and aborts pass through, and any other raw error is a bug, passed on unchanged so it
+ * is never retried.
  */
-export function asContentError(error: unknown, uid: string): unknown {
+export function asContentError(error: unknown, uid: string, from: 'TCIA' | 'IDC' = 'TCIA'): unknown {
   if (error instanceof XtdError) return error;
   if ((error as { name?: string }).name === 'AbortError') return error;
   if (!isTransportError(error)) return error;
   const code = (error as { code?: string }).code;
   const message = (error as Error).message ?? String(error);
-  if (code === 'ETIMEDOUT') return new SeriesContentError(`TCIA download stalled: ${message}`, uid, { retryable: true, cause: error });
-  return new SeriesContentError(`TCIA download broke off: ${message}`, uid, { retryable: true, cause: error });
+  if (code === 'ETIMEDOUT') return new SeriesContentError(`${from} download stalled: ${message}`, uid, { retryable: true, cause: error });
+  return new SeriesContentError(`${from} download broke off: ${message}`, uid, { retryable: true, cause: error });
 }

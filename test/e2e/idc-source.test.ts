@@ -147,6 +147,21 @@ describe('IDC as a source', () => {
     expect(world.xnat.archive('IDXDOWN')).toEqual([]);
   });
 
+  it('--source idc: a series whose objects keep breaking off fails naming IDC, never TCIA, which it never asked', async () => {
+    world = await startIdcWorld(UIDS.slice(0, 2));
+    const broken = world.idc.entry(UIDS[1]!)!;
+    world.idc.faults.set({ reset: { keyPrefix: `${broken.seriesUuid}/`, kind: 'object', count: Infinity } });
+    const manifest = await writeTciaManifest(world.out, 'resets.tcia', UIDS.slice(0, 2));
+    const result = await world.run(['import', manifest, '--project', 'RESETS', '--output-dir', world.out, ...FAST, '--source', 'idc', '--attempts', '1']);
+    expect(result.exitCode).toBe(1);
+    const report = await latestReport<Report>(world.out);
+    expect(report.series[1]!.status).toBe('failed');
+    expect(report.series[1]!.error).toMatch(/^IDC download broke off/);
+    expect(result.stdout).not.toMatch(/TCIA download/);
+    expect(world.nbia.requests.filter((r) => /getImage/.test(r.path))).toEqual([]);
+    expectArchivedAsServed(world, 'RESETS', UIDS.slice(0, 1));
+  });
+
   it('multipart ETags: files are checked by size and header, and the report says so', async () => {
     world = await startIdcWorld(UIDS.slice(0, 2), { idc: { partSize: 1024 } });
     const manifest = await writeTciaManifest(world.out, 'mp.tcia', UIDS.slice(0, 2));
