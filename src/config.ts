@@ -7,7 +7,7 @@ import { SOURCE_MODES, type SourceMode } from './sources/route.js';
 
 /**
  * Everything a run needs, resolved once from flags and environment and then frozen. Nothing reads process.env after
- * this but proxy-from-env, for the proxy variables, which are checked here first (src/proxy.ts).
+ * this but the proxy choice per request (src/proxy.ts), from the proxy variables, which are checked here first.
  */
 export interface Config {
   manifestPath: string;
