@@ -3,7 +3,9 @@ import { BlockList, isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { HttpsProxyAgent, type HttpsProxyAgentOptions } from 'hpagent';
 import { getProxyForUrl } from 'proxy-from-env';
+import type { SourcesConfig } from './config.js';
 import { UsageError } from './errors.js';
+import { IDC_S3 } from './sources/idc/index-location.js';
 
 /**
  * An outgoing proxy from the environment, as curl and Python's requests (the tool this one replaces) honour it:
@@ -155,6 +157,11 @@ export function tunnelAgent(proxy: URL, connectTimeoutMs = CONNECT_TIMEOUT_MS): 
 export function proxyAuthorization(proxy: URL): string | undefined {
   if (!proxy.username && !proxy.password) return undefined;
   return `Basic ${Buffer.from(`${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`).toString('base64')}`;
+}
+
+/** The line for a run's servers: XNAT, TCIA and, unless the run is NBIA-only, IDC's buckets. */
+export function describeRunRoutes(xnatHost: string, tciaRoot: string, sources: Pick<SourcesConfig, 'mode' | 'idcEndpoint'>): string | undefined {
+  return describeRoutes({ XNAT: xnatHost, TCIA: tciaRoot, IDC: sources.mode === 'nbia' ? undefined : sources.idcEndpoint ?? IDC_S3 });
 }
 
 /** One line saying which peers go through which proxy, or undefined when no proxy applies to any of them. */

@@ -9,14 +9,14 @@ import { countTotals, reportRows, summaryLine, totalsBySource } from './finalize
 import type { SeriesOutcome } from './finalize/report.js';
 import { planMetadata } from './plan/idc-metadata.js';
 import { openSources } from './sources/open-sources.js';
-import { IDC_S3, IdcIndexError } from './sources/idc/index-location.js';
+import { IdcIndexError } from './sources/idc/index-location.js';
 import { isShown, type Logger } from './log.js';
 import { readManifest, type Manifest } from './manifest/read-manifest.js';
 import { buildPlan, type Plan, type PlannedSeries } from './plan/build-plan.js';
 import { formatPlanSummary, formatPlanTable, planCsv } from './plan/plan-table.js';
 import { formatSize } from './units.js';
 import type { Progress } from './progress.js';
-import { describeRoutes } from './proxy.js';
+import { describeRunRoutes } from './proxy.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './retry.js';
 import { NbiaClient } from './tcia/nbia-client.js';
 import { resolveTciaRoot } from './tcia/server-url.js';
@@ -122,7 +122,7 @@ export async function run(config: Readonly<Config>, context: RunContext): Promis
     const attempts = config.retries ?? retriesFromManifest(manifest);
     const retry: RetryPolicy = { ...DEFAULT_RETRY, attempts, baseDelayMs: tuning.baseDelayMs };
     logger.info(`manifest ${manifest.fileName}: ${manifest.seriesUids.length} series (${manifest.format}); TCIA ${tciaRoot}; XNAT ${config.xnat.host} project ${config.project}${config.dryRun ? ' (dry run)' : ''}`);
-    const routes = describeRoutes({ XNAT: host, TCIA: tciaRoot, IDC: config.sources.mode === 'nbia' ? undefined : config.sources.idcEndpoint ?? IDC_S3 });
+    const routes = describeRunRoutes(host, tciaRoot, config.sources);
     if (routes) logger.info(routes);
 
     await xnat.authenticate();

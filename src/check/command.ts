@@ -4,8 +4,7 @@ import pino from 'pino';
 import type { Argv } from 'yargs';
 import { passwordOnCommandLine, tciaServerRoot, resolveProject, resolveSources, resolveXnatAccess, type SourcesConfig } from '../config.js';
 import { describeError } from '../errors.js';
-import { checkProxyEnvironment, describeRoutes } from '../proxy.js';
-import { IDC_S3 } from '../sources/idc/index-location.js';
+import { checkProxyEnvironment, describeRunRoutes } from '../proxy.js';
 import { askForMissingPassword } from '../prompt.js';
 import { DEFAULT_TCIA_ROOT } from '../tcia/server-url.js';
 import { XnatClient } from '../xnat/xnat-client.js';
@@ -54,7 +53,7 @@ export async function runCheckCommand(args: Record<string, unknown>): Promise<nu
   if (str('xnat-pass') !== undefined) warnings.push(passwordOnCommandLine());
   for (const warning of warnings) process.stdout.write(`! ${warning}\n`);
   process.stdout.write(`Checking whether ${access.user} can import into project ${project} on ${access.host} (read-only)\n`);
-  const routes = describeRoutes({ XNAT: access.host, TCIA: tciaRoot, IDC: sources.mode === 'nbia' ? undefined : sources.idcEndpoint ?? IDC_S3 });
+  const routes = describeRunRoutes(access.host, tciaRoot, sources);
   if (routes) process.stdout.write(`  ${routes}\n`);
 
   const print = (lines: CheckLine[]): CheckLine[] => {
