@@ -93,7 +93,7 @@ function doArchive(state: XnatState, s: PrearcSession, req: ArchiveRequest): { u
       time: dicomTime(s.studyTime),
       insertDate: new Date(),
       insertUser: req.user,
-      scans: s.scans.map((x) => ({ ...x, files: new Map(x.files), catId: state.nextCatalogId() })),
+      scans: s.scans.map((x) => ({ ...x, files: new Map(x.files), catId: state.nextCatalogId(), secondaryCatId: state.nextCatalogId() })),
     };
     state.experiments.push(experiment);
     return { uri: archiveUri(project.id, subjectLabel, label), experiment };
@@ -149,7 +149,7 @@ function merge(state: XnatState, target: Experiment, s: PrearcSession, into: { l
   }
   for (const { into, scan } of plan) {
     if (!into) {
-      target.scans.push({ ...scan, files: new Map(scan.files), catId: state.nextCatalogId() });
+      target.scans.push({ ...scan, files: new Map(scan.files), catId: state.nextCatalogId(), secondaryCatId: state.nextCatalogId() });
       continue;
     }
     // A file of the same name (checked above to be the same SOP instance) replaces the earlier one.

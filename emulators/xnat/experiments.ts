@@ -5,6 +5,7 @@ import { LABEL_RE, scanXsiType } from './dicom.js';
 import { filterRows, listExperiments } from './experiment-list.js';
 import { canDelete, canEdit, canRead, readableProject } from './projects.js';
 import { sendScanFile } from './prearchive.js';
+import { bytesOf, scanResource, scanResources, type ScanResource } from './scan-resources.js';
 import { shareExperiment } from './sharing.js';
 import type { Experiment, Project, StoredScan, Subject } from './state.js';
 
@@ -110,7 +111,8 @@ function deleteFromScan(ctx: Ctx, p: Project, e: Experiment, rest: string[]): bo
     if (!canDelete(ctx, p)) throw new HttpError(403, "User account doesn't have permission to modify this session.");
     e.scans = e.scans.filter((x) => x !== scan);
   } else if (rest[2] === 'resources' && rest[4] === 'files' && rest.length === 6) {
-    const entry = [...scan.files].find(([, f]) => f.name === rest[5]);
+    const resource = scanResource(scan, rest[3] as string);
+    const entry = resource && [...scan.files].find(([, f]) => f.name === rest[5] && resource.files.includes(f));
     if (!entry) throw new HttpError(404, 'Unable to find file.');
     scan.files.delete(entry[0]);
   } else {
@@ -157,53 +159,54 @@ function experimentRoute(ctx: Ctx, via: Project, e: Experiment, rest: string[]):
     return true;
   }
   let files: string[];
+  let resources = scanResources(scan);
   if (rest[2] === 'resources') {
     if (rest.length === 3) {
-      sendTable(ctx, [resourceRow(scan)], 'Resources');
+      sendTable(ctx, resources.map((r) => resourceRow(scan, r)), 'Resources');
       return true;
     }
-    if (rest[3] !== 'DICOM' && rest[3] !== String(scan.catId)) throw new HttpError(404, `Unable to find resource ${rest[3]}.`);
+    const named = scanResource(scan, rest[3] as string);
+    if (!named) throw new HttpError(404, `Unable to find resource ${rest[3]}.`);
+    resources = [named];
     files = rest.slice(4);
   } else files = rest.slice(2);
   if (files[0] !== 'files') return false;
   if (files.length === 1) {
-    const rows = [...scan.files.values()].map((f) => ({
-      Name: f.name,
-      Size: String(f.size),
-      URI: `/data/experiments/${e.id}/scans/${scan.id}/resources/${scan.catId}/files/${f.name}`,
-      collection: 'DICOM',
-      file_tags: '',
-      file_format: 'DICOM',
-      file_content: 'RAW',
-      cat_ID: String(scan.catId),
-      digest: createHash('md5').update(f.bytes).digest('hex'),
-    }));
+    const rows = resources.flatMap((r) =>
+      r.files.map((f) => ({
+        Name: f.name,
+        Size: String(f.size),
+        URI: `/data/experiments/${e.id}/scans/${scan.id}/resources/${r.catId}/files/${f.name}`,
+        collection: r.label,
+        file_tags: '',
+        file_format: 'DICOM',
+        file_content: r.content,
+        cat_ID: String(r.catId),
+        digest: createHash('md5').update(f.bytes).digest('hex'),
+      })),
+    );
     sendTable(ctx, rows, 'Files');
     return true;
   }
-  return sendScanFile(ctx, scan, files.slice(1).join('/'));
+  const name = files.slice(1).join('/');
+  if (!resources.some((r) => r.files.some((f) => f.name === name))) throw new HttpError(404, 'Unable to find file.');
+  return sendScanFile(ctx, scan, name);
 }
 
-function resourceRow(scan: StoredScan): Row {
+function resourceRow(scan: StoredScan, r: ScanResource): Row {
   return {
-    xnat_abstractresource_id: String(scan.catId),
-    label: 'DICOM',
+    xnat_abstractresource_id: String(r.catId),
+    label: r.label,
     element_name: 'xnat:resourceCatalog',
     category: 'scans',
     cat_id: scan.id,
     cat_desc: '',
-    file_count: String(scan.files.size),
-    file_size: String(sizeOf(scan)),
+    file_count: String(r.files.length),
+    file_size: String(bytesOf(r.files)),
     tags: '',
-    content: 'RAW',
+    content: r.content,
     format: 'DICOM',
   };
-}
-
-function sizeOf(scan: StoredScan): number {
-  let n = 0;
-  for (const f of scan.files.values()) n += f.size;
-  return n;
 }
 
 function scanItem(scan: StoredScan, e: Experiment): Record<string, unknown> {
@@ -211,13 +214,11 @@ function scanItem(scan: StoredScan, e: Experiment): Record<string, unknown> {
     children: [
       {
         field: 'file',
-        items: [
-          {
-            children: [],
-            meta: { isHistory: false, 'xsi:type': 'xnat:resourceCatalog' },
-            data_fields: { label: 'DICOM', format: 'DICOM', content: 'RAW', file_count: scan.files.size, file_size: sizeOf(scan), xnat_abstractresource_id: scan.catId },
-          },
-        ],
+        items: scanResources(scan).map((r) => ({
+          children: [],
+          meta: { isHistory: false, 'xsi:type': 'xnat:resourceCatalog' },
+          data_fields: { label: r.label, format: 'DICOM', content: r.content, file_count: r.files.length, file_size: bytesOf(r.files), xnat_abstractresource_id: r.catId },
+        })),
       },
     ],
     meta: { isHistory: false, 'xsi:type': scanXsiType(scan.modality) },

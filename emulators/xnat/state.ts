@@ -25,6 +25,8 @@ export interface StoredScan {
   /** Keyed by file name, as in the scan's folder; insertion order kept. */
   files: Map<string, StoredFile>;
   catId: number;
+  /** The archive's `secondary` resource of the scan (scan-resources.ts); unset in the prearchive. */
+  secondaryCatId?: number;
 }
 
 export type PrearcStatus = 'RECEIVING' | 'BUILDING' | 'READY' | 'CONFLICT' | 'ERROR' | 'QUEUED_ARCHIVING' | 'ARCHIVING';

@@ -1,5 +1,6 @@
 import type { XnatSession } from './session.js';
 import { dicomFileCount, pick, resultSet, scanItems, sessionDocument, stripOrigin } from './result-set.js';
+import { scanDicomFiles } from './scan-files.js';
 
 export interface ArchivedSessionRow {
   id: string;
@@ -11,7 +12,7 @@ export interface ArchivedSessionRow {
 export interface ArchivedScan {
   id: string;
   seriesUid: string;
-  /** DICOM files in the scan's DICOM resource. */
+  /** DICOM files of the scan: its DICOM and secondary resources together (docs/reference/xnat-rest.md#scan-resources). */
   fileCount: number;
 }
 
@@ -72,11 +73,7 @@ export async function sessionScans(xnat: XnatSession, session: string): Promise<
 }
 
 async function countScanFiles(xnat: XnatSession, sessionId: string, scanId: string): Promise<number> {
-  const path = `/data/experiments/${encodeURIComponent(sessionId)}/scans/${encodeURIComponent(scanId)}/resources/DICOM/files`;
-  const response = await xnat.request('GET', path, { searchParams: { format: 'json' } });
-  if (response.statusCode === 404) return 0;
-  if (response.statusCode !== 200) throw xnat.error(response, 'GET', path);
-  return resultSet(response.body).length;
+  return (await scanDicomFiles(xnat, `/data/experiments/${encodeURIComponent(sessionId)}/scans/${encodeURIComponent(scanId)}`)).length;
 }
 
 export async function deleteScan(xnat: XnatSession, sessionId: string, scanId: string): Promise<void> {

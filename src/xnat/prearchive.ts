@@ -1,5 +1,6 @@
 import type { XnatSession } from './session.js';
 import { resultSet, stripOrigin, withDataPrefix } from './result-set.js';
+import { scanDicomFiles } from './scan-files.js';
 
 export interface PrearchiveRow {
   project: string;
@@ -77,9 +78,7 @@ export async function prearchiveScans(xnat: XnatSession, prearchiveUri: string):
   const scans: PrearchiveScan[] = [];
   for (const row of resultSet(response.body)) {
     const id = row.ID ?? '';
-    const files = await xnat.request('GET', `${prearchiveUri}/scans/${encodeURIComponent(id)}/resources/DICOM/files`, { searchParams: { format: 'json' } });
-    if (files.statusCode !== 200) throw xnat.error(files, 'GET', `${prearchiveUri}/scans/${id}/resources/DICOM/files`);
-    const listed = resultSet(files.body);
+    const listed = await scanDicomFiles(xnat, `${prearchiveUri}/scans/${encodeURIComponent(id)}`);
     // Size is each file's length on disk (docs/reference/xnat-prearchive.md#file-names); unreadable sizes make the total unknown.
     const sizes = listed.map((file) => Number(file.Size));
     scans.push({ id, fileCount: listed.length, bytes: sizes.every((n) => Number.isSafeInteger(n) && n >= 0) ? sizes.reduce((a, b) => a + b, 0) : undefined });

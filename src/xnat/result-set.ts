@@ -19,12 +19,24 @@ export function scanItems(session: XftItem | undefined): XftItem[] {
   return (session?.children ?? []).filter((child) => child.field === 'scans/scan').flatMap((child) => child.items ?? []);
 }
 
-/** The file count of a scan's DICOM resource as the document states it; undefined when it does not. */
+/**
+ * XNAT's archive files a scan's DICOM under `DICOM` (primary imaging SOP classes) or `secondary` (the rest:
+ * SEG, RTSTRUCT, SR, ...), per file, so one scan can hold both (docs/reference/xnat-rest.md#scan-resources).
+ */
+export const DICOM_RESOURCES = ['DICOM', 'secondary'] as const;
+
+/** The DICOM file count of a scan as the document states it (both resources); undefined when it does not. */
 export function dicomFileCount(scan: XftItem): number | undefined {
   const resources = (scan.children ?? []).filter((child) => child.field === 'file').flatMap((child) => child.items ?? []);
-  const dicom = resources.find((r) => String(r.data_fields?.label ?? '').toUpperCase() === 'DICOM');
-  const count = dicom?.data_fields?.file_count;
-  return count === undefined || count === '' ? undefined : Number(count);
+  const dicom = resources.filter((r) => DICOM_RESOURCES.some((label) => label.toLowerCase() === String(r.data_fields?.label ?? '').toLowerCase()));
+  if (dicom.length === 0) return undefined;
+  let total = 0;
+  for (const resource of dicom) {
+    const count = resource.data_fields?.file_count;
+    if (count === undefined || count === '' || !Number.isSafeInteger(Number(count))) return undefined;
+    total += Number(count);
+  }
+  return total;
 }
 
 export function pick(row: Record<string, string>, test: (key: string) => boolean): string | undefined {
