@@ -44,6 +44,16 @@ export interface NonDicomFault extends FaultScope {
   content?: string;
 }
 
+/**
+ * A damaged copy of DICOM entry `entryIndex` (one byte flipped) written just before it, under the same name or
+ * under `name` (such as `other/00000002.dcm`). Java's ZipOutputStream refuses a repeated name, so NBIA never sends
+ * this; it stands for other servers (docs/reference/nbia.md#md5-list).
+ */
+export interface DuplicateEntryFault extends FaultScope {
+  entryIndex: number;
+  name?: string;
+}
+
 /** What `set`/`add` accept; numbers and `true` are shorthands noted per field. */
 export interface NbiaFaultSpec {
   /** A number is the count. */
@@ -57,6 +67,7 @@ export interface NbiaFaultSpec {
   corruptByte?: CorruptFault;
   /** `true` adds `readme.txt`. */
   nonDicomEntry?: true | NonDicomFault;
+  duplicateEntry?: DuplicateEntryFault;
 }
 
 /** The parameters a fault hands to the route once it fires. */
@@ -67,6 +78,7 @@ export interface FaultParams {
   stallAfterBytes: { bytes: number };
   corruptByte: { entryIndex: number; offset: number };
   nonDicomEntry: { name: string; content: string };
+  duplicateEntry: { entryIndex: number; name?: string };
 }
 
 export type FaultKind = keyof FaultParams;
@@ -143,6 +155,10 @@ function normalize(spec: NbiaFaultSpec): Rule[] {
     const f: NonDicomFault = spec.nonDicomEntry === true ? {} : spec.nonDicomEntry;
     const params = { name: f.name ?? 'readme.txt', content: f.content ?? 'This file is not DICOM.\n' };
     rules.push({ kind: 'nonDicomEntry', params, ...scope(f, ZIP_ENDPOINTS) });
+  }
+  if (spec.duplicateEntry !== undefined) {
+    const f = spec.duplicateEntry;
+    rules.push({ kind: 'duplicateEntry', params: { entryIndex: f.entryIndex, name: f.name }, ...scope(f, ZIP_ENDPOINTS) });
   }
   return rules;
 }

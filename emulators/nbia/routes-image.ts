@@ -15,6 +15,7 @@ export interface ZipPlan {
   md5: boolean;
   corrupt?: FaultParams['corruptByte'];
   nonDicom?: FaultParams['nonDicomEntry'];
+  duplicate?: FaultParams['duplicateEntry'];
 }
 
 const GET_IMAGE_PARAMS = ['SeriesInstanceUID', 'NewFileNames', 'IncludeMD5'];
@@ -41,6 +42,11 @@ export function* zipEntries(spec: SeriesSpec, plan: ZipPlan, instance = (index: 
       const at = plan.corrupt.offset < 0 ? data.length + plan.corrupt.offset : plan.corrupt.offset;
       data = Buffer.from(data);
       data[at] = (data[at] as number) ^ 0xff;
+    }
+    if (plan.duplicate?.entryIndex === k) {
+      const damaged = Buffer.from(data);
+      damaged[damaged.length - 1] = (damaged[damaged.length - 1] as number) ^ 0xff;
+      yield { name: plan.duplicate.name ?? name, data: damaged };
     }
     yield { name, data };
     if (plan.nonDicom && k === 0) yield { name: plan.nonDicom.name, data: Buffer.from(plan.nonDicom.content, 'utf8') };
@@ -92,6 +98,7 @@ export async function handleImage(ctx: RouteContext, withMd5: boolean): Promise<
     md5: withMd5 || (version === 'v4' && isYes(ex.query.IncludeMD5)),
     corrupt: faults.take('corruptByte', target),
     nonDicom: faults.take('nonDicomEntry', target),
+    duplicate: faults.take('duplicateEntry', target),
   };
   const sink = new BodySink(ex.res, {
     bytesPerSecond: ctx.bytesPerSecond,
@@ -112,7 +119,7 @@ async function zipBody(ctx: RouteContext, spec: SeriesSpec, plan: ZipPlan): Prom
   const built = (): AsyncGenerator<Buffer> =>
     javaBuffered(zipStream(zipEntries(spec, plan, (index) => ctx.catalog.instance(spec.seriesUid, index)), ctx.deflateLevel));
   const dir = ctx.zipCacheDir;
-  if (!dir || plan.corrupt || plan.nonDicom) return built();
+  if (!dir || plan.corrupt || plan.nonDicom || plan.duplicate) return built();
   const key: ZipKey = { seriesUid: spec.seriesUid, deflateLevel: ctx.deflateLevel, license: plan.license, newFileNames: plan.newFileNames, md5: plan.md5 };
   return (await storedZip(dir, key, JAVA_BUFFER)) ?? storing(dir, key, built());
 }

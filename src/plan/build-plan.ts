@@ -79,7 +79,8 @@ export function buildPlan(uids: string[], metadata: ReadonlyMap<string, SeriesMe
     const subject = existing?.subject || subjectLabel(meta.patientName, meta.patientId);
     const session = labels.get(meta.studyUid)!;
     const scan = existing ? holdings.scans.get(existing.id)?.find((s) => s.seriesUid === uid) : undefined;
-    const complete = scan !== undefined && scan.fileCount >= meta.imageCount && scan.fileCount > 0;
+    // As the check after a commit judges it (commit-study.ts): a scan holding more files than TCIA lists is not TCIA's series.
+    const complete = scan !== undefined && scan.fileCount > 0 && (meta.imageCount === 0 || scan.fileCount === meta.imageCount);
     const owner = existing && holdings.sharedFrom?.get(existing.id);
     // XNAT refuses to archive into another project's session, and its scans are not this project's to delete
     // (docs/reference/xnat-rest.md#shared-experiments): only a series it holds whole counts as there.

@@ -41,6 +41,7 @@ export async function relaySource(series: SourceSeries, expected: SeriesExpectat
   let upload: Promise<string> | undefined;
   const stats: RelayStats = { files: 0, bytes: 0, md5Verified: 0 };
   const uid = expected.seriesUid;
+  const from = series.source === 'idc' ? 'IDC' : 'TCIA';
   /** How many files of this attempt went out under each SOPInstanceUID. */
   const sent = new Map<string, number>();
 
@@ -66,13 +67,15 @@ export async function relaySource(series: SourceSeries, expected: SeriesExpectat
   };
 
   const relayFile = async (file: SourceFile): Promise<void> => {
+    // Checked before any of its bytes go out: the list has one checksum per name, so a second file of the same
+    // name could be sent unverified while the first one's digest vouched for the name.
+    if (actual.has(file.name)) throw new SeriesContentError(`${from} sent two files named ${file.name}, and its checksum list has one line per name`, uid);
     const digest = file.deflated ? await relayDeflated(relay, file.name, file.deflated) : await relayPlain(relay, file.name, file.body, file.md5);
     actual.set(file.name, digest);
     stats.files += 1;
     stats.bytes += digest.size;
   };
 
-  const from = series.source === 'idc' ? 'IDC' : 'TCIA';
   try {
     try {
       for await (const file of series.files(signal)) await relayFile(file);

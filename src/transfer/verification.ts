@@ -1,3 +1,4 @@
+import { basename } from 'node:path';
 import { isTransportError } from '../retryable.js';
 import { Md5MismatchError, SeriesContentError, XtdError } from '../errors.js';
 import type { CheckList } from '../sources/types.js';
@@ -28,9 +29,16 @@ export interface FileDigest {
  */
 export function compareWithList(expected: SeriesExpectation, actual: Map<string, FileDigest>, list: CheckList, stats: RelayStats): void {
   const uid = expected.seriesUid;
+  /** Which file each entry of the list vouched for: one entry, one file. */
+  const vouched = new Map<string, string>();
   for (const [name, digest] of actual) {
-    const want = list.checks.get(name);
+    // A file in a folder of the zip is listed by its whole name or by its bare one (docs/reference/nbia.md#md5-list).
+    const key = list.checks.has(name) ? name : basename(name);
+    const want = list.checks.get(key);
     if (want === undefined) throw new SeriesContentError(`${name} is not listed in ${list.listName}`, uid, { retryable: true });
+    const other = vouched.get(key);
+    if (other !== undefined) throw new SeriesContentError(`${other} and ${name} are both checked against the one line for ${key} in ${list.listName}`, uid);
+    vouched.set(key, name);
     if (want.kind === 'md5') {
       if (want.md5 !== digest.md5) throw new Md5MismatchError(name, want.md5, digest.md5, uid);
       stats.md5Verified += 1;
@@ -38,7 +46,7 @@ export function compareWithList(expected: SeriesExpectation, actual: Map<string,
       throw new SeriesContentError(`${name} holds ${digest.size} bytes, not the ${want.size} ${list.listName} gives`, uid, { retryable: true });
     }
   }
-  const missing = [...list.checks.keys()].filter((name) => !actual.has(name));
+  const missing = [...list.checks.keys()].filter((name) => !vouched.has(name));
   if (missing.length > 0) throw new SeriesContentError(`${missing.length} file(s) listed in ${list.listName} are missing from ${list.holder} (first: ${missing[0]})`, uid, { retryable: true });
   if (expected.imageCount > 0 && actual.size !== expected.imageCount) {
     throw new SeriesContentError(`TCIA lists ${expected.imageCount} images but ${list.holder} holds ${actual.size}`, uid, { retryable: true });

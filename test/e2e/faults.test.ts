@@ -60,6 +60,21 @@ describe('TCIA faults: retried until the archive is byte-identical and complete'
     expectArchivedAsServed(world, 'NONDICOM', [UIDS[1]!, UIDS[2]!]);
     expect((await report()).series[0]!.error).toMatch(/readme\.txt is not listed in md5hashes\.csv/);
   });
+
+  it.each([
+    ['under the same name', undefined, /TCIA sent two files named 00000002\.dcm/],
+    ['in a folder, under the same bare name', 'other/00000002.dcm', /MD5|both checked against the one line for 00000002\.dcm/],
+  ])('a damaged second copy of a file %s fails that series, never reaches the archive, and a rerun does not count it as there', async (_how, name, reason) => {
+    world = await startWorld();
+    world.nbia.faults.set({ duplicateEntry: { entryIndex: 1, name, seriesUid: UIDS[1], count: Infinity } });
+    for (const run of [1, 2]) {
+      const result = await importAll('DUPLICATE', ['--attempts', '1']);
+      expect({ run, exitCode: result.exitCode }).toEqual({ run, exitCode: 1 });
+      expectArchivedAsServed(world, 'DUPLICATE', [UIDS[0]!, UIDS[2]!]);
+      expect(world.xnat.archive('DUPLICATE').flatMap((s) => s.scans).some((s) => s.seriesInstanceUid === UIDS[1])).toBe(false);
+      expect((await report()).series.find((r) => r.seriesUid === UIDS[1])).toMatchObject({ status: 'failed', error: expect.stringMatching(reason) });
+    }
+  });
 });
 
 describe('XNAT faults', () => {

@@ -37,18 +37,21 @@ export function nbiaZipSeries(download: Readable, uid: string): SourceSeries {
       for (let next = await events.next(); !next.done; next = await events.next()) {
         if (next.value.kind !== 'entry') continue;
         const { entry } = next.value;
-        const name = basename(entry.name);
+        // The entry's whole name, so two files in different folders stay two (the check list matches folders
+        // against its bare names, verification.ts); LICENSE and md5hashes.csv are known wherever they sit.
+        const name = entry.name.replace(/^(\.\/)+/, '');
+        const base = basename(name);
         let end: EntryEnd | undefined;
         const chunks = entryData(events, (e) => (end = e));
         const sums = (): EntryEnd => {
           if (!end) throw new Error(`${name}: sums asked for before its bytes were read`);
           return end;
         };
-        if (entry.name.endsWith('/') || name === 'LICENSE') {
+        if (entry.name.endsWith('/') || base === 'LICENSE') {
           for await (const chunk of chunks) void chunk;
         } else if (entry.method !== STORED && entry.method !== DEFLATED) {
           throw new SeriesContentError(`${name} in the TCIA zip uses compression method ${entry.method}, which the tool cannot read`, uid, { retryable: true });
-        } else if (name === 'md5hashes.csv') {
+        } else if (base === 'md5hashes.csv') {
           published = await parseMd5List((await wholeEntry(chunks, entry.method, sums, uid, name)).toString('utf8'));
         } else if (entry.method === DEFLATED) {
           yield { name, deflated: { chunks, sums } };
