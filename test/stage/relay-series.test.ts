@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
+import archiver from 'archiver';
 import got from 'got';
 import unzip from 'unzip-stream';
 import { Md5MismatchError, SeriesContentError } from '../../src/errors.js';
@@ -138,6 +140,20 @@ describe('relaySeries: TCIA zip → verify → XNAT zip', () => {
     const error = await relaySeries(download(), { seriesUid: UID, studyUid: '', imageCount: 6 }, start, new AbortController().signal).catch((e: unknown) => e);
     expect((error as Error).message).toMatch(/readme\.txt is not listed in md5hashes\.csv/);
     expect((error as SeriesContentError).retryable).toBe(true);
+  });
+
+  it('checks a file in a folder of the zip against the md5hashes.csv line of its whole name', async () => {
+    // NBIA writes flat names; another server may put each series in a folder and list the files so.
+    const files = Array.from({ length: 3 }, (_, i) => nbia.instance(UID, i));
+    const names = files.map((_, i) => `${UID}/${i + 1}.dcm`);
+    const zip = archiver('zip', { zlib: { level: 6 } });
+    files.forEach((data, i) => zip.append(data, { name: names[i]! }));
+    zip.append(`Filename,MD5Hash\n${files.map((data, i) => `${names[i]},${createHash('md5').update(data).digest('hex')}\n`).join('')}`, { name: 'md5hashes.csv' });
+    void zip.finalize();
+    const { start, result } = capture();
+    const { stats } = await relaySeries(zip, { seriesUid: UID, studyUid: nbia.spec(UID)!.studyUid, imageCount: 3 }, start, new AbortController().signal);
+    expect(stats).toMatchObject({ files: 3, md5Verified: 3 });
+    expect((await result).entries.map((e) => e.bytes.toString('base64')).sort()).toEqual(files.map((f) => f.toString('base64')).sort());
   });
 
   it('calls a cut-off download a retryable content error', async () => {
