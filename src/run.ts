@@ -28,6 +28,7 @@ import { noteAnnotations } from './plan/annotations.js';
 import { observeStudies } from './study/events.js';
 import { logObserver, progressObserver } from './study/observers.js';
 import { runStudyJobs } from './study/study-job.js';
+import { isProjectRefusal } from './xnat/projects.js';
 import { VERSION } from './version.js';
 import { XnatClient } from './xnat/xnat-client.js';
 import type { XnatHoldings } from './plan/build-plan.js';
@@ -280,7 +281,7 @@ function stopName(signal: AbortSignal): string {
 function isUnusableInput(error: unknown): boolean {
   if (error instanceof UsageError || error instanceof ManifestError || error instanceof IdcIndexError || error instanceof RightsError || error instanceof XnatAccountError) return true;
   if (error instanceof ConnectionError) return error.peer === 'XNAT';
-  return error instanceof XnatHttpError && [401, 403, 417].includes(error.status);
+  return (error instanceof XnatHttpError && [401, 403, 417].includes(error.status)) || isProjectRefusal(error);
 }
 
 /** The manifest's noOfrRetry (NBIA's own retriever uses it as its attempt count), 4 by default. */

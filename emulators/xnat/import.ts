@@ -162,7 +162,7 @@ async function dicomZip(ctx: Ctx, upload: Upload, dest: Dest | undefined): Promi
     if (/\.(tar|xar)$/i.test(name)) return readTarBuffer(bytes, false, sink);
     if (/\.(tgz|tar\.gz)$/i.test(name)) return readTarBuffer(bytes, true, sink);
     const h = parseEntry(ctx, name, bytes);
-    if (h) receiveFile(ctx.state, ctx.faults, routingFor(ctx, h, dest, 'DICOM-zip'), h, name, bytes, seen);
+    if (h && !ctx.state.site.excludeModalities.includes(h.modality)) receiveFile(ctx.state, ctx.faults, routingFor(ctx, h, dest, 'DICOM-zip'), h, name, bytes, seen);
   };
   if (format === 'zip') await readZipStream(upload.stream ?? Readable.from([upload.data as Buffer]), sink);
   else readTarBuffer(upload.data ?? (await readAll(upload.stream as Readable)), format === 'tgz', sink);

@@ -151,7 +151,7 @@ export class XnatState {
   readonly defaultPrearchiveCode: 0 | 4 | 5;
   readonly autoCommitIdleMs: number | undefined;
   /** Site settings only the XAPI routes read (xapi.ts). */
-  readonly site: { siteAnonymization: boolean; projectAnonymization: string[]; commands?: XnatEmulatorOptions['commands'] };
+  readonly site: { siteAnonymization: boolean; projectAnonymization: string[]; commands?: XnatEmulatorOptions['commands']; excludeModalities: string[] };
   readonly users = new Map<string, UserRecord>();
   readonly projects = new Map<string, Project>();
   readonly deletedProjects = new Set<string>();
@@ -185,7 +185,7 @@ export class XnatState {
     this.sessionTimeoutMs = opts.sessionTimeoutMs ?? 15 * 60_000;
     this.defaultPrearchiveCode = opts.defaultPrearchiveCode ?? 4;
     this.autoCommitIdleMs = opts.autoCommitIdleMs;
-    this.site = { siteAnonymization: opts.anonymization?.site ?? false, projectAnonymization: opts.anonymization?.projects ?? [], commands: opts.commands };
+    this.site = { siteAnonymization: opts.anonymization?.site ?? false, projectAnonymization: opts.anonymization?.projects ?? [], commands: opts.commands, excludeModalities: opts.excludeModalities ?? [] };
     for (const u of opts.users ?? [{ username: 'admin', password: 'admin', admin: true }]) {
       this.users.set(u.username, {
         username: u.username,
@@ -200,7 +200,7 @@ export class XnatState {
       });
     }
     for (const p of opts.projects ?? []) {
-      const project = this.createProject(p.id, p.prearchiveCode ?? this.defaultPrearchiveCode, { alias: p.alias });
+      const project = this.createProject(p.id, p.prearchiveCode ?? this.defaultPrearchiveCode, { alias: p.alias, name: p.name, secondaryId: p.secondaryId });
       for (const o of p.owners ?? []) project.owners.add(o);
       for (const m of p.members ?? []) project.members.add(m);
       for (const c of p.collaborators ?? []) project.collaborators.add(c);

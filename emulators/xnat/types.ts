@@ -24,6 +24,9 @@ export interface XnatProjectSeed {
   collaborators?: string[];
   /** Other names the project answers to (`GET /data/projects/{alias}`); XNAT keys its data by `id`. */
   alias?: string[];
+  /** Title and running title; both default to the ID. */
+  name?: string;
+  secondaryId?: string;
 }
 
 /** Options for `startXnatEmulator`. */
@@ -45,6 +48,11 @@ export interface XnatEmulatorOptions {
   autoCommitIdleMs?: number;
   /** What `/xapi/anonymize/...` reports. The emulator never rewrites DICOM files; this only feeds the readiness check. */
   anonymization?: { site?: boolean; projects?: string[] };
+  /**
+   * A site-wide series import filter in blocklist mode: the import drops files of these modalities, and answers 200
+   * with no session when it kept none (GradualDicomImporter's empty answer).
+   */
+  excludeModalities?: string[];
   /** Container Service commands, as `/xapi/commands` lists them; undefined: the plugin is not installed. */
   commands?: EmulatedCommand[];
 }

@@ -3,7 +3,7 @@ import { ConnectionError, XnatAccountError, XnatHttpError, describeError } from 
 import type { XnatClient } from '../xnat/xnat-client.js';
 import { fail, ok, skip, warn, type CheckLine } from './checklist.js';
 import { projectStanding, readOnlyReason } from './standing.js';
-import { anonymizationEnabled, isSiteAdmin, loggedInUser, prearchiveCode, siteSetting, xnatVersion } from './xnat-reads.js';
+import { anonymizationEnabled, isSiteAdmin, loggedInUser, prearchiveCode, projectsClashingWith, siteSetting, xnatVersion } from './xnat-reads.js';
 
 export interface XnatFindings {
   lines: CheckLine[];
@@ -65,6 +65,14 @@ async function existingProject(xnat: XnatClient, project: string, username: stri
 }
 
 async function newProject(xnat: XnatClient, project: string, admin: boolean): Promise<CheckLine[]> {
+  const clashes = await projectsClashingWith(xnat, project);
+  if (clashes && clashes.length > 0) {
+    const named = clashes.join(', ');
+    return [
+      fail('rights', `project ${project} does not exist and cannot be created: XNAT refuses an ID that is another project's ID, name or running title, ignoring case (${named})`, `import into ${clashes[0]} with --project ${clashes[0]}, or choose another ID`),
+      skip('prearchive', 'no project to read it from'),
+    ];
+  }
   const anyone = admin ? true : await siteSetting(xnat, 'uiAllowNonAdminProjectCreation');
   const rights = anyone === true
     ? ok('rights', `project ${project} does not exist (or you cannot see it); the import will create it`)

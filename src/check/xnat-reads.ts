@@ -93,3 +93,18 @@ export async function wrapperEnabled(xnat: XnatClient, project: string, commandI
   const r = report as Record<string, unknown>;
   return { site: r['enabled-for-site'] === true, project: r['enabled-for-project'] === true };
 }
+
+/**
+ * `GET /data/projects?format=json` (the projects this user can read, with `ID`, `secondary_ID` and `name`): the IDs
+ * of those whose ID, name or running title equals `id` ignoring case, which XNAT's create refuses with 409 or 403
+ * (docs/reference/readiness-check.md#project-clashes). Undefined when not listed.
+ */
+export async function projectsClashingWith(xnat: XnatClient, id: string): Promise<string[] | undefined> {
+  const listing = await getJson(xnat, '/data/projects?format=json');
+  const rows = (listing as { ResultSet?: { Result?: unknown } } | undefined)?.ResultSet?.Result;
+  if (!Array.isArray(rows)) return undefined;
+  const wanted = id.toUpperCase();
+  return rows
+    .filter((row: Record<string, unknown>) => ['ID', 'secondary_ID', 'name'].some((key) => String(row[key] ?? '').toUpperCase() === wanted))
+    .map((row: Record<string, unknown>) => String(row.ID ?? ''));
+}

@@ -39,6 +39,10 @@ export async function importZip(xnat: XnatSession, params: ImportParams, body: R
   }
   if (response.statusCode !== 200) throw xnat.error(response, 'POST', path);
   const uri = response.body.trim().split(/\r?\n/)[0] ?? '';
+  if (uri === '') {
+    // XNAT answers 200 with no URI when it kept none of the files: a site's series import filter or script dropped them all.
+    throw new PeerAnswerError('XNAT', 'XNAT import kept no file of the series (it answered 200 with no session): a series import filter or script on this XNAT may have dropped them');
+  }
   if (!uri.startsWith('/data/prearchive/') && !uri.startsWith('/data/archive/')) {
     throw new PeerAnswerError('XNAT', `XNAT import answered without a session URI: ${uri.slice(0, 200)}`);
   }

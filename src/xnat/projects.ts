@@ -21,6 +21,11 @@ export async function projectId(xnat: XnatSession, name: string): Promise<string
   return typeof id === 'string' && id ? id : name;
 }
 
+/** A PUT of a new project that XNAT refused for the project's ID: the setup, not the run, must change. */
+export function isProjectRefusal(error: unknown): boolean {
+  return error instanceof XnatHttpError && error.method === 'PUT' && /^\/data\/projects\/[^/]+$/.test(error.url) && [403, 409, 417].includes(error.status);
+}
+
 export async function createProject(xnat: XnatSession, project: string): Promise<void> {
   const path = `/data/projects/${encodeURIComponent(project)}`;
   const response = await xnat.request('PUT', path, {
@@ -29,7 +34,13 @@ export async function createProject(xnat: XnatSession, project: string): Promise
   if (response.statusCode === 200 || response.statusCode === 201) return;
   if (response.statusCode === 403) {
     throw new XnatHttpError(403, 'PUT', path, `user '${xnat.options.user}' may not create project ${project} (403)`, {
-      hint: `ask an XNAT administrator to create ${project} and make you an owner or member`,
+      // XNAT may answer a clash with another project's names 403 too (docs/reference/xnat-rest.md#projects).
+      hint: `ask an XNAT administrator to create ${project} and make you an owner or member; if you may create projects, ${project} is the name, running title or alias of another project`,
+    });
+  }
+  if (response.statusCode === 409) {
+    throw new XnatHttpError(409, 'PUT', path, `XNAT will not create project ${project}: ${xnatErrorMessage(response.body)}`, {
+      hint: `${project} is already the ID, name, running title or alias of that project (XNAT compares them ignoring case): import into it with --project <its ID>, or choose another ID`,
     });
   }
   if (response.statusCode === 417) {

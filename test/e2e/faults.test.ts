@@ -77,6 +77,21 @@ describe('TCIA faults: retried until the archive is byte-identical and complete'
   });
 });
 
+describe('an XNAT that keeps none of a series', () => {
+  it('a site series import filter dropping every file fails that series with the reason, the rest archived, exit 1', async () => {
+    world = await startWorld({ xnat: { excludeModalities: ['MR'] }, nbia: { shape: { modalities: ['CT', 'MR'] } } });
+    const dropped = UIDS.filter((uid) => world.nbia.spec(uid)!.modality === 'MR');
+    expect(dropped.length).toBeGreaterThan(0);
+    expect(dropped.length).toBeLessThan(UIDS.length);
+    const result = await importAll('FILTERED', ['--attempts', '1']);
+    expect(result.exitCode).toBe(1);
+    expectArchivedAsServed(world, 'FILTERED', UIDS.filter((uid) => !dropped.includes(uid)));
+    const failed = (await report()).series.filter((r) => r.status === 'failed');
+    expect(failed.map((r) => r.seriesUid).sort()).toEqual([...dropped].sort());
+    for (const row of failed) expect(row.error).toMatch(/XNAT import kept no file of the series .*series import filter/);
+  });
+});
+
 describe('XNAT faults', () => {
   it.each([
     ['503 on the first import', { kind: 'status', status: 503, method: 'POST', path: /services\/import/ }],

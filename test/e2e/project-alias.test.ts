@@ -24,3 +24,19 @@ describe('--project given as an alias of the project', () => {
     expect(world.xnat.requests.filter((r) => r.path.startsWith('/data/prearchive/projects/NICK'))).toEqual([]);
   });
 });
+
+describe('--project naming a new ID that another project holds as its name or running title', () => {
+  it('check says it cannot be created and names that project; the import stops before any upload, exit 2', async () => {
+    world = await startWorld({ xnat: { projects: [{ id: 'OTHER', name: 'Lung Data', secondaryId: 'LUNG-DATA', owners: ['admin'] }] } });
+    const check = await world.run(['check', '--project', 'lung-data', '--output-dir', world.out]);
+    expect(check.stdout).toMatch(/✗ rights: project lung-data does not exist and cannot be created: .*\(OTHER\) → import into OTHER with --project OTHER/);
+    expect(check.exitCode).toBe(1);
+
+    const manifest = await writeTciaManifest(world.out, 'clash.tcia', UIDS);
+    const result = await world.run(['import', manifest, '--project', 'lung-data', '--output-dir', world.out]);
+    expect(result.stdout + result.stderr).toMatch(/XNAT will not create project lung-data: Requested new project conflicts with existing projects: OTHER/);
+    expect(result.exitCode).toBe(2);
+    expect(world.imports()).toBe(0);
+    expect(world.xnat.projectExists('lung-data')).toBe(false);
+  });
+});
