@@ -26,8 +26,10 @@ export function isoDate(value: string | undefined): string {
   const text = (value ?? '').trim();
   let m = /^(\d{2})-(\d{2})-(\d{4})/.exec(text);
   if (m) return `${m[3]}-${m[1]}-${m[2]}`;
-  m = /^(\d{4})-?(\d{2})-?(\d{2})/.exec(text);
-  if (m) return `${m[1]}-${m[2]}-${m[3]}`;
+  // YYYYMMDD, YYYY-MM-DD, and the ACR-NEMA form YYYY.MM.DD that old files carry: as dcm4che reads a DA, any one
+  // non-digit between the parts (docs/reference/dicom.md#dates).
+  m = /^(\d{4})(\D?)(\d{2})\2(\d{2})/.exec(text);
+  if (m) return `${m[1]}-${m[3]}-${m[4]}`;
   return '';
 }
 

@@ -1,4 +1,5 @@
 import { assignSessionLabels, cleanLabel, subjectLabel } from '../../src/plan/labels.js';
+import { isoDate } from '../../src/tcia/series-metadata.js';
 
 describe('cleanLabel', () => {
   it('replaces everything outside [A-Za-z0-9_-] with _ as XNAT does', () => {
@@ -50,5 +51,23 @@ describe('assignSessionLabels', () => {
   it('never reuses a label another session of the project holds', () => {
     const labels = assignSessionLabels([study('9.9', 'P 1', '2001-01-01')], new Map(), new Set(['P_1', 'P_1_01']));
     expect(labels.get('9.9')).toBe('P_1_02');
+  });
+});
+
+describe('StudyDate as old files write it', () => {
+  it('YYYY.MM.DD reads as a date, so labels still follow StudyDate order', () => {
+    expect(isoDate('1997.04.24')).toBe('1997-04-24');
+    expect(isoDate('20010101')).toBe('2001-01-01');
+    expect(isoDate('2001-01-01')).toBe('2001-01-01');
+    expect(isoDate('2001.0101')).toBe('');
+    const labels = assignSessionLabels(
+      [
+        { studyUid: '1.2.2', patientId: 'P1', studyDate: isoDate('20010101') },
+        { studyUid: '1.2.9', patientId: 'P1', studyDate: isoDate('1997.04.24') },
+      ],
+      new Map(),
+      new Set(),
+    );
+    expect(Object.fromEntries(labels)).toEqual({ '1.2.9': 'P1', '1.2.2': 'P1_01' });
   });
 });
