@@ -44,6 +44,16 @@ export interface NonDicomFault extends FaultScope {
   content?: string;
 }
 
+/** Write NBIA's blank hash (a single space, what its CTP ingest stores without a digest) for DICOM entry `entryIndex`. */
+export interface BlankMd5Fault extends FaultScope {
+  entryIndex: number;
+}
+
+/** A database NULL in `column` of the series' getSeriesMetadata row, written as NBIA's CSV writer writes one. */
+export interface NullCellFault extends FaultScope {
+  column: string;
+}
+
 /** What `set`/`add` accept; numbers and `true` are shorthands noted per field. */
 export interface NbiaFaultSpec {
   /** A number is the count. */
@@ -57,6 +67,9 @@ export interface NbiaFaultSpec {
   corruptByte?: CorruptFault;
   /** `true` adds `readme.txt`. */
   nonDicomEntry?: true | NonDicomFault;
+  blankMd5?: BlankMd5Fault;
+  /** Endpoint getSeriesMetadata by default; fires once per row, so `count` counts rows. */
+  nullMetadataCell?: NullCellFault;
 }
 
 /** The parameters a fault hands to the route once it fires. */
@@ -67,6 +80,8 @@ export interface FaultParams {
   stallAfterBytes: { bytes: number };
   corruptByte: { entryIndex: number; offset: number };
   nonDicomEntry: { name: string; content: string };
+  blankMd5: { entryIndex: number };
+  nullMetadataCell: { column: string };
 }
 
 export type FaultKind = keyof FaultParams;
@@ -143,6 +158,12 @@ function normalize(spec: NbiaFaultSpec): Rule[] {
     const f: NonDicomFault = spec.nonDicomEntry === true ? {} : spec.nonDicomEntry;
     const params = { name: f.name ?? 'readme.txt', content: f.content ?? 'This file is not DICOM.\n' };
     rules.push({ kind: 'nonDicomEntry', params, ...scope(f, ZIP_ENDPOINTS) });
+  }
+  if (spec.blankMd5 !== undefined) {
+    rules.push({ kind: 'blankMd5', params: { entryIndex: spec.blankMd5.entryIndex }, ...scope(spec.blankMd5, ZIP_ENDPOINTS) });
+  }
+  if (spec.nullMetadataCell !== undefined) {
+    rules.push({ kind: 'nullMetadataCell', params: { column: spec.nullMetadataCell.column }, ...scope(spec.nullMetadataCell, ['getSeriesMetadata']) });
   }
   return rules;
 }
