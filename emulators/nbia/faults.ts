@@ -54,6 +54,16 @@ export interface DuplicateEntryFault extends FaultScope {
   name?: string;
 }
 
+/** Write NBIA's blank hash (a single space, what its CTP ingest stores without a digest) for DICOM entry `entryIndex`. */
+export interface BlankMd5Fault extends FaultScope {
+  entryIndex: number;
+}
+
+/** A database NULL in `column` of the series' getSeriesMetadata row, written as NBIA's CSV writer writes one. */
+export interface NullCellFault extends FaultScope {
+  column: string;
+}
+
 /** What `set`/`add` accept; numbers and `true` are shorthands noted per field. */
 export interface NbiaFaultSpec {
   /** A number is the count. */
@@ -68,6 +78,9 @@ export interface NbiaFaultSpec {
   /** `true` adds `readme.txt`. */
   nonDicomEntry?: true | NonDicomFault;
   duplicateEntry?: DuplicateEntryFault;
+  blankMd5?: BlankMd5Fault;
+  /** Endpoint getSeriesMetadata by default; fires once per row, so `count` counts rows. */
+  nullMetadataCell?: NullCellFault;
 }
 
 /** The parameters a fault hands to the route once it fires. */
@@ -79,6 +92,8 @@ export interface FaultParams {
   corruptByte: { entryIndex: number; offset: number };
   nonDicomEntry: { name: string; content: string };
   duplicateEntry: { entryIndex: number; name?: string };
+  blankMd5: { entryIndex: number };
+  nullMetadataCell: { column: string };
 }
 
 export type FaultKind = keyof FaultParams;
@@ -159,6 +174,12 @@ function normalize(spec: NbiaFaultSpec): Rule[] {
   if (spec.duplicateEntry !== undefined) {
     const f = spec.duplicateEntry;
     rules.push({ kind: 'duplicateEntry', params: { entryIndex: f.entryIndex, name: f.name }, ...scope(f, ZIP_ENDPOINTS) });
+  }
+  if (spec.blankMd5 !== undefined) {
+    rules.push({ kind: 'blankMd5', params: { entryIndex: spec.blankMd5.entryIndex }, ...scope(spec.blankMd5, ZIP_ENDPOINTS) });
+  }
+  if (spec.nullMetadataCell !== undefined) {
+    rules.push({ kind: 'nullMetadataCell', params: { column: spec.nullMetadataCell.column }, ...scope(spec.nullMetadataCell, ['getSeriesMetadata']) });
   }
   return rules;
 }

@@ -5,6 +5,8 @@ export type { RequestRecord } from './exchange.js';
 export {
   NbiaFaults,
   OUTAGE_BODY,
+  type BlankMd5Fault,
+  type NullCellFault,
   tomcatErrorPage,
   type ByteFault,
   type CorruptFault,
@@ -22,6 +24,7 @@ export { md5Csv, zipEntries, type ZipPlan } from './routes-image.js';
 export {
   V1_METADATA_COLUMNS,
   V4_METADATA_COLUMNS,
+  V4_SPACED_TITLES_2025,
   nbiaDate,
   quotedCsv,
   v1MetadataRow,

@@ -16,6 +16,7 @@ export interface ZipPlan {
   corrupt?: FaultParams['corruptByte'];
   nonDicom?: FaultParams['nonDicomEntry'];
   duplicate?: FaultParams['duplicateEntry'];
+  blankMd5?: FaultParams['blankMd5'];
 }
 
 const GET_IMAGE_PARAMS = ['SeriesInstanceUID', 'NewFileNames', 'IncludeMD5'];
@@ -36,7 +37,8 @@ export function* zipEntries(spec: SeriesSpec, plan: ZipPlan, instance = (index: 
   for (const [k, index] of order.entries()) {
     const name = plan.newFileNames ? newFileName(index, spec.imageCount) : sequentialName(k);
     let data = instance(index);
-    if (plan.md5) hashes.push([name, createHash('md5').update(data).digest('hex')]);
+    // NBIA writes the stored string as it is, so CTP's missing digest comes out as `name, ` (FormatOutput.toCsv).
+    if (plan.md5) hashes.push([name, plan.blankMd5?.entryIndex === k ? ' ' : createHash('md5').update(data).digest('hex')]);
     // By default the flipped byte is the last pixel byte: the file still parses, only its MD5 no longer matches.
     if (plan.corrupt?.entryIndex === k) {
       const at = plan.corrupt.offset < 0 ? data.length + plan.corrupt.offset : plan.corrupt.offset;
@@ -99,6 +101,7 @@ export async function handleImage(ctx: RouteContext, withMd5: boolean): Promise<
     corrupt: faults.take('corruptByte', target),
     nonDicom: faults.take('nonDicomEntry', target),
     duplicate: faults.take('duplicateEntry', target),
+    blankMd5: faults.take('blankMd5', target),
   };
   const sink = new BodySink(ex.res, {
     bytesPerSecond: ctx.bytesPerSecond,
@@ -119,7 +122,7 @@ async function zipBody(ctx: RouteContext, spec: SeriesSpec, plan: ZipPlan): Prom
   const built = (): AsyncGenerator<Buffer> =>
     javaBuffered(zipStream(zipEntries(spec, plan, (index) => ctx.catalog.instance(spec.seriesUid, index)), ctx.deflateLevel));
   const dir = ctx.zipCacheDir;
-  if (!dir || plan.corrupt || plan.nonDicom || plan.duplicate) return built();
+  if (!dir || plan.corrupt || plan.nonDicom || plan.duplicate || plan.blankMd5) return built();
   const key: ZipKey = { seriesUid: spec.seriesUid, deflateLevel: ctx.deflateLevel, license: plan.license, newFileNames: plan.newFileNames, md5: plan.md5 };
   return (await storedZip(dir, key, JAVA_BUFFER)) ?? storing(dir, key, built());
 }

@@ -15,6 +15,21 @@ export const V4_METADATA_COLUMNS = [
   'FileSize', 'ReleasedStatus', 'DateReleased', 'ThirdPartyAnalysis', 'Authorized',
 ] as const;
 
+// Where the 2025 titles differ from the current names by more than spaces between words.
+const RETITLED_2025: Partial<Record<(typeof V4_METADATA_COLUMNS)[number], string>> = {
+  StudyDesc: 'Study Description',
+  Collection: 'Project',
+  'PixelSpacing(mm)-Row': 'Pixel Spacing(mm)- Row',
+  DataDescriptionURI: 'Collection URI',
+};
+
+/**
+ * The titles v4 getSeriesMetadata gave the same 40 columns, in the same order, from 2025-08-05 to 2025-08-29
+ * (NBIA commit a067725b): spaced words, `Project` for Collection, `Collection URI` for DataDescriptionURI
+ * (docs/reference/nbia.md#column-names).
+ */
+export const V4_SPACED_TITLES_2025: readonly string[] = V4_METADATA_COLUMNS.map((c) => RETITLED_2025[c] ?? c.replace(/([a-z])([A-Z])/g, '$1 $2'));
+
 /** The columns of v1 getSeriesMetaData, in order; v1 has no PatientName (docs/reference/nbia.md#series-metadata-v1). */
 export const V1_METADATA_COLUMNS = [
   'Series UID', 'Collection', '3rd Party Analysis', 'Data Description URI', 'Subject ID', 'Study UID',
@@ -132,11 +147,16 @@ export function v1MetadataRow(spec: SeriesSpec, fileSize: number): V1Row {
   };
 }
 
-/** Quoted CSV as FormatOutput.toCsvQuoted writes it: every cell in double quotes, LF line ends. */
-export function quotedCsv(columns: readonly string[], rows: Record<string, string | null>[]): string {
+/**
+ * Quoted CSV as FormatOutput.toCsvQuoted writes it: every cell in double quotes, LF line ends, the header in `titles`
+ * (default the column names). Each cell is written with its opening separator, `"` first and `","` after, but a NULL
+ * cell is always written as `","`: harmless inside a row, while a NULL first cell unbalances the row's quotes.
+ */
+export function quotedCsv(columns: readonly string[], rows: Record<string, string | null>[], titles: readonly string[] = columns): string {
+  const quote = (text: string): string => text.replace(/"/g, '""');
   const line = (cells: (string | null)[]): string =>
-    cells.map((c) => `"${(c ?? '').replace(/"/g, '""')}"`).join(',') + '\n';
-  return line([...columns]) + rows.map((r) => line(columns.map((c) => r[c] ?? null))).join('');
+    cells.map((c, i) => (c === null ? '","' : `${i === 0 ? '"' : '","'}${quote(c)}`)).join('') + '"\n';
+  return line([...titles]) + rows.map((r) => line(columns.map((c) => r[c] ?? null))).join('');
 }
 
 function withoutNulls(row: Record<string, string | null>): Record<string, string> {
@@ -153,19 +173,23 @@ export function handleSeriesMetadataV4(ctx: RouteContext): void {
   }
   const uids = [...new Set(list.split(',').map((u) => u.trim()).filter(Boolean))];
   ex.annotate({ listSize: uids.length });
-  const rows: V4Row[] = [];
+  const rows: Record<string, string | null>[] = [];
   for (const uid of uids) {
     const spec = catalog.spec(uid);
-    if (spec) rows.push(v4MetadataRow(spec, catalog.byteSize(spec)));
+    if (!spec) continue;
+    const row: Record<string, string | null> = v4MetadataRow(spec, catalog.byteSize(spec));
+    const nulled = ctx.faults.take('nullMetadataCell', { endpoint: `${ctx.version}/${ctx.name}`, seriesUids: [uid] });
+    if (nulled) row[nulled.column] = null;
+    rows.push(row);
   }
   if (ctx.form?.get('format') === 'json') {
     if (rows.length === 0) ex.empty();
-    else ex.json(200, rows);
+    else ex.json(200, rows.map(withoutNulls));
     return;
   }
   const headers = { 'Content-Disposition': 'attachment; filename="SeriesMetaData.csv"' };
   if (rows.length === 0) ex.empty('text/csv', headers);
-  else ex.send(200, quotedCsv(V4_METADATA_COLUMNS, rows), 'text/csv', headers);
+  else ex.send(200, quotedCsv(V4_METADATA_COLUMNS, rows, ctx.metadataTitles), 'text/csv', headers);
 }
 
 function requireUid(ctx: RouteContext, allowed: string[]): SeriesSpec | null | undefined {

@@ -26,6 +26,8 @@ export interface RouteContext {
   deflateLevel: number;
   /** Where whole getImage bodies are stored and served from (NbiaEmulatorOptions.zipCacheDir). */
   zipCacheDir?: string;
+  /** Header titles of v4 getSeriesMetadata's CSV (NbiaEmulatorOptions.v4MetadataTitles). */
+  metadataTitles?: readonly string[];
   /** Parsed form body of POST routes. */
   form?: URLSearchParams;
 }

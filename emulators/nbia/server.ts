@@ -21,6 +21,11 @@ export interface NbiaEmulatorOptions {
   shape?: CollectionShape;
   /** Per-connection bandwidth cap for getImage bodies, modelling the WAN in benchmarks. */
   bytesPerSecond?: number;
+  /**
+   * Titles for v4 getSeriesMetadata's 40 CSV columns, in their order, standing for an NBIA release that named them
+   * otherwise (V4_SPACED_TITLES_2025); default the current names, V4_METADATA_COLUMNS.
+   */
+  v4MetadataTitles?: readonly string[];
   /** Default true; false answers 404 on /v4/* so clients must fall back to v1. */
   v4?: boolean;
   /**
@@ -88,6 +93,7 @@ export async function startNbiaEmulator(options: NbiaEmulatorOptions = {}): Prom
       bytesPerSecond: options.bytesPerSecond,
       deflateLevel: options.deflateLevel ?? 1,
       zipCacheDir: options.zipCacheDir,
+      metadataTitles: options.v4MetadataTitles,
     };
     if (route.method === 'POST') ctx.form = new URLSearchParams(await ex.body());
     const failure = faults.take('failFirst', { endpoint: `${version}/${name}`, seriesUids: seriesUidsOf(ctx) });

@@ -11,7 +11,10 @@ import type { Readable } from 'node:stream';
 /** Which source served a series; goes into the report's `source` column. */
 export type SourceName = 'idc' | 'nbia';
 
-/** What one file's bytes must match: TCIA's MD5, or (IDC's multipart-ETag case) only the length. */
+/**
+ * What one file's bytes must match: TCIA's MD5, or (IDC's multipart-ETag case) only the length. An md5 of '' is a
+ * file the list names without a checksum, which nothing can match.
+ */
 export type FileCheck =
   | { kind: 'md5'; md5: string }
   | { kind: 'size'; size: number };

@@ -6,7 +6,7 @@ import { PeerAnswerError, TciaHttpError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { DEFAULT_RETRY, parseRetryAfter, withRetries, type RetryPolicy } from '../retry.js';
 import { retryableStatuses } from '../retryable.js';
-import { fromV1Row, fromV4Row, type SeriesMetadata } from './series-metadata.js';
+import { fromMetadataRow, type SeriesMetadata } from './series-metadata.js';
 import { translateNetworkError } from '../network-errors.js';
 import { forEachLimit } from '../concurrency.js';
 import { readStart } from '../sources/stream-chunks.js';
@@ -79,11 +79,7 @@ export class NbiaClient {
       // v1 answers 204 for an unknown series (docs/reference/nbia.md#series-metadata-v1).
       if (response.statusCode === 204 || response.body.trim() === '') return;
       if (response.statusCode !== 200) throw httpError('getSeriesMetaData', response);
-      const parsed = JSON.parse(response.body) as Record<string, unknown>[];
-      for (const row of parsed) {
-        const meta = fromV1Row(row);
-        if (meta) rows.push(meta);
-      }
+      rows.push(...describedSeries('getSeriesMetaData', parseJsonRows<Record<string, unknown>>('getSeriesMetaData', response.body)));
     });
     return rows;
   }
@@ -93,8 +89,8 @@ export class NbiaClient {
     const response = await this.call(() => this.http.get(`${this.version}/getSOPInstanceUIDs`, { searchParams: { SeriesInstanceUID: seriesUid } }));
     if (response.statusCode === 204 || response.body.trim() === '') return [];
     if (response.statusCode !== 200) throw httpError('getSOPInstanceUIDs', response);
-    const rows = JSON.parse(response.body) as { SOPInstanceUID?: unknown }[];
-    return rows.map((row) => String(row.SOPInstanceUID ?? '').trim()).filter(Boolean);
+    const rows = parseJsonRows<{ SOPInstanceUID?: unknown }>('getSOPInstanceUIDs', response.body);
+    return rows.map((row) => String(row?.SOPInstanceUID ?? '').trim()).filter(Boolean);
   }
 
   /**
@@ -184,18 +180,55 @@ async function readSnippet(stream: Readable): Promise<string> {
   return (await readStart(stream, 2048, { keepOnError: true })).toString('utf8').replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim().slice(0, 200);
 }
 
+/** An answer that does not parse is TCIA's fault, told in one line, never a crash of ours. */
+function unreadable(endpoint: string, error: unknown): PeerAnswerError {
+  return new PeerAnswerError('TCIA', `TCIA's ${endpoint} answer could not be read: ${(error as Error).message}`, {
+    cause: error,
+    hint: 'a fault on TCIA\'s side: try again later, and tell TCIA if it persists',
+  });
+}
+
+/** A JSON list answer's rows. */
+function parseJsonRows<T>(endpoint: string, body: string): T[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch (error) {
+    throw unreadable(endpoint, error);
+  }
+  if (!Array.isArray(parsed)) throw unreadable(endpoint, new Error(`expected a JSON list, got ${body.slice(0, 80).trim()}`));
+  return parsed as T[];
+}
+
+/**
+ * The series the rows describe. Rows of which none names a series mean TCIA answered in columns this tool does not
+ * know, which must not pass for "no such series" (docs/reference/nbia.md#column-names).
+ */
+function describedSeries(endpoint: string, rows: Record<string, unknown>[]): SeriesMetadata[] {
+  const described = rows.map((row) => (row && typeof row === 'object' ? fromMetadataRow(row) : undefined)).filter((meta): meta is SeriesMetadata => meta !== undefined);
+  if (rows.length > 0 && described.length === 0) {
+    const titles = Object.keys(rows[0] ?? {});
+    const columns = titles.length > 8 ? `${titles.slice(0, 8).join(', ')}, …` : titles.join(', ');
+    throw new PeerAnswerError('TCIA', `TCIA's ${endpoint} answer was not recognised: none of its ${rows.length} row(s) gives a SeriesInstanceUID (columns: ${columns})`, {
+      hint: 'NBIA may have renamed its columns again, which this version of the tool does not know; please report it',
+    });
+  }
+  return described;
+}
+
 /** v4 metadata is CSV with every cell quoted; an empty result is an empty body (docs/reference/nbia.md#series-metadata-v4, docs/reference/nbia.md#responses). */
 async function parseV4Csv(body: string): Promise<SeriesMetadata[]> {
   if (body.trim() === '') return [];
-  const rows: SeriesMetadata[] = [];
-  await new Promise<void>((resolve, reject) => {
-    parseString(body, { headers: true, ignoreEmpty: true })
-      .on('error', reject)
-      .on('data', (row: Record<string, string>) => {
-        const meta = fromV4Row(row);
-        if (meta) rows.push(meta);
-      })
-      .on('end', () => resolve());
-  });
-  return rows;
+  const rows: Record<string, string>[] = [];
+  try {
+    await new Promise<void>((resolve, reject) => {
+      parseString(body, { headers: true, ignoreEmpty: true })
+        .on('error', reject)
+        .on('data', (row: Record<string, string>) => rows.push(row))
+        .on('end', () => resolve());
+    });
+  } catch (error) {
+    throw unreadable('getSeriesMetadata', error);
+  }
+  return describedSeries('getSeriesMetadata', rows);
 }

@@ -43,49 +43,66 @@ export function toCount(value: unknown): number {
   return Number.isFinite(n) && n >= 0 ? Math.round(n) : 0;
 }
 
-/** Maps a v4 getSeriesMetadata CSV row. */
-export function fromV4Row(row: Record<string, string>): SeriesMetadata | undefined {
-  const seriesUid = (row.SeriesInstanceUID ?? '').trim();
-  if (!seriesUid) return undefined;
-  return {
-    seriesUid,
-    studyUid: (row.StudyInstanceUID ?? '').trim(),
-    patientId: (row.PatientID ?? '').trim(),
-    patientName: row.PatientName ?? '',
-    studyDate: isoDate(row.StudyDate),
-    modality: (row.Modality ?? '').trim(),
-    seriesNumber: (row.SeriesNumber ?? '').trim(),
-    seriesDescription: (row.SeriesDescription ?? '').trim(),
-    imageCount: toCount(row.ImageCount),
-    fileSize: toCount(row.FileSize),
-    collection: (row.Collection ?? '').trim(),
-    license: (row.LicenseName ?? '').trim(),
-    licenseUri: (row.LicenseURI ?? '').trim(),
-    dataDescriptionUri: (row.DataDescriptionURI ?? '').trim(),
-    annotations: isFlagSet(row.AnnotationsFlag),
-  };
+/**
+ * The column titles each field goes by, compared without case, spaces or punctuation, so the spaced titles v4 sent
+ * from May to October 2025 match the current names; the others are v1's, the portal exports' and 2025's `Project`
+ * and `Collection URI` (docs/reference/nbia.md#column-names).
+ */
+const TITLES = {
+  seriesUid: ['SeriesInstanceUID', 'Series UID', 'Series ID'],
+  studyUid: ['StudyInstanceUID', 'Study UID'],
+  patientId: ['PatientID', 'Subject ID'],
+  patientName: ['PatientName'],
+  studyDate: ['StudyDate'],
+  modality: ['Modality'],
+  seriesNumber: ['SeriesNumber'],
+  seriesDescription: ['SeriesDescription'],
+  imageCount: ['ImageCount', 'Number of Images'],
+  fileSize: ['FileSize', 'File Size (Bytes)'],
+  collection: ['Collection', 'Collection Name', 'Project'],
+  license: ['LicenseName'],
+  licenseUri: ['LicenseURI', 'License URL'],
+  dataDescriptionUri: ['DataDescriptionURI', 'Collection URI'],
+  annotations: ['AnnotationsFlag'],
+} as const;
+
+type Field = keyof typeof TITLES;
+
+/** A title as compared: `Series Instance UID`, `series_instance_uid` and `SeriesInstanceUID` are one. */
+function titleKey(title: string): string {
+  return title.toLowerCase().replace(/[^a-z0-9]/g, '');
 }
 
-/** Maps a v1 getSeriesMetaData JSON object (spaced column names, string values). */
-export function fromV1Row(row: Record<string, unknown>): SeriesMetadata | undefined {
-  const get = (key: string): string => String(row[key] ?? '').trim();
-  const seriesUid = get('Series UID');
+const FIELD_BY_KEY = new Map<string, Field>(
+  (Object.entries(TITLES) as [Field, readonly string[]][]).flatMap(([field, titles]) => titles.map((t) => [titleKey(t), field] as const)),
+);
+
+/** Maps one metadata row, v4 CSV or v1 JSON, whatever names its columns go by; undefined without a series UID. */
+export function fromMetadataRow(row: Record<string, unknown>): SeriesMetadata | undefined {
+  const cells = new Map<Field, string>();
+  for (const [title, value] of Object.entries(row)) {
+    const field = FIELD_BY_KEY.get(titleKey(title));
+    if (field && !cells.has(field)) cells.set(field, value === null || value === undefined ? '' : String(value));
+  }
+  const get = (field: Field): string => (cells.get(field) ?? '').trim();
+  const seriesUid = get('seriesUid');
   if (!seriesUid) return undefined;
   return {
     seriesUid,
-    studyUid: get('Study UID'),
-    patientId: get('Subject ID'),
-    patientName: undefined,
-    studyDate: isoDate(get('Study Date')),
-    modality: get('Modality'),
-    seriesNumber: get('Series Number'),
-    seriesDescription: get('Series Description'),
-    imageCount: toCount(row['Number of Images']),
-    fileSize: toCount(row['File Size']),
-    collection: get('Collection'),
-    license: get('License Name'),
-    licenseUri: get('License URL'),
-    dataDescriptionUri: get('Data Description URI'),
-    annotations: isFlagSet(get('Annotations Flag')),
+    studyUid: get('studyUid'),
+    patientId: get('patientId'),
+    // v1 has no PatientName column: undefined sends the plan to a file's header for it.
+    patientName: cells.get('patientName'),
+    studyDate: isoDate(get('studyDate')),
+    modality: get('modality'),
+    seriesNumber: get('seriesNumber'),
+    seriesDescription: get('seriesDescription'),
+    imageCount: toCount(get('imageCount')),
+    fileSize: toCount(get('fileSize')),
+    collection: get('collection'),
+    license: get('license'),
+    licenseUri: get('licenseUri'),
+    dataDescriptionUri: get('dataDescriptionUri'),
+    annotations: isFlagSet(get('annotations')),
   };
 }

@@ -25,7 +25,7 @@ export interface FileDigest {
 
 /**
  * Every file listed and matching, every listed file present, and as many as TCIA says. A mismatch is damage in
- * transit, so every failure here is retryable.
+ * transit, so every failure here is retryable, except a file TCIA publishes no checksum for.
  */
 export function compareWithList(expected: SeriesExpectation, actual: Map<string, FileDigest>, list: CheckList, stats: RelayStats): void {
   const uid = expected.seriesUid;
@@ -40,6 +40,8 @@ export function compareWithList(expected: SeriesExpectation, actual: Map<string,
     if (other !== undefined) throw new SeriesContentError(`${other} and ${name} are both checked against the one line for ${key} in ${list.listName}`, uid);
     vouched.set(key, name);
     if (want.kind === 'md5') {
+      // TCIA lists the file but publishes no checksum for it: no later attempt can verify it (docs/reference/nbia.md#md5-list).
+      if (want.md5 === '') throw new SeriesContentError(`${name}: TCIA publishes no checksum for this file (its ${list.listName} row is blank), so it cannot be verified`, uid);
       if (want.md5 !== digest.md5) throw new Md5MismatchError(name, want.md5, digest.md5, uid);
       stats.md5Verified += 1;
     } else if (want.size !== digest.size) {

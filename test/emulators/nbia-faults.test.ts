@@ -96,6 +96,24 @@ describe('faults', () => {
     expect(names.slice(0, 3)).toEqual(['LICENSE', '00000001.dcm', 'readme.txt']);
     expect(names.at(-1)).toBe('md5hashes.csv');
   });
+
+  it("blankMd5 writes CTP's single-space hash for one entry, unquoted", async () => {
+    emu.faults.set({ blankMd5: { entryIndex: 1 } });
+    const files = await unzipAll((await get(image)).body);
+    const hashes = parseMd5Csv(files.at(-1)?.data.toString() ?? '');
+    expect(hashes.get('00000002.dcm')).toBe(' ');
+    expect(hashes.get('00000001.dcm')).toBe(md5(files[1]!.data));
+  });
+
+  it("nullMetadataCell writes a NULL first cell as NBIA's quoted-CSV writer does, unbalancing that row", async () => {
+    const [, normal] = (await postMetadata([UID])).body.toString().split('\n');
+    const patientId = emu.spec(UID)!.patientId;
+    expect(normal!.startsWith(`"${patientId}","`)).toBe(true);
+    emu.faults.set({ nullMetadataCell: { column: 'PatientID' } });
+    const [, row] = (await postMetadata([UID])).body.toString().split('\n');
+    // `"<id>` becomes `","`: a closed empty cell and an opened one, so the row has one quote too many.
+    expect(row).toBe(`","${normal!.slice(1 + patientId.length)}`);
+  });
 });
 
 describe('bandwidth cap', () => {

@@ -25,4 +25,9 @@ describe('md5hashes.csv', () => {
     expect(list.get('a.dcm')).toBe('not-a-hash');
     expect(list.get('b.dcm')).toBe('123456789012345678901234567890123');
   });
+
+  it("a file listed with a blank hash (CTP's single space) is kept, with '' for the checksum TCIA does not publish", async () => {
+    const list = await parseMd5List(`Filename,MD5Hash\n00000002.dcm,${'f'.repeat(32)}\n00000001.dcm, \n`);
+    expect([...list]).toEqual([['00000002.dcm', 'f'.repeat(32)], ['00000001.dcm', '']]);
+  });
 });

@@ -51,3 +51,19 @@ describe('NBIA series download errors', () => {
     expect(isRetryable(error)).toBe(true);
   });
 });
+
+describe('NBIA metadata answers that cannot be read', () => {
+  it.each([
+    ['v1 getSeriesMetaData that is not JSON', 'v1', (c: NbiaClient) => c.seriesMetadata(['1.2.3']), '<html><body>Maintenance</body></html>', "TCIA's getSeriesMetaData answer could not be read"],
+    ['v1 getSeriesMetaData that is not a list', 'v1', (c: NbiaClient) => c.seriesMetadata(['1.2.3']), '{"error":"busy"}', "TCIA's getSeriesMetaData answer could not be read: expected a JSON list"],
+    ['v1 getSeriesMetaData without a series UID', 'v1', (c: NbiaClient) => c.seriesMetadata(['1.2.3']), '[{"Series":"1.2.3"}]', "TCIA's getSeriesMetaData answer was not recognised"],
+    ['getSOPInstanceUIDs that is not JSON', 'v4', (c: NbiaClient) => c.sopInstanceUids('1.2.3'), 'SOPInstanceUID\n1.2.3.4\n', "TCIA's getSOPInstanceUIDs answer could not be read"],
+  ] as const)('%s: a TCIA answer error, not a crash', async (_name, version, call, body, message) => {
+    answer = (res) => res.writeHead(200, { 'content-type': 'application/json' }).end(body);
+    const c = client();
+    c.version = version;
+    const error = await call(c).then(() => undefined, (e: unknown) => e);
+    expect(error).toBeInstanceOf(PeerAnswerError);
+    expect(error).toMatchObject({ code: 'ERR_TCIA_ANSWER', message: expect.stringContaining(message) });
+  });
+});

@@ -2,7 +2,7 @@ import { parseString } from 'fast-csv';
 
 /**
  * Reads NBIA's md5hashes.csv: `Filename,MD5Hash` then one unquoted row per file, in no particular order
- * (docs/reference/nbia.md#md5-list).
+ * (docs/reference/nbia.md#md5-list). A file listed with a blank hash maps to '': TCIA publishes no checksum for it.
  */
 export async function parseMd5List(text: string): Promise<Map<string, string>> {
   const hashes = new Map<string, string>();
@@ -12,7 +12,7 @@ export async function parseMd5List(text: string): Promise<Map<string, string>> {
       .on('data', (row: Record<string, string>) => {
         const name = row.Filename ?? row.filename ?? '';
         const hash = (row.MD5Hash ?? row.md5hash ?? '').toLowerCase();
-        if (name && hash) hashes.set(name, fullWidth(hash));
+        if (name) hashes.set(name, hash ? fullWidth(hash) : '');
       })
       .on('end', () => resolve());
   });
