@@ -27,7 +27,8 @@ export async function listSessions(xnat: XnatSession, project: string): Promise<
   return resultSet(response.body).map((row) => ({
     // With extra columns XNAT may rename the id column to session_ID (docs/reference/xnat-rest.md#experiments).
     id: row.ID ?? row.session_ID ?? row['xnat:subjectassessordata/id'] ?? '',
-    label: row.label ?? '',
+    // The label column is named after its shortcut, which the same renaming could turn into its xpath.
+    label: row.label ?? row.session_label ?? pick(row, (key) => /^xnat:\w*(experiment|session)data\/label$/i.test(key)) ?? '',
     // UID and studyInstanceUID both map to xnat:imagesessiondata/uid; the header may be either (docs/reference/xnat-rest.md#experiments).
     studyUid: pick(row, (key) => /(^|\/)uid$/i.test(key) || /studyinstanceuid/i.test(key)) ?? '',
     subject: row.subject_label ?? '',
