@@ -6,6 +6,7 @@ import {
   makeInstance,
   seriesByteSize,
   seriesSpecFromUid,
+  sopInstanceUid,
   type CollectionShape,
   type SeriesSpec,
 } from '../dicom/synthetic-series.js';
@@ -44,6 +45,7 @@ export class Catalog {
   private readonly shape?: CollectionShape;
   private readonly sizes = new Map<string, number>();
   private readonly folders = new Map<string, { spec: SeriesSpec; files: Buffer[] }>();
+  private bySop?: Map<string, { seriesUid: string; index: number }>;
 
   constructor(options: CatalogOptions) {
     this.fixed = options.collection && new Map(options.collection.map((s) => [s.seriesUid, s]));
@@ -77,6 +79,21 @@ export class Catalog {
       this.sizes.set(spec.seriesUid, size);
     }
     return size;
+  }
+
+  /**
+   * Where a SOPInstanceUID sits: its series and index, searched over a fixed collection (a catalog made up from
+   * any UID asked for cannot be searched).
+   */
+  locate(sopUid: string): { seriesUid: string; index: number } | undefined {
+    if (!this.bySop && this.fixed) {
+      this.bySop = new Map();
+      for (const spec of this.fixed.values()) {
+        for (let i = 0; i < spec.imageCount; i++) this.bySop.set(sopInstanceUid(spec, i), { seriesUid: spec.seriesUid, index: i });
+      }
+    }
+    const found = this.bySop?.get(sopUid);
+    return found && this.spec(found.seriesUid) ? found : undefined;
   }
 
   /** The exact bytes of one instance, as served before any fault. */

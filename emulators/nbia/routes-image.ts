@@ -127,6 +127,21 @@ async function zipBody(ctx: RouteContext, spec: SeriesSpec, plan: ZipPlan): Prom
   return (await storedZip(dir, key, JAVA_BUFFER)) ?? storing(dir, key, built());
 }
 
+/**
+ * v4 getMD5HashForImage: the stored MD5 of one instance as text/plain, the value md5hashes.csv lists for it; an empty
+ * body for an instance NBIA does not hold or does not show (docs/reference/nbia.md#md5-of-one-image).
+ */
+export function handleMd5ForImage(ctx: RouteContext): void {
+  const { ex, catalog } = ctx;
+  const extra = Object.keys(ex.query).find((k) => k !== 'SOPInstanceUID');
+  if (extra !== undefined) {
+    ex.text(400, `Invalid query parameter: '${extra}'. Allowed parameters are: [SOPInstanceUID]`);
+    return;
+  }
+  const at = catalog.locate(ex.query.SOPInstanceUID ?? '');
+  ex.text(200, at ? createHash('md5').update(catalog.instance(at.seriesUid, at.index)).digest('hex') : '');
+}
+
 const SINGLE_IMAGE_PARAMS = ['SeriesInstanceUID', 'SOPInstanceUID'];
 
 /**

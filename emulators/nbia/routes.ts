@@ -2,7 +2,7 @@
 import type { Catalog } from './catalog.js';
 import type { Exchange } from './exchange.js';
 import type { NbiaFaults } from './faults.js';
-import { handleImage, handleSingleImage } from './routes-image.js';
+import { handleImage, handleMd5ForImage, handleSingleImage } from './routes-image.js';
 import {
   handleCollectionValues,
   handleSeriesMetaDataV1,
@@ -50,5 +50,5 @@ const shared: Record<string, Route> = {
 /** Routes per version; names are case-sensitive, as in Jersey. */
 export const ROUTES: Record<NbiaVersion, Record<string, Route>> = {
   v1: { ...shared, getSeriesMetaData: { method: 'GET', handle: handleSeriesMetaDataV1 } },
-  v4: { ...shared, getSeriesMetadata: { method: 'POST', handle: handleSeriesMetadataV4 } },
+  v4: { ...shared, getSeriesMetadata: { method: 'POST', handle: handleSeriesMetadataV4 }, getMD5HashForImage: { method: 'GET', handle: handleMd5ForImage } },
 };

@@ -54,6 +54,9 @@ export async function openSources(config: SourcesConfig, uids: string[], deps: O
   const fetched = lookup.bytesFetched > 0 ? `, ${formatSize(lookup.bytesFetched)} fetched` : ', nothing fetched';
   deps.logger.info(`IDC index${lookup.etag ? ` ${lookup.etag}` : ''} (${lookup.rows} rows${fetched}): ${lookup.series.size} of ${new Set(uids).size} series in IDC`);
   const s3 = new IdcS3Client({ endpoint: config.idcEndpoint, retry: deps.retry, stallTimeoutMs: deps.stallTimeoutMs, insecure: deps.insecure });
-  const idc = new IdcSource({ lookup: lookup.series, s3, limiter: new IdcLimiter(config.idcConnections, AHEAD_BYTES), retry: deps.retry });
+  const idc = new IdcSource({
+    lookup: lookup.series, s3, limiter: new IdcLimiter(config.idcConnections, AHEAD_BYTES), retry: deps.retry,
+    publishedMd5: (sop) => deps.nbia.publishedMd5(sop),
+  });
   return { router: new SourceRouter(config.mode, { idc, nbia }, deps.logger), lookup, s3 };
 }

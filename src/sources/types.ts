@@ -12,12 +12,10 @@ import type { Readable } from 'node:stream';
 export type SourceName = 'idc' | 'nbia';
 
 /**
- * What one file's bytes must match: TCIA's MD5, or (IDC's multipart-ETag case) only the length. An md5 of '' is a
- * file the list names without a checksum, which nothing can match.
+ * What one file's bytes must match: an MD5 TCIA publishes, or one IDC vouches for (a single-part ETag). An md5 of ''
+ * is a file the list names without a checksum, which nothing can match.
  */
-export type FileCheck =
-  | { kind: 'md5'; md5: string }
-  | { kind: 'size'; size: number };
+export type FileCheck = { kind: 'md5'; md5: string };
 
 /** The list a series is verified against, with the words its failures are reported in. */
 export interface CheckList {
@@ -66,15 +64,19 @@ export type SourceFile =
 export interface SourceSeries {
   source: SourceName;
   seriesUid: string;
-  /** What the report's `verified` column says for this series: every file by MD5, or by size plus header. */
-  verified: 'md5' | 'size+header';
+  /** What the report's `verified` column says for this series: every file is checked by MD5 before it is committed. */
+  verified: 'md5';
   /**
    * The files, one at a time, in the order the source gives them; called once. A source may fetch ahead with
    * bounded concurrency. `signal` is the relay's: once it aborts, every pending read must fail rather than wait.
    */
   files(signal: AbortSignal): AsyncIterable<SourceFile>;
-  /** The list, once `files` is exhausted (NBIA learns it only from the zip's last entry). Fails when there is none. */
-  checkList(): Promise<CheckList>;
+  /**
+   * The list, once `files` is exhausted (NBIA learns it only from the zip's last entry). Fails when there is none.
+   * `instances` gives each file's SOPInstanceUID as its header named it, for a source whose list needs them
+   * (IDC asks TCIA for the MD5 of an object whose ETag is not one).
+   */
+  checkList(instances: ReadonlyMap<string, string>): Promise<CheckList>;
   /** Stops every download of this attempt; called once the relay is done with it, whether it succeeded or not. */
   close(): void;
 }

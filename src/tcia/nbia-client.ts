@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { Got, Response } from 'got';
+import { fullWidth } from '../sources/nbia/md5-list.js';
 import { baseHttp } from '../http-request.js';
 import { parseString } from 'fast-csv';
 import { PeerAnswerError, TciaHttpError } from '../errors.js';
@@ -91,6 +92,19 @@ export class NbiaClient {
     if (response.statusCode !== 200) throw httpError('getSOPInstanceUIDs', response);
     const rows = parseJsonRows<{ SOPInstanceUID?: unknown }>('getSOPInstanceUIDs', response.body);
     return rows.map((row) => String(row?.SOPInstanceUID ?? '').trim()).filter(Boolean);
+  }
+
+  /**
+   * The MD5 TCIA publishes for one image, the value its md5hashes.csv lists (v4 getMD5HashForImage,
+   * docs/reference/nbia.md#md5-of-one-image); undefined when it gives none (an unknown or non-public instance, a
+   * blank digest, a server without v4).
+   */
+  async publishedMd5(sopInstanceUid: string): Promise<string | undefined> {
+    const response = await this.call(() => this.http.get('v4/getMD5HashForImage', { searchParams: { SOPInstanceUID: sopInstanceUid } }));
+    if (response.statusCode === 204 || response.statusCode === 404) return undefined;
+    if (response.statusCode !== 200) throw httpError('getMD5HashForImage', response);
+    const hash = fullWidth(response.body.trim().toLowerCase());
+    return /^[0-9a-f]{32}$/.test(hash) ? hash : undefined;
   }
 
   /**

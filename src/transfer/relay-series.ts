@@ -44,6 +44,8 @@ export async function relaySource(series: SourceSeries, expected: SeriesExpectat
   const from = series.source === 'idc' ? 'IDC' : 'TCIA';
   /** How many files of this attempt went out under each SOPInstanceUID. */
   const sent = new Map<string, number>();
+  /** Each file's SOPInstanceUID as its header gives it, for the source's check list. */
+  const instances = new Map<string, string>();
 
   const relay: FileRelay = {
     uid,
@@ -55,6 +57,7 @@ export async function relaySource(series: SourceSeries, expected: SeriesExpectat
       // Broken off at once; the rest is still read and hashed so the verdict can wait for the list.
       if (verdicts.suspect) zip.breakOff(verdicts.suspect);
       if (!header) return undefined;
+      if (header.sopInstanceUid) instances.set(name, header.sopInstanceUid);
       if (!upload) {
         upload = startUpload(zip.body, header, signal);
         upload.catch((error: unknown) => {
@@ -83,7 +86,7 @@ export async function relaySource(series: SourceSeries, expected: SeriesExpectat
       remember(error);
       throw asContentError(firstError, uid, from);
     }
-    const list = await series.checkList();
+    const list = await series.checkList(instances);
     verifySeries(expected, actual, list, verdicts, stats);
     // Told before XNAT answers: its verdict on the file may well be the reason the series fails.
     for (const file of verdicts.unreadable) hooks.onUnreadable?.(file);

@@ -108,7 +108,6 @@ function isXnatSide(error: unknown): boolean {
 }
 
 /** What a file that passed was matched against, in the words of a log line. */
-export function checkedAgainst(series: Pick<SourceSeries, 'source' | 'verified'>): string {
-  if (series.verified === 'size+header') return 'its size in the IDC listing';
-  return series.source === 'idc' ? "IDC's MD5 (its ETag)" : "TCIA's MD5";
+export function checkedAgainst(series: Pick<SourceSeries, 'source'>): string {
+  return series.source === 'idc' ? "IDC's MD5 (its ETag), or TCIA's where the ETag is not one" : "TCIA's MD5";
 }

@@ -39,14 +39,10 @@ export function compareWithList(expected: SeriesExpectation, actual: Map<string,
     const other = vouched.get(key);
     if (other !== undefined) throw new SeriesContentError(`${other} and ${name} are both checked against the one line for ${key} in ${list.listName}`, uid);
     vouched.set(key, name);
-    if (want.kind === 'md5') {
-      // TCIA lists the file but publishes no checksum for it: no later attempt can verify it (docs/reference/nbia.md#md5-list).
-      if (want.md5 === '') throw new SeriesContentError(`${name}: TCIA publishes no checksum for this file (its ${list.listName} row is blank), so it cannot be verified`, uid);
-      if (want.md5 !== digest.md5) throw new Md5MismatchError(name, want.md5, digest.md5, uid);
-      stats.md5Verified += 1;
-    } else if (want.size !== digest.size) {
-      throw new SeriesContentError(`${name} holds ${digest.size} bytes, not the ${want.size} ${list.listName} gives`, uid, { retryable: true });
-    }
+    // TCIA lists the file but publishes no checksum for it: no later attempt can verify it (docs/reference/nbia.md#md5-list).
+    if (want.md5 === '') throw new SeriesContentError(`${name}: TCIA publishes no checksum for this file (its ${list.listName} row is blank), so it cannot be verified`, uid);
+    if (want.md5 !== digest.md5) throw new Md5MismatchError(name, want.md5, digest.md5, uid);
+    stats.md5Verified += 1;
   }
   const missing = [...list.checks.keys()].filter((name) => !vouched.has(name));
   if (missing.length > 0) throw new SeriesContentError(`${missing.length} file(s) listed in ${list.listName} are missing from ${list.holder} (first: ${missing[0]})`, uid, { retryable: true });

@@ -8,7 +8,7 @@ const UIDS = Array.from({ length: 6 }, (_, i) => `1.3.6.1.4.1.14519.5.2.1.41.${3
 let world: IdcWorld;
 afterEach(async () => world?.close());
 
-interface Row { seriesUid: string; status: string; source: string; verified: string; subject: string; session: string; error: string }
+interface Row { seriesUid: string; status: string; source: string; verified: string; subject: string; session: string; error: string; md5Verified: number; files: number }
 interface Report { exitCode: number; series: Row[]; sources?: { mode: string; idcIndex?: { etag?: string; seriesFound: number } }; totals: { bySource?: Record<string, { imported: number; bytes: number }> } }
 
 async function importAll(project: string, extra: string[] = [], env: Record<string, string> = {}): Promise<{ result: Awaited<ReturnType<IdcWorld['run']>>; report: Report }> {
@@ -162,13 +162,48 @@ describe('IDC as a source', () => {
     expectArchivedAsServed(world, 'RESETS', UIDS.slice(0, 1));
   });
 
-  it('multipart ETags: files are checked by size and header, and the report says so', async () => {
+  it('multipart ETags: each object is checked against the MD5 TCIA publishes for its instance', async () => {
     world = await startIdcWorld(UIDS.slice(0, 2), { idc: { partSize: 1024 } });
     const manifest = await writeTciaManifest(world.out, 'mp.tcia', UIDS.slice(0, 2));
     const result = await world.run(['import', manifest, '--project', 'MULTIPART', '--output-dir', world.out, ...FAST]);
     expect(result.exitCode).toBe(0);
     expectArchivedAsServed(world, 'MULTIPART', UIDS.slice(0, 2));
-    expect((await latestReport<Report>(world.out)).series.map((r) => r.verified)).toEqual(['size+header', 'size+header']);
+    const report = await latestReport<Report>(world.out);
+    expect(report.series.map((r) => [r.source, r.verified, r.md5Verified === r.files])).toEqual([['idc', 'md5', true], ['idc', 'md5', true]]);
+    const files = world.collection.filter((s) => UIDS.slice(0, 2).includes(s.seriesUid)).reduce((n, s) => n + s.imageCount, 0);
+    expect(world.nbia.requests.filter((r) => /v4\/getMD5HashForImage/.test(r.path))).toHaveLength(files);
+    expect(nbiaImageGets()).toBe(0);
+  });
+
+  it('multipart ETags: a changed byte is never archived: auto takes the series from NBIA, --source idc fails it', async () => {
+    world = await startIdcWorld(UIDS.slice(0, 2), { idc: { partSize: 1024 } });
+    const damaged = world.idc.entry(UIDS[1]!)!;
+    world.idc.faults.set({ corruptByte: { keyPrefix: `${damaged.seriesUuid}/`, count: Infinity } });
+    const manifest = await writeTciaManifest(world.out, 'mpbad.tcia', UIDS.slice(0, 2));
+    const args = ['import', manifest, '--output-dir', world.out, ...FAST];
+    const auto = await world.run([...args, '--project', 'MPAUTO']);
+    expect(auto.exitCode).toBe(0);
+    expectArchivedAsServed(world, 'MPAUTO', UIDS.slice(0, 2));
+    expect(sourceOf(await latestReport<Report>(world.out))).toEqual({ [UIDS[0]!]: 'idc', [UIDS[1]!]: 'nbia' });
+
+    const strict = await world.run([...args, '--project', 'MPIDC', '--source', 'idc', '--attempts', '2']);
+    expect(strict.exitCode).toBe(1);
+    expectArchivedAsServed(world, 'MPIDC', UIDS.slice(0, 1));
+    const failed = (await latestReport<Report>(world.out)).series[1]!;
+    expect(failed.status).toBe('failed');
+    expect(failed.error).toMatch(/MD5 [0-9a-f]{32} does not match/);
+  });
+
+  it('multipart ETags with no MD5 to be had from TCIA: the series is not verified, so it is not archived', async () => {
+    world = await startIdcWorld(UIDS.slice(0, 2), { idc: { partSize: 1024 } });
+    world.nbia.faults.set({ failFirst: { endpoint: 'getMD5HashForImage', status: 503, count: Infinity } });
+    const manifest = await writeTciaManifest(world.out, 'mpnone.tcia', UIDS.slice(0, 2));
+    const result = await world.run(['import', manifest, '--project', 'MPNONE', '--output-dir', world.out, ...FAST, '--source', 'idc', '--attempts', '1']);
+    expect(result.exitCode).toBe(1);
+    expect(world.xnat.archive('MPNONE').flatMap((s) => s.scans)).toEqual([]);
+    const rows = (await latestReport<Report>(world.out)).series;
+    expect(rows.map((r) => r.status)).toEqual(['failed', 'failed']);
+    expect(rows[0]!.error).toMatch(/IDC's ETag for it is not an MD5 .*TCIA's MD5 of instance [0-9.]+ could not be fetched/);
   });
 });
 

@@ -27,9 +27,8 @@ describe('asContentError', () => {
 });
 
 describe('what a verified file with an unreadable header was matched against', () => {
-  it('names the check the source really made: TCIA MD5, IDC ETag MD5, or IDC size only', () => {
-    expect(checkedAgainst({ source: 'nbia', verified: 'md5' })).toBe("TCIA's MD5");
-    expect(checkedAgainst({ source: 'idc', verified: 'md5' })).toBe("IDC's MD5 (its ETag)");
-    expect(checkedAgainst({ source: 'idc', verified: 'size+header' })).toBe('its size in the IDC listing');
+  it('names the check the source really made: TCIA MD5, or IDC ETag MD5 and TCIA MD5 where the ETag is not one', () => {
+    expect(checkedAgainst({ source: 'nbia' })).toBe("TCIA's MD5");
+    expect(checkedAgainst({ source: 'idc' })).toBe("IDC's MD5 (its ETag), or TCIA's where the ETag is not one");
   });
 });

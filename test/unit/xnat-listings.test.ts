@@ -9,7 +9,7 @@ function answering(rows: Record<string, string>[]): XnatSession {
 
 describe('listSessions', () => {
   it('reads ID, label and StudyInstanceUID under each name XNAT may give their columns (docs/reference/xnat-rest.md#experiments)', async () => {
-    const rows = [
+    const rows: Record<string, string>[] = [
       { ID: 'E1', label: 'P1', subject_label: 'S1', UID: '1.2.1' },
       { session_ID: 'E2', session_label: 'P2', subject_label: 'S2', 'xnat:imagesessiondata/uid': '1.2.2' },
       { 'xnat:subjectassessordata/id': 'E3', 'xnat:subjectdata/label': 'S3', 'xnat:imagesessiondata/label': 'P3', studyInstanceUID: '1.2.3' },

@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import { describeError, SeriesContentError } from '../../errors.js';
 import { withRetries, type RetryPolicy } from '../../retry.js';
 import { streamChunks } from '../stream-chunks.js';
 import type { CheckList, FileCheck, SeriesSource, SourceFile, SourceSeries } from '../types.js';
@@ -21,9 +22,14 @@ export interface IdcSourceOptions {
   limiter: IdcLimiter;
   /** Per object: a corrupt or failed object is fetched again on its own, not the whole series. */
   retry: RetryPolicy;
+  /**
+   * TCIA's published MD5 of one instance (NBIA getMD5HashForImage), for objects whose ETag is not an MD5;
+   * undefined when TCIA gives none.
+   */
+  publishedMd5: (sopInstanceUid: string) => Promise<string | undefined>;
 }
 
-/** IDC's buckets as a source: one object per instance, listed, fetched several at a time, checked by ETag or size. */
+/** IDC's buckets as a source: one object per instance, listed, fetched several at a time, checked by MD5. */
 export class IdcSource implements SeriesSource {
   readonly name = 'idc' as const;
 
@@ -48,13 +54,37 @@ export function objectName(ref: S3ObjectRef): string {
   return ref.key.slice(ref.key.lastIndexOf('/') + 1);
 }
 
-/** What each object is checked against: its MD5 where the ETag is one (docs/reference/idc.md#etag), else its size. */
-export function idcCheckList(objects: readonly S3ObjectRef[]): CheckList {
-  const checks = new Map<string, FileCheck>(objects.map((ref) => {
-    const md5 = md5FromEtag(ref.etag);
-    return [objectName(ref), md5 ? { kind: 'md5', md5 } : { kind: 'size', size: ref.size }];
-  }));
+/**
+ * What each object is checked against (docs/reference/idc.md#etag): IDC's MD5 where its ETag is one; otherwise
+ * (an object uploaded in parts) the MD5 TCIA publishes for the instance the object's header names. An object for
+ * which neither exists cannot be verified, and fails the series.
+ */
+export async function idcCheckList(
+  objects: readonly S3ObjectRef[],
+  instances: ReadonlyMap<string, string>,
+  publishedMd5: (sopInstanceUid: string) => Promise<string | undefined>,
+  seriesUid: string,
+): Promise<CheckList> {
+  const checks = new Map<string, FileCheck>();
+  for (const ref of objects) {
+    const name = objectName(ref);
+    const md5 = md5FromEtag(ref.etag) ?? (await tciaMd5(name, instances.get(name), publishedMd5, seriesUid));
+    checks.set(name, { kind: 'md5', md5 });
+  }
   return { checks, listName: 'the IDC listing', holder: 'the IDC series' };
+}
+
+async function tciaMd5(name: string, sop: string | undefined, publishedMd5: (sop: string) => Promise<string | undefined>, seriesUid: string): Promise<string> {
+  const why = `${name}: IDC's ETag for it is not an MD5 (the object was uploaded in parts)`;
+  if (!sop) throw new SeriesContentError(`${why}, and its header names no SOPInstanceUID to ask TCIA's MD5 for, so it cannot be verified`, seriesUid);
+  let md5: string | undefined;
+  try {
+    md5 = await publishedMd5(sop);
+  } catch (error) {
+    throw new SeriesContentError(`${why}, and TCIA's MD5 of instance ${sop} could not be fetched: ${describeError(error)}`, seriesUid, { retryable: true, cause: error });
+  }
+  if (!md5) throw new SeriesContentError(`${why}, and TCIA publishes no MD5 for instance ${sop}, so it cannot be verified`, seriesUid);
+  return md5;
 }
 
 /** An object's chunks as they arrived: joining them would copy every byte once more. */
@@ -137,14 +167,12 @@ function idcSeries(seriesUid: string, objects: S3ObjectRef[], options: IdcSource
     }
   }
 
-  const checkList = idcCheckList(objects);
-  const sizeOnly = [...checkList.checks.values()].some((check) => check.kind === 'size');
   return {
     source: 'idc',
     seriesUid,
-    verified: sizeOnly ? 'size+header' : 'md5',
+    verified: 'md5',
     files,
-    checkList: async () => checkList,
+    checkList: (instances) => idcCheckList(objects, instances, options.publishedMd5, seriesUid),
     close: () => {
       stop.abort();
       dropAhead();
