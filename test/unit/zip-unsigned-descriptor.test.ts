@@ -4,28 +4,9 @@ import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { crc32, inflateRawSync } from 'node:zlib';
 import { unsignedDescriptorZip, zipStream, type UnsignedZipOptions, type ZipSource } from '../../emulators/nbia/index.js';
-import { readZipEvents, ZipEventReader, type EntryEnd, type LocalEntry } from '../../src/transfer/zip/zip-entry-reader.js';
+import { ZipEventReader } from '../../src/transfer/zip/zip-entry-reader.js';
+import { pieces, readEntries, type ReadEntry } from '../support/zip-events.js';
 import { readWithJava } from '../jdk/read-with-java.js';
-
-interface Read {
-  entry: LocalEntry;
-  raw: Buffer;
-  end: EntryEnd;
-}
-
-async function readAll(chunks: Buffer[]): Promise<Read[]> {
-  const out: Read[] = [];
-  let parts: Buffer[] = [];
-  let entry: LocalEntry | undefined;
-  for await (const event of readZipEvents(Readable.from(chunks))) {
-    if (event.kind === 'entry') [entry, parts] = [event.entry, []];
-    else if (event.kind === 'data') parts.push(event.chunk);
-    else if (entry) out.push({ entry, raw: Buffer.concat(parts), end: event.end });
-  }
-  return out;
-}
-
-const pieces = (zip: Buffer, size: number): Buffer[] => Array.from({ length: Math.ceil(zip.length / size) }, (_, i) => zip.subarray(i * size, (i + 1) * size));
 
 async function collect(stream: AsyncIterable<Buffer>): Promise<Buffer> {
   const parts: Buffer[] = [];
@@ -55,9 +36,10 @@ const SHAPES: [string, UnsignedZipOptions][] = [
   ['STORED, 12-byte descriptors', { stored: true }],
   ['STORED, ZIP64, 20-byte descriptors', { stored: true, zip64: true }],
 ];
-const SIZES = [1, 2, 3, 5, 12, 20, 26, 27, 28, 29, 100, 8192, 65_536, Number.MAX_SAFE_INTEGER];
+const WHOLE = Number.MAX_SAFE_INTEGER;
+const SIZES = [1, 2, 3, 5, 12, 20, 26, 27, 28, 29, 100, 8192, 65_536, WHOLE];
 
-function expectEntries(read: Read[], options: UnsignedZipOptions): void {
+function expectEntries(read: ReadEntry[], options: UnsignedZipOptions): void {
   expect(read.map((r) => r.entry.name)).toEqual(files.map((f) => f.name));
   for (const [i, r] of read.entries()) {
     const data = files[i]?.data as Buffer;
@@ -77,21 +59,21 @@ describe('readZipEvents on descriptors without their signature', () => {
     });
 
     it('is written with descriptors of 12 or 20 bytes, no signature', async () => {
-      const read = await readAll([zip]);
+      const read = await readEntries([zip]);
       const local = read.reduce((sum, r) => sum + 30 + Buffer.byteLength(r.entry.name) + (options.zip64 ? 40 : 12) + r.raw.length, 0);
       // The central directory starts where the end record says, right after the last descriptor.
       expect(zip.readUInt32LE(zip.length - 6)).toBe(local);
     });
 
-    it.each(SIZES)('reads every entry whole in %i-byte pieces (the last number: the zip in one piece)', async (size) => {
-      expectEntries(await readAll(pieces(zip, size)), options);
+    it.each(SIZES.map((size) => [size === WHOLE ? 'one piece' : `${size}-byte pieces`, size] as const))('reads every entry whole in %s', async (_pieces, size) => {
+      expectEntries(await readEntries(pieces(zip, size)), options);
     });
 
     it('reads every entry with the zip cut in two at any byte near an entry end', async () => {
       // Where each entry's end is followed by the next local header, or by the central directory.
       const ends = [...files.slice(1).map((f) => zip.indexOf(Buffer.from(f.name)) - 30), zip.readUInt32LE(zip.length - 6)];
       for (const end of ends) {
-        for (let cut = Math.max(1, end - 40); cut <= end + 40; cut++) expectEntries(await readAll([zip.subarray(0, cut), zip.subarray(cut)]), options);
+        for (let cut = Math.max(1, end - 40); cut <= end + 40; cut++) expectEntries(await readEntries([zip.subarray(0, cut), zip.subarray(cut)]), options);
       }
     });
   });
@@ -114,12 +96,12 @@ describe('readZipEvents on descriptors without their signature', () => {
   it('still fails a zip cut off inside an entry, naming it', async () => {
     const zip = await collect(unsignedDescriptorZip(files, { level: 6 }));
     const cut = zip.indexOf(Buffer.from('empty.dcm')) - 40;
-    await expect(readAll(pieces(zip.subarray(0, cut), 4096))).rejects.toThrow('zip ends inside 1-001.dcm');
+    await expect(readEntries(pieces(zip.subarray(0, cut), 4096))).rejects.toThrow('zip ends inside 1-001.dcm');
   });
 
   it('reads signed descriptors as before, in pieces of 27-29 bytes around the look across pieces', async () => {
     const zip = await collect(zipStream(files, 6));
-    for (const size of [27, 28, 29]) expectEntries(await readAll(pieces(zip, size)), { level: 6 });
+    for (const size of [27, 28, 29]) expectEntries(await readEntries(pieces(zip, size)), { level: 6 });
   });
 });
 
