@@ -31,5 +31,5 @@ export {
   v4MetadataRow,
 } from './routes-metadata.js';
 export type { NbiaVersion, RouteContext } from './routes.js';
-export { javaBuffered, zipStream, type ZipSource } from './zip-writer.js';
+export { javaBuffered, unsignedDescriptorZip, zipStream, type DescriptorShape, type UnsignedZipOptions, type ZipSource } from './zip-writer.js';
 export * from '../dicom/synthetic-series.js';

@@ -120,10 +120,10 @@ export async function handleImage(ctx: RouteContext, withMd5: boolean): Promise<
 /** The body's 8 KB writes: from the zip store when there is one and the zip has no fault, else built now. */
 async function zipBody(ctx: RouteContext, spec: SeriesSpec, plan: ZipPlan): Promise<AsyncIterable<Buffer>> {
   const built = (): AsyncGenerator<Buffer> =>
-    javaBuffered(zipStream(zipEntries(spec, plan, (index) => ctx.catalog.instance(spec.seriesUid, index)), ctx.deflateLevel));
+    javaBuffered(zipStream(zipEntries(spec, plan, (index) => ctx.catalog.instance(spec.seriesUid, index)), ctx.deflateLevel, ctx.zipDescriptors));
   const dir = ctx.zipCacheDir;
   if (!dir || plan.corrupt || plan.nonDicom || plan.duplicate || plan.blankMd5) return built();
-  const key: ZipKey = { seriesUid: spec.seriesUid, deflateLevel: ctx.deflateLevel, license: plan.license, newFileNames: plan.newFileNames, md5: plan.md5 };
+  const key: ZipKey = { seriesUid: spec.seriesUid, deflateLevel: ctx.deflateLevel, descriptors: ctx.zipDescriptors, license: plan.license, newFileNames: plan.newFileNames, md5: plan.md5 };
   return (await storedZip(dir, key, JAVA_BUFFER)) ?? storing(dir, key, built());
 }
 

@@ -2,6 +2,7 @@
 import type { Catalog } from './catalog.js';
 import type { Exchange } from './exchange.js';
 import type { NbiaFaults } from './faults.js';
+import type { DescriptorShape } from './zip-writer.js';
 import { handleImage, handleMd5ForImage, handleSingleImage } from './routes-image.js';
 import {
   handleCollectionValues,
@@ -24,6 +25,7 @@ export interface RouteContext {
   faults: NbiaFaults;
   bytesPerSecond?: number;
   deflateLevel: number;
+  zipDescriptors: DescriptorShape;
   /** Where whole getImage bodies are stored and served from (NbiaEmulatorOptions.zipCacheDir). */
   zipCacheDir?: string;
   /** Header titles of v4 getSeriesMetadata's CSV (NbiaEmulatorOptions.v4MetadataTitles). */

@@ -6,6 +6,7 @@ import { Catalog, type DirectorySeries } from './catalog.js';
 import { Exchange, type RequestRecord } from './exchange.js';
 import { NbiaFaults } from './faults.js';
 import { ROUTES, type NbiaVersion, type RouteContext } from './routes.js';
+import type { DescriptorShape } from './zip-writer.js';
 
 /** How to start the emulator; with no options every UID is a public series generated from its own UID. */
 export interface NbiaEmulatorOptions {
@@ -33,6 +34,8 @@ export interface NbiaEmulatorOptions {
    * 2-core CI box), so a CPU-bound benchmark may pass 0: still DEFLATE entries, but stored blocks.
    */
   deflateLevel?: number;
+  /** Default 'signed', as NBIA's ZipOutputStream writes; 'unsigned' leaves the descriptors' optional signature out. */
+  zipDescriptors?: DescriptorShape;
   /**
    * A folder for getImage bodies: each fault-free zip is stored the first time it is built and served from there
    * after, keyed by series UID, zip level and options, so one folder must serve one collection. Benchmarks use it
@@ -92,6 +95,7 @@ export async function startNbiaEmulator(options: NbiaEmulatorOptions = {}): Prom
       faults,
       bytesPerSecond: options.bytesPerSecond,
       deflateLevel: options.deflateLevel ?? 1,
+      zipDescriptors: options.zipDescriptors ?? 'signed',
       zipCacheDir: options.zipCacheDir,
       metadataTitles: options.v4MetadataTitles,
     };

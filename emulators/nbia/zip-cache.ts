@@ -4,18 +4,20 @@ import { rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
+import type { DescriptorShape } from './zip-writer.js';
 
 /** Which zip one request asks for; requests with faults are never cached. */
 export interface ZipKey {
   seriesUid: string;
   deflateLevel: number;
+  descriptors: DescriptorShape;
   license: boolean;
   newFileNames: boolean;
   md5: boolean;
 }
 
 function fileOf(dir: string, key: ZipKey): string {
-  const flags = [key.license ? 'L' : '', key.newFileNames ? 'N' : '', key.md5 ? 'M' : ''].join('');
+  const flags = [key.license ? 'L' : '', key.newFileNames ? 'N' : '', key.md5 ? 'M' : '', key.descriptors === 'unsigned' ? 'U' : ''].join('');
   return join(dir, `${key.seriesUid}-z${key.deflateLevel}${flags ? `-${flags}` : ''}.zip`);
 }
 

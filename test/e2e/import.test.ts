@@ -82,6 +82,18 @@ describe('import, end to end against the emulators', () => {
     expect(log).not.toContain('@node-rs/crc32');
   });
 
+  it('imports a series whose getImage zip leaves the data descriptors\' optional signature out, byte for byte', async () => {
+    // NBIA's own writer always signs them; another server's may not (docs/reference/zip.md#data-descriptor).
+    world = await startWorld({ nbia: { zipDescriptors: 'unsigned' } });
+    ({ xnat, nbia, out } = world);
+    const manifest = join(RESOURCES, 'CMB-CRC_CT_triple.tcia');
+    const result = await runCli(['import', manifest, '--project', 'UNSIGNED', '--output-dir', out], env());
+    expect(result.stderr).toBe('');
+    expect(result.exitCode).toBe(0);
+    expectArchived('UNSIGNED', TRIPLE);
+    expect(imports()).toBe(3);
+  });
+
   it('puts a study\'s three series into one session and a patient\'s studies into PID, PID_01 by date', async () => {
     const uids = [...TRIPLE, '1.2.3.4.5.6.7.8.9.1', '1.2.3.4.5.6.7.8.9.2'];
     // The first three series form one study; the last two are two more studies of the same patient, dated

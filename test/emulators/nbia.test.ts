@@ -1,4 +1,6 @@
 import { V1_METADATA_COLUMNS, V4_METADATA_COLUMNS, buildCollection, seriesByteSize, sopInstanceUid } from '../../emulators/nbia/index.js';
+import { Readable } from 'node:stream';
+import { readWithJava } from '../jdk/read-with-java.js';
 import { emu, get, instanceIndexes, md5, parseMd5Csv, postMetadata, start, UID, unzipAll, useNbiaEmulator, V1, V4, zipFlags } from '../support/nbia-emulator-helpers.js';
 
 useNbiaEmulator();
@@ -37,6 +39,20 @@ describe('v4 getImage', () => {
       expect(entry.central & 0x0008).toBe(0x0008);
       expect(entry.localSizes).toEqual([0, 0, 0]);
     }
+  });
+
+  it("leaves the data descriptors' signature out when told to, the rest of the zip as Java reads it unchanged", async () => {
+    const signed = await get(`${V4}/getImage?SeriesInstanceUID=${UID}&IncludeMD5=Yes`);
+    await start({ zipDescriptors: 'unsigned' });
+    const res = await get(`${V4}/getImage?SeriesInstanceUID=${UID}&IncludeMD5=Yes`);
+    expect(res.statusCode).toBe(200);
+    const [fromSigned, fromUnsigned] = await Promise.all([signed.body, res.body].map((body) => readWithJava(Readable.from([body]))));
+    expect(fromUnsigned?.error).toBeUndefined();
+    expect(fromUnsigned?.entries).toEqual(fromSigned?.entries);
+    const entries = zipFlags(res.body);
+    // No descriptor signature anywhere, and every entry still defers its sizes to a descriptor (bit 3).
+    expect(res.body.indexOf(Buffer.from('PK\x07\x08', 'latin1'))).toBe(-1);
+    expect(entries.every((e) => e.local === 0x0808)).toBe(true);
   });
 
   it('serves the same bytes every time', async () => {

@@ -4,31 +4,15 @@ import { Readable } from 'node:stream';
 import { crc32, deflateRawSync, inflateRawSync } from 'node:zlib';
 import archiver from 'archiver';
 import { zipStream } from '../../emulators/nbia/index.js';
-import { readZipEvents, ZipEventReader, type EntryEnd, type LocalEntry, type ZipEvent } from '../../src/transfer/zip/zip-entry-reader.js';
+import { readZipEvents, ZipEventReader, type ZipEvent } from '../../src/transfer/zip/zip-entry-reader.js';
+import { pieces, readEntries, type ReadEntry } from '../support/zip-events.js';
 import { ZipWriter } from '../../src/transfer/zip/zip-writer.js';
 import { claimDownloaded, giveBackDownloaded } from '../../src/transfer/download-memory.js';
 
 // ArrayBuffer.prototype.transfer: Node 22 and later (the image's Node, whose pass of the suite runs in CI).
 const canGiveBack = typeof (ArrayBuffer.prototype as { transfer?: unknown }).transfer === 'function';
 
-interface Read {
-  entry: LocalEntry;
-  raw: Buffer;
-  end: EntryEnd;
-}
-
-async function readAll(zip: Buffer, chunkSize: number): Promise<Read[]> {
-  const chunks = Array.from({ length: Math.ceil(zip.length / chunkSize) }, (_, i) => zip.subarray(i * chunkSize, (i + 1) * chunkSize));
-  const out: Read[] = [];
-  let parts: Buffer[] = [];
-  let entry: LocalEntry | undefined;
-  for await (const event of readZipEvents(Readable.from(chunks))) {
-    if (event.kind === 'entry') [entry, parts] = [event.entry, []];
-    else if (event.kind === 'data') parts.push(event.chunk);
-    else if (entry) out.push({ entry, raw: Buffer.concat(parts), end: event.end });
-  }
-  return out;
-}
+const readAll = (zip: Buffer, chunkSize: number): Promise<ReadEntry[]> => readEntries(pieces(zip, chunkSize));
 
 async function collect(stream: Readable): Promise<Buffer> {
   const parts: Buffer[] = [];

@@ -4,8 +4,10 @@
  * maintained streaming reader exposes an entry's raw bytes together with its data descriptor
  * (docs/reference/zip.md#readers), so this one is ours.
  *
- * An entry whose sizes follow in a data descriptor ends where a descriptor signature is followed by the compressed
- * size counted so far and then by the next record's signature; the caller's inflate and CRC check settle the rest.
+ * An entry whose sizes follow in a data descriptor ends where a descriptor (its signature is optional) holds the
+ * compressed size counted so far and is followed by the next record's signature. The reader does not inflate, so
+ * it cannot see where the DEFLATE stream ends; the caller's inflate, which must end exactly there, and its CRC-32
+ * and size check settle the rest (docs/reference/zip.md#readers).
  */
 import { ZipFormatError } from '../../errors.js';
 
@@ -32,7 +34,10 @@ const LOCAL = 0x04034b50;
 const CENTRAL = 0x02014b50;
 const END = 0x06054b50;
 const DESCRIPTOR = 0x08074b50;
-const DESCRIPTOR_SIG = Buffer.from([0x50, 0x4b, 0x07, 0x08]);
+/** 'PK', how every record signature starts: what the search for the end of a described entry looks for. */
+const RECORD_START = Buffer.from('PK', 'latin1');
+/** A descriptor starting this many bytes or more before the end of what has arrived can be settled: 24 + 4 - 1. */
+const TAIL = 27;
 const MAX32 = 0xffffffff;
 /** The end record (22 bytes) plus the longest comment it may carry. */
 const END_SEARCH = 22 + 0xffff;
@@ -46,14 +51,6 @@ const EMPTY: Buffer = Buffer.alloc(0);
  */
 function rest(buf: Buffer, used: number): Buffer {
   return used === buf.length ? EMPTY : buf.subarray(used);
-}
-
-/** How many bytes at the end of `buf` could be the start of a descriptor signature cut off by the chunk boundary. */
-function partialSignature(buf: Buffer): number {
-  for (let n = Math.min(3, buf.length); n > 0; n--) {
-    if (buf.subarray(buf.length - n).equals(DESCRIPTOR_SIG.subarray(0, n))) return n;
-  }
-  return 0;
 }
 
 /** Sizes from the ZIP64 extra field, which holds only the values the header marks 0xFFFFFFFF, in this order. */
@@ -108,9 +105,12 @@ export class ZipEventReader {
   private name = '';
   /** Bytes of an entry of known size still to come: from its local header, or none once its descriptor is found. */
   private left = 0;
-  /** A described entry's bytes handed on so far, and where the next look for its descriptor starts. */
+  /** A described entry's bytes handed on so far. */
   private counted = 0;
-  private from = 0;
+  /** A described entry's last chunk, scanned and kept until the next one settles whether its end is in it. */
+  private held: Buffer = EMPTY;
+  /** The held chunk's last bytes joined to the next chunk's first, to look across the boundary without copying either. */
+  private readonly join = Buffer.alloc(2 * TAIL);
   /** The CRC-32 and sizes of an entry of known size. */
   private entryEnd: EntryEnd | undefined;
 
@@ -162,7 +162,6 @@ export class ZipEventReader {
     if (flags & 0x08) {
       this.mode = IN_DESCRIBED;
       this.counted = 0;
-      this.from = 0;
     } else {
       this.mode = IN_SIZED;
       this.entryEnd = { crc: buf.readUInt32LE(14), ...sizes };
@@ -187,49 +186,97 @@ export class ZipEventReader {
     return { kind: 'data', chunk };
   }
 
-  /** An entry whose sizes follow it in a data descriptor. */
+  /**
+   * An entry whose sizes follow it in a data descriptor. Each chunk is scanned, then held whole until the next
+   * one settles whether a descriptor starts in its last bytes; so a chunk still goes on as one view of it, not copied.
+   */
   private described(): ZipEvent | undefined {
-    const buf = this.buf;
-    for (;;) {
-      const at = buf.indexOf(DESCRIPTOR_SIG, this.from);
-      if (at < 0 || buf.length < at + 28) {
-        // Hand on what cannot be (the start of) a descriptor, then wait for more bytes.
-        const give = buf.length - (at < 0 ? partialSignature(buf) : buf.length - at);
-        this.from = 0;
-        if (give === 0) return undefined;
-        this.counted += give;
-        this.buf = rest(buf, give);
-        return { kind: 'data', chunk: buf.subarray(0, give) };
+    if (this.held.length > 0) {
+      if (this.buf.length >= TAIL) return this.settleHeld();
+      if (this.buf.length === 0) return undefined;
+      // A piece too short to settle the held bytes joins their last ones; what lies before those is entry data.
+      const held = this.held;
+      if (held.length > TAIL) {
+        this.held = held.subarray(held.length - TAIL);
+        return this.data(held.subarray(0, held.length - TAIL));
       }
-      const end = descriptorAt(buf, at, this.counted + at);
-      if (!end) {
-        this.from = at + 1;
-        continue;
-      }
-      // From here the entry is one of known size with no bytes left: its 'end' follows the last 'data'.
-      this.buf = buf.subarray(at + end.length);
-      this.mode = IN_SIZED;
-      this.left = 0;
-      this.entryEnd = end.end;
-      return at === 0 ? this.sized() : { kind: 'data', chunk: buf.subarray(0, at) };
+      this.buf = Buffer.concat([held, this.buf]);
+      this.held = EMPTY;
     }
+    const buf = this.buf;
+    const found = findDescriptor(buf, buf.length, this.counted, buf.length);
+    if (!found) {
+      this.held = buf;
+      this.buf = EMPTY;
+      return undefined;
+    }
+    this.ended(found, rest(buf, found.at + found.length));
+    return found.at === 0 ? this.sized() : { kind: 'data', chunk: buf.subarray(0, found.at) };
+  }
+
+  /** Whether a descriptor starts in the held chunk's last bytes, from a copy of them joined to the next chunk's first. */
+  private settleHeld(): ZipEvent {
+    const held = this.held;
+    const tail = Math.min(TAIL, held.length);
+    const before = held.length - tail;
+    held.copy(this.join, 0, before);
+    this.buf.copy(this.join, tail, 0, TAIL);
+    const found = findDescriptor(this.join, tail + TAIL, this.counted + before, tail);
+    this.held = EMPTY;
+    if (!found) return this.data(held);
+    const after = found.at + found.length - tail;
+    // The next record may start inside the held bytes (rarely, once an entry); only then is the next chunk copied.
+    this.ended(found, after >= 0 ? rest(this.buf, after) : Buffer.concat([held.subarray(held.length + after), this.buf]));
+    return before + found.at === 0 ? (this.sized() as ZipEvent) : { kind: 'data', chunk: held.subarray(0, before + found.at) };
+  }
+
+  private data(chunk: Buffer): ZipEvent {
+    this.counted += chunk.length;
+    return { kind: 'data', chunk };
+  }
+
+  /** From here the entry is one of known size with no bytes left: its 'end' follows the last 'data'. */
+  private ended(found: Descriptor, next: Buffer): void {
+    this.buf = next;
+    this.mode = IN_SIZED;
+    this.left = 0;
+    this.entryEnd = found.end;
   }
 }
 
-/** A data descriptor at `at` if its compressed size is `counted` and a record signature follows it (16 or 24 bytes). */
-function descriptorAt(buf: Buffer, at: number, counted: number): { end: EntryEnd; length: number } | undefined {
-  const followedByRecord = (offset: number): boolean => {
-    const next = buf.readUInt32LE(offset);
-    return next === LOCAL || next === CENTRAL;
-  };
-  if (buf.readUInt32LE(at) !== DESCRIPTOR) return undefined;
-  const crc = buf.readUInt32LE(at + 4);
-  if (buf.readUInt32LE(at + 8) === counted && followedByRecord(at + 16)) {
-    return { end: { crc, compressedSize: counted, size: buf.readUInt32LE(at + 12) }, length: 16 };
-  }
-  // Java writes 8-byte sizes once either size passes 0xFFFFFFFF (docs/reference/zip.md#java-reader).
-  if (Number(buf.readBigUInt64LE(at + 8)) === counted && followedByRecord(at + 24)) {
-    return { end: { crc, compressedSize: counted, size: Number(buf.readBigUInt64LE(at + 16)) }, length: 24 };
+interface Descriptor {
+  /** Where it starts, and its length: 16 or 24 bytes with its signature, 12 or 20 without. */
+  at: number;
+  length: number;
+  end: EntryEnd;
+}
+
+/** Descriptor lengths, earliest start first when they end at the same record signature. */
+const FORMS = [24, 20, 16, 12];
+
+/**
+ * The first data descriptor in buf[0, limit) that starts before `before`, is followed by a local or central header,
+ * and whose compressed size is the entry's byte count where it starts (`counted` bytes came before buf). Its
+ * signature is optional (docs/reference/zip.md#data-descriptor), so the search is for the record after it.
+ */
+function findDescriptor(buf: Buffer, limit: number, counted: number, before: number): Descriptor | undefined {
+  for (let next = buf.indexOf(RECORD_START, 12); next >= 0 && next + 4 <= limit; next = buf.indexOf(RECORD_START, next + 1)) {
+    const signature = buf.readUInt32LE(next);
+    if (signature !== LOCAL && signature !== CENTRAL) continue;
+    for (const length of FORMS) {
+      const at = next - length;
+      if (at < 0 || at >= before) continue;
+      const signed = length === 16 || length === 24;
+      if (signed && buf.readUInt32LE(at) !== DESCRIPTOR) continue;
+      // CRC-32, then compressed and uncompressed size; 8-byte sizes as Java writes them past 0xFFFFFFFF
+      // (docs/reference/zip.md#java-reader).
+      const crcAt = signed ? at + 4 : at;
+      const wide = length === 20 || length === 24;
+      const compressedSize = wide ? Number(buf.readBigUInt64LE(crcAt + 4)) : buf.readUInt32LE(crcAt + 4);
+      if (compressedSize !== counted + at) continue;
+      const size = wide ? Number(buf.readBigUInt64LE(crcAt + 12)) : buf.readUInt32LE(crcAt + 8);
+      return { at, length, end: { crc: buf.readUInt32LE(crcAt), compressedSize, size } };
+    }
   }
   return undefined;
 }
