@@ -9,7 +9,7 @@ export const SOURCE_MODES: readonly SourceMode[] = ['auto', 'idc', 'nbia'];
 /**
  * Picks the source of each series. `auto`: what IDC's index holds comes from IDC, the rest from NBIA, and a series
  * whose IDC attempt failed (or whose listing is empty: a stale index) comes from NBIA from then on, once.
- * `idc`: IDC only. `nbia`: NBIA only, IDC is never asked.
+ * `idc`: IDC only (TCIA is asked only for the MD5 of an object whose ETag is not one). `nbia`: NBIA only, IDC is never asked.
  */
 export class SourceRouter implements SeriesSource {
   readonly name: SourceName;

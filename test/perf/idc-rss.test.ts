@@ -17,21 +17,24 @@ const CT = { uid: '1.3.6.1.4.1.14519.5.2.1.99.12.700', shape: { imagesPerSeries:
 const LARGE = { uid: '1.3.6.1.4.1.14519.5.2.1.99.12.701', shape: { imagesPerSeries: [8, 8] as [number, number], rows: 4096, columns: 4096, modalities: ['MG'] } };
 let idc: EmulatorProcess;
 let xnat: EmulatorProcess;
+/** Answers getMD5HashForImage for the 32 MB objects, whose ETags (multipart) are not MD5s. */
+let nbia: EmulatorProcess;
 
 beforeAll(async () => {
   const collection = [seriesSpecFromUid(CT.uid, CT.shape), seriesSpecFromUid(LARGE.uid, LARGE.shape)];
-  [idc, xnat] = await Promise.all([
+  [idc, xnat, nbia] = await Promise.all([
     EmulatorProcess.start({ kind: 'idc', options: { collection } }),
     EmulatorProcess.start({ kind: 'xnat', options: { users: [RSS_USER] } }),
+    EmulatorProcess.start({ kind: 'nbia', options: { collection } }),
   ]);
 });
-afterAll(async () => Promise.all([idc?.close(), xnat?.close()]));
+afterAll(async () => Promise.all([idc?.close(), xnat?.close(), nbia?.close()]));
 
 it(`imports ~570 MB from IDC within ${LIMIT_MB} MB of peak RSS`, async () => {
   const dir = await tempDir('xtd-rss-');
   const manifest = join(dir, 'rss.tcia');
   await writeFile(manifest, `downloadServerUrl=http://127.0.0.1:9/nbia-download/servlet/DownloadServlet\nListOfSeriesToDownload=\n${CT.uid}\n${LARGE.uid}\n`);
-  const { result, maxRss } = await runIdcCliMeasured(['import', manifest, '--project', 'RSS', '--output-dir', join(dir, 'out')], { idc, xnat }, dir, 240_000);
+  const { result, maxRss } = await runIdcCliMeasured(['import', manifest, '--project', 'RSS', '--output-dir', join(dir, 'out')], { idc, xnat, nbia }, dir, 240_000);
   expect(result.stderr).toBe('');
   expect(result.exitCode).toBe(0);
   const { archived, prearchive } = await xnat.holdings('RSS');

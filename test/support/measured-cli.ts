@@ -13,14 +13,15 @@ const PROBE = pathToFileURL(resolve('scripts', 'bench-memory-probe.mjs')).href;
  * Runs the CLI with `--source idc` against the IDC and XNAT emulators, the bench's memory probe preloaded through
  * NODE_OPTIONS, and returns the kernel's peak RSS of the whole process at its exit (MB).
  */
-export async function runIdcCliMeasured(args: string[], emulators: { idc: EmulatorProcess; xnat: EmulatorProcess }, dir: string, timeoutMs: number): Promise<{ result: CliResult; maxRss: number }> {
-  const { idc, xnat } = emulators;
+export async function runIdcCliMeasured(args: string[], emulators: { idc: EmulatorProcess; xnat: EmulatorProcess; nbia?: EmulatorProcess }, dir: string, timeoutMs: number): Promise<{ result: CliResult; maxRss: number }> {
+  const { idc, xnat, nbia } = emulators;
   const memoryFile = join(dir, 'memory.json');
   const result = await runCli([...args, '--source', 'idc', '--progress', 'off'], {
     XNAT_HOST: xnat.url, XNAT_USER: RSS_USER.username, XNAT_PASS: RSS_USER.password,
     IDC_INDEX: `${idc.url}/${INDEX_BUCKET}/${INDEX_KEY}`, IDC_ENDPOINT: idc.url,
-    // Never asked with --source idc; a closed port makes any request fail loudly.
-    TCIA_URL: 'http://127.0.0.1:9',
+    // With --source idc TCIA is asked only for the MD5 of an object whose ETag is not one; without an NBIA
+    // emulator, a closed port makes any request fail loudly.
+    TCIA_URL: nbia?.url ?? 'http://127.0.0.1:9',
     NODE_OPTIONS: `--import ${PROBE}`, BENCH_MEMORY_OUT: memoryFile,
   }, { timeoutMs });
   const maxRss = result.exitCode === 0 ? (JSON.parse(await readFile(memoryFile, 'utf8')) as { maxRss: number }).maxRss : Number.NaN;
