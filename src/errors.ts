@@ -7,6 +7,8 @@ export interface XtdErrorOptions {
   seriesUid?: string;
   cause?: unknown;
   retryable?: boolean;
+  /** With `retryable`: only a new attempt of the series, which asks for everything afresh, can succeed. */
+  onlyOnNewAttempt?: boolean;
 }
 
 /** Base class for every error the tool raises on purpose. */
@@ -15,6 +17,11 @@ export class XtdError extends Error {
   readonly hint?: string;
   readonly seriesUid?: string;
   readonly retryable: boolean;
+  /**
+   * Repeating the very request cannot help (what it asked for has changed since it was listed), so request-level
+   * retries leave it to a new attempt of the series (src/retry.ts isRetryable).
+   */
+  readonly onlyOnNewAttempt: boolean;
 
   constructor(code: string, message: string, options: XtdErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -23,6 +30,7 @@ export class XtdError extends Error {
     this.hint = options.hint;
     this.seriesUid = options.seriesUid;
     this.retryable = options.retryable ?? false;
+    this.onlyOnNewAttempt = options.onlyOnNewAttempt ?? false;
   }
 }
 

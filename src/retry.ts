@@ -25,11 +25,12 @@ export function retryDelay(attempt: number, policy: RetryPolicy, retryAfterMs?: 
 /**
  * Whether a failure is worth another attempt. Our own errors say so themselves (a peer's status is judged by
  * the table in src/retryable.ts when the error is made); a raw error is retried only when it comes from the
- * connection or the byte stream. Any other raw error is a bug and is never retried.
+ * connection or the byte stream. Any other raw error is a bug and is never retried. `scope` 'request' is the same
+ * request sent again, 'attempt' a new attempt of the whole series; some errors are worth only the second.
  */
-export function isRetryable(error: unknown): boolean {
+export function isRetryable(error: unknown, scope: 'request' | 'attempt' = 'attempt'): boolean {
   if (error instanceof AbortedError) return false;
-  if (error instanceof XtdError) return error.retryable;
+  if (error instanceof XtdError) return error.retryable && !(scope === 'request' && error.onlyOnNewAttempt);
   return isTransportError(error);
 }
 
@@ -62,7 +63,7 @@ export async function withRetries<T>(policy: RetryPolicy, signal: AbortSignal | 
     try {
       return await send();
     } catch (error) {
-      const delay = isRetryable(error) ? retryDelay(attempt, policy, retryAfterOf(error)) : 0;
+      const delay = isRetryable(error, 'request') ? retryDelay(attempt, policy, retryAfterOf(error)) : 0;
       if (delay === 0 || signal?.aborted) throw error;
       await pause(delay, signal);
     }

@@ -18,6 +18,13 @@ export const RETRYABLE_STATUS: Readonly<Record<Peer, ReadonlySet<number>>> = Obj
 /** S3 error codes (`<Code>` in the body) worth another attempt whatever the status. */
 export const RETRYABLE_S3_CODES: ReadonlySet<string> = new Set(['SlowDown']);
 
+/**
+ * S3 error codes that the same request would get again but a new attempt of the series can get past: 412
+ * PreconditionFailed answers an If-Match with the listed ETag once the object was replaced after the listing, and
+ * the next attempt lists the series again (docs/reference/idc.md#errors).
+ */
+export const NEW_ATTEMPT_S3_CODES: ReadonlySet<string> = new Set(['PreconditionFailed']);
+
 /** Connection failures; got's own retry of idempotent requests uses this list. */
 export const CONNECTION_CODES: readonly string[] = Object.freeze([
   'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH', 'EADDRINUSE',

@@ -145,6 +145,8 @@ export async function run(config: Readonly<Config>, context: RunContext): Promis
       mode: config.sources.mode, nbia, idc: lookup?.series ?? new Map(), s3: sources.s3, connections: config.sources.idcConnections,
       logger, signal: context.signal, onProgress: (done, total) => context.progress.plan(done, total),
     });
+    // Where NBIA gave an ImageCount the relay checks the files against it; elsewhere only the index's size can.
+    sources.listingCheck?.countsKnown([...metadata.values()].filter((m) => m.imageCount > 0).map((m) => m.seriesUid));
     // Settle before planning: an archive an interrupted run left running in XNAT must finish first, or its study
     // would be sent again and the two archives would race (issue 13).
     let stillBusy = new Map<string, string>();
@@ -200,7 +202,7 @@ export async function run(config: Readonly<Config>, context: RunContext): Promis
 
     const notStarted = (s: PlannedSeries): string =>
       stillBusy.get(s.meta?.studyUid ?? '') ?? (context.signal.aborted ? 'run stopped before this series started' : 'not started');
-    report.series = reportRows(plan, { dryRun: false, sent, notStarted, unknownReason, recovered }, where);
+    report.series = reportRows(plan, { dryRun: false, sent, notStarted, unknownReason, recovered, warnings: sources.listingCheck?.warnings }, where);
     const failed = report.series.filter((r) => r.status !== 'imported' && r.status !== 'already-in-xnat').length;
     report.exitCode = context.signal.aborted ? stopExitCode(context.signal) : failed > 0 ? 1 : 0;
     report.outcome = context.signal.aborted ? `stopped by ${stopName(context.signal)}` : failed > 0 ? `${failed} series not imported` : 'every series is in XNAT';
@@ -226,6 +228,7 @@ export async function run(config: Readonly<Config>, context: RunContext): Promis
 
     // Failures first, one line each; series a stop left untouched are one line, however many; the summary last.
     for (const r of report.series.filter((x) => x.error && x.status !== 'not-started')) logger.error({ series: r.seriesUid }, `failed: ${r.seriesUid} (${r.session || 'no session'}): ${r.error}`);
+    for (const r of report.series.filter((x) => x.warning)) logger.warn({ series: r.seriesUid }, `warning: ${r.seriesUid} (${r.session || 'no session'}): ${r.warning}`);
     if (totals.notStarted > 0) logger.warn(`${totals.notStarted} series not started; run the same command again to continue`);
     await writeLocalRecords();
     const written = report.exitCode;

@@ -72,13 +72,16 @@ export class IdcCatalog {
   private readonly byUuid = new Map<string, IdcSeriesEntry>();
   private readonly listings = new Map<string, IdcObjectInfo[]>();
   private readonly empty: Set<string>;
+  /** Instances (by index) gone from a series' bucket while the index still counts them. */
+  private readonly lost: Record<string, number[]>;
   readonly partSize: number;
   private readonly store: ObjectStore | undefined;
 
   constructor(
     collection: readonly SeriesSpec[],
-    options: { bucketFor?: (spec: SeriesSpec) => string; staleUids?: Iterable<string>; partSize?: number; store?: ObjectStore } = {},
+    options: { bucketFor?: (spec: SeriesSpec) => string; staleUids?: Iterable<string>; lostObjects?: Record<string, number[]>; partSize?: number; store?: ObjectStore } = {},
   ) {
+    this.lost = options.lostObjects ?? {};
     this.store = options.store;
     const bucketFor = options.bucketFor ?? defaultBucketFor;
     for (const spec of collection) {
@@ -109,7 +112,8 @@ export class IdcCatalog {
   objects(entry: IdcSeriesEntry): IdcObjectInfo[] {
     let list = this.listings.get(entry.seriesUuid);
     if (!list) {
-      list = Array.from({ length: entry.spec.imageCount }, (_, index) => {
+      const lost = new Set(this.lost[entry.spec.seriesUid] ?? []);
+      list = Array.from({ length: entry.spec.imageCount }, (_, index) => index).filter((index) => !lost.has(index)).map((index) => {
         const key = `${entry.seriesUuid}/${uuidFromSeed(`crdc-instance:${sopInstanceUid(entry.spec, index)}`)}.dcm`;
         return { key, index, size: instanceSize(entry.spec, index), etag: this.store?.etag(key) ?? this.etagOf(entry, index, key) };
       });

@@ -9,6 +9,8 @@ export interface IdcFaultScope {
   kind?: IdcRequestKind | IdcRequestKind[];
   /** Only keys starting with this (e.g. '<series uuid>/'); for a listing, its prefix is matched. */
   keyPrefix?: string;
+  /** Only requests of this method (e.g. 'GET', to spare a HEAD); default any. */
+  method?: string;
   count?: number;
 }
 
@@ -60,6 +62,7 @@ interface Rule<K extends IdcFaultKind = IdcFaultKind> {
   params: IdcFaultParams[K];
   kinds: readonly IdcRequestKind[];
   keyPrefix?: string;
+  method?: string;
   remaining: number;
 }
 
@@ -68,7 +71,7 @@ const BODY: readonly IdcRequestKind[] = ['object'];
 
 function scoped<K extends IdcFaultKind>(kind: K, params: IdcFaultParams[K], scope: IdcFaultScope, defaults: readonly IdcRequestKind[]): Rule<K> {
   const kinds = scope.kind === undefined ? defaults : [scope.kind].flat();
-  return { kind, params, kinds, keyPrefix: scope.keyPrefix, remaining: scope.count ?? 1 };
+  return { kind, params, kinds, keyPrefix: scope.keyPrefix, method: scope.method, remaining: scope.count ?? 1 };
 }
 
 function countScope(raw: number | IdcFaultScope): IdcFaultScope {
@@ -121,9 +124,10 @@ export class IdcFaults {
   }
 
   /** Consumes one firing of the first matching rule of `kind`. */
-  take<K extends IdcFaultKind>(kind: K, requestKind: IdcRequestKind, key: string): IdcFaultParams[K] | undefined {
+  take<K extends IdcFaultKind>(kind: K, requestKind: IdcRequestKind, key: string, method = 'GET'): IdcFaultParams[K] | undefined {
     const rule = this.rules.find(
-      (r): r is Rule<K> => r.kind === kind && r.remaining > 0 && r.kinds.includes(requestKind) && (r.keyPrefix === undefined || key.startsWith(r.keyPrefix)),
+      (r): r is Rule<K> => r.kind === kind && r.remaining > 0 && r.kinds.includes(requestKind) && (r.keyPrefix === undefined || key.startsWith(r.keyPrefix))
+        && (r.method === undefined || r.method === method),
     );
     if (!rule) return undefined;
     rule.remaining -= 1;

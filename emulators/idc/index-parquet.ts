@@ -11,8 +11,8 @@ export interface IdcIndexRow {
   StudyInstanceUID: string;
   SeriesInstanceUID: string;
   series_size_MB: number;
-  /** `s3://<bucket>/<crdc_series_uuid>/*`. */
-  series_aws_url: string;
+  /** `s3://<bucket>/<crdc_series_uuid>/*`; null for a row that says not where (a NULL in the file). */
+  series_aws_url: string | null;
 }
 
 /** Column order of the published file. */
@@ -111,6 +111,6 @@ export async function writeIndexParquet(batches: Iterable<readonly IdcIndexRow[]
 }
 
 /** The index of a collection, in memory. */
-export async function indexParquetFor(entries: readonly IdcSeriesEntry[], options: IndexWriteOptions = {}): Promise<Buffer> {
-  return (await writeIndexParquet([entries.map(indexRow)], undefined, options)) as Buffer;
+export async function indexParquetFor(entries: readonly IdcSeriesEntry[], options: IndexWriteOptions = {}, rowOf: (entry: IdcSeriesEntry) => IdcIndexRow = indexRow): Promise<Buffer> {
+  return (await writeIndexParquet([entries.map(rowOf)], undefined, options)) as Buffer;
 }

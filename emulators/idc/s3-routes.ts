@@ -32,6 +32,8 @@ export interface S3Context {
   bytesPerSecond?: number;
   /** Largest page the server returns, whatever max-keys asks (S3: 1000). */
   pageLimit: number;
+  /** How text is escaped in XML answers (IdcEmulatorOptions.xmlEscapes). */
+  xmlEscapes: XmlEscapes;
   /** Records the status for the request log. */
   status(code: number): void;
 }
@@ -39,15 +41,23 @@ export interface S3Context {
 const S3_NS = 'http://s3.amazonaws.com/doc/2006-03-01/';
 const xml = new XMLBuilder({ ignoreAttributes: false, suppressEmptyNode: false });
 
-function xmlDocument(body: Record<string, unknown>): string {
-  return `<?xml version="1.0" encoding="UTF-8"?>\n${xml.build(body) as string}`;
+/**
+ * 'aws' escapes quotes as `&quot;` and `&apos;`, as S3 does; 'go' as Go's encoding/xml does (MinIO, SeaweedFS),
+ * with numeric character references `&#34;` and `&#39;`.
+ */
+export type XmlEscapes = 'aws' | 'go';
+
+function xmlDocument(ctx: S3Context, body: Record<string, unknown>): string {
+  const text = xml.build(body) as string;
+  const escaped = ctx.xmlEscapes === 'go' ? text.replaceAll('&quot;', '&#34;').replaceAll('&apos;', '&#39;') : text;
+  return `<?xml version="1.0" encoding="UTF-8"?>\n${escaped}`;
 }
 
 const REQUEST_ID = '0A49CE4060975EAC';
 
 /** S3's error document: `<Error><Code>…</Code><Message>…</Message>…</Error>` (docs/reference/idc.md#errors). */
 export function sendS3Error(ctx: S3Context, status: number, code: string, message: string, extra: Record<string, string> = {}, headers: Record<string, string> = {}): void {
-  const body = ctx.req.method === 'HEAD' ? '' : xmlDocument({ Error: { Code: code, Message: message, ...extra, RequestId: REQUEST_ID } });
+  const body = ctx.req.method === 'HEAD' ? '' : xmlDocument(ctx, { Error: { Code: code, Message: message, ...extra, RequestId: REQUEST_ID } });
   ctx.status(status);
   ctx.res.writeHead(status, { 'Content-Type': 'application/xml', 'Content-Length': Buffer.byteLength(body), 'x-amz-request-id': REQUEST_ID, ...headers });
   ctx.res.end(body);
@@ -86,7 +96,7 @@ export function listObjectsV2(ctx: S3Context, bucket: string, objects: readonly 
       StorageClass: 'STANDARD',
     }));
   }
-  const body = xmlDocument({ ListBucketResult: result });
+  const body = xmlDocument(ctx, { ListBucketResult: result });
   ctx.status(200);
   ctx.res.writeHead(200, { 'Content-Type': 'application/xml', 'Content-Length': Buffer.byteLength(body) });
   ctx.res.end(ctx.req.method === 'HEAD' ? undefined : body);
@@ -105,8 +115,14 @@ export function parseRange(header: string | undefined, size: number): [number, n
   return [start, m[2] === '' ? size - 1 : Math.min(size - 1, Number(m[2]))];
 }
 
-function etagMatches(header: string | undefined, etag: string): boolean {
-  return header !== undefined && header.split(',').some((t) => t.trim() === '*' || t.trim().replace(/^W\//, '') === etag);
+/**
+ * If-Match compares strongly (a weak ETag never matches), If-None-Match weakly (the `W/` is ignored on both sides),
+ * as RFC 9110 has them.
+ */
+function etagMatches(header: string | undefined, etag: string, strong: boolean): boolean {
+  if (header === undefined) return false;
+  const opaque = (tag: string): string => tag.replace(/^W\//, '');
+  return header.split(',').map((t) => t.trim()).some((t) => t === '*' || (strong ? !t.startsWith('W/') && !etag.startsWith('W/') && t === etag : opaque(t) === opaque(etag)));
 }
 
 /** GET or HEAD of one object, with conditionals, Range and the body faults. */
@@ -114,11 +130,11 @@ export async function serveObject(ctx: S3Context, object: ServedObject, kind: Id
   const { req, res, faults } = ctx;
   const common = { ETag: object.etag, 'Last-Modified': object.lastModified.toUTCString(), 'Accept-Ranges': 'bytes' };
   const ifMatch = req.headers['if-match'];
-  if (ifMatch !== undefined && !etagMatches(ifMatch, object.etag)) {
+  if (ifMatch !== undefined && !etagMatches(ifMatch, object.etag, true)) {
     sendS3Error(ctx, 412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', { Condition: 'If-Match' });
     return;
   }
-  if (etagMatches(req.headers['if-none-match'], object.etag)) {
+  if (etagMatches(req.headers['if-none-match'], object.etag, false)) {
     ctx.status(304);
     res.writeHead(304, common);
     res.end();

@@ -6,9 +6,9 @@ import type { AddressInfo } from 'node:net';
 import { makeInstance, type SeriesSpec } from '../dicom/synthetic-series.js';
 import { IDC_BUCKETS, INDEX_BUCKET, INDEX_KEY, IdcCatalog, s3Etag, type IdcObjectInfo, type IdcSeriesEntry } from './catalog.js';
 import { IdcFaults, type IdcRequestKind } from './faults.js';
-import { indexParquetFor } from './index-parquet.js';
+import { indexParquetFor, indexRow, type IdcIndexRow } from './index-parquet.js';
 import { ObjectStore } from './object-store.js';
-import { listObjectsV2, sendS3Error, serveObject, type S3Context, type ServedObject } from './s3-routes.js';
+import { listObjectsV2, sendS3Error, serveObject, type S3Context, type ServedObject, type XmlEscapes } from './s3-routes.js';
 
 export interface IdcEmulatorOptions {
   /** Loopback port to listen on; 0 (default) picks a free one. */
@@ -17,6 +17,12 @@ export interface IdcEmulatorOptions {
   collection: SeriesSpec[];
   /** Series in the index whose objects are gone (an empty listing: the index is stale for them). */
   staleUids?: Iterable<string>;
+  /** Instances (by index, per SeriesInstanceUID) gone from a series' bucket while its index row still counts them. */
+  lostObjects?: Record<string, number[]>;
+  /** Series whose index row has a NULL series_aws_url. */
+  unlocatedUids?: Iterable<string>;
+  /** The index host sends a weak ETag (`W/"…"`), which If-Match never matches. */
+  weakIndexEtag?: boolean;
   /** Which of the three IDC buckets a series is in; default a hash of its UID. */
   bucketFor?: (spec: SeriesSpec) => string;
   /** Serve this parquet file as the index instead of one generated from `collection` (e.g. a million-row bench index). */
@@ -27,6 +33,8 @@ export interface IdcEmulatorOptions {
   partSize?: number;
   /** Most keys one listing page returns; default 1000 (S3's limit). */
   pageLimit?: number;
+  /** How quotes in XML answers are escaped: 'aws' (default, `&quot;`) or 'go' (`&#34;`, as MinIO and SeaweedFS write them). */
+  xmlEscapes?: XmlEscapes;
   /** Per-connection bandwidth cap for bodies, modelling the WAN in benchmarks. */
   bytesPerSecond?: number;
   /**
@@ -118,8 +126,14 @@ export async function startIdcEmulator(options: IdcEmulatorOptions): Promise<Idc
     : await generatedIndex();
 
   async function generatedIndex(): Promise<ServedObject> {
-    const bytes = await indexParquetFor(catalog.entries(), { rowGroupSize: options.indexRowGroupSize });
-    return bufferObject(INDEX_KEY, bytes, s3Etag(bytes));
+    const unlocated = new Set(options.unlocatedUids ?? []);
+    const rowOf = (entry: IdcSeriesEntry): IdcIndexRow => ({ ...indexRow(entry), ...(unlocated.has(entry.spec.seriesUid) ? { series_aws_url: null } : {}) });
+    const bytes = await indexParquetFor(catalog.entries(), { rowGroupSize: options.indexRowGroupSize }, rowOf);
+    return indexObject(bytes);
+  }
+
+  function indexObject(bytes: Buffer): ServedObject {
+    return bufferObject(INDEX_KEY, bytes, `${options.weakIndexEtag ? 'W/' : ''}${s3Etag(bytes)}`);
   }
 
   function dicomObject(entry: IdcSeriesEntry, info: IdcObjectInfo): ServedObject {
@@ -146,16 +160,16 @@ export async function startIdcEmulator(options: IdcEmulatorOptions): Promise<Idc
     };
     requests.push(record);
     const ctx: S3Context = {
-      req, res, query: url.searchParams, faults, bytesPerSecond: options.bytesPerSecond, pageLimit: options.pageLimit ?? 1000,
+      req, res, query: url.searchParams, faults, bytesPerSecond: options.bytesPerSecond, pageLimit: options.pageLimit ?? 1000, xmlEscapes: options.xmlEscapes ?? 'aws',
       status: (code) => void (record.status = code),
     };
     const kind: IdcRequestKind = bucket === INDEX_BUCKET ? 'index' : key === '' ? 'list' : 'object';
     const faultKey = kind === 'list' ? (url.searchParams.get('prefix') ?? '') : key;
-    if (faults.take('reset', kind, faultKey)) {
+    if (faults.take('reset', kind, faultKey, req.method)) {
       req.socket.destroy();
       return;
     }
-    const error = faults.take('error', kind, faultKey);
+    const error = faults.take('error', kind, faultKey, req.method);
     if (error) {
       const headers: Record<string, string> = error.retryAfter === undefined ? {} : { 'Retry-After': String(error.retryAfter) };
       sendS3Error(ctx, error.status, error.code, error.code === 'SlowDown' ? 'Please reduce your request rate.' : 'We encountered an internal error. Please try again.', {}, headers);
@@ -232,7 +246,7 @@ export async function startIdcEmulator(options: IdcEmulatorOptions): Promise<Idc
     },
     indexEtag: () => index.etag,
     publishIndex: (bytes) => {
-      index = bufferObject(INDEX_KEY, bytes, s3Etag(bytes));
+      index = indexObject(bytes);
     },
     close: () =>
       (closing ??= new Promise<void>((resolve, reject) => {

@@ -53,6 +53,8 @@ export interface SeriesReportRow {
   md5Verified: number;
   attempts: number;
   error: string;
+  /** Doubts about what was imported, e.g. an IDC listing short of the index's series size; '' when none. */
+  warning: string;
   /** Where the series came from (a dry run: where it would come from); '' when nothing was or would be sent. */
   source: SourceName | '';
   /** How its files were checked: every file by MD5, or by size plus header (IDC's multipart ETags). */
@@ -116,7 +118,7 @@ export function licensesAndCitations(series: SeriesProvenance[]): Pick<RunReport
 
 export const REPORT_COLUMNS: (keyof SeriesReportRow)[] = [
   'seriesUid', 'studyUid', 'patientId', 'subject', 'session', 'modality', 'seriesDescription', 'studyDate', 'collection', 'license', 'licenseUri',
-  'status', 'imagesExpected', 'files', 'bytes', 'md5Verified', 'attempts', 'error', 'sessionUrl', 'source', 'verified', 'seconds',
+  'status', 'imagesExpected', 'files', 'bytes', 'md5Verified', 'attempts', 'error', 'warning', 'sessionUrl', 'source', 'verified', 'seconds',
 ];
 
 export async function reportCsv(report: RunReport): Promise<string> {

@@ -15,6 +15,8 @@ export interface RunOutcomes {
   unknownReason?: string;
   /** Series this run committed from an interrupted run's prearchive leftover: imported now, though planned as there. */
   recovered?: ReadonlySet<string>;
+  /** What a source found doubtful about a series it served (an IDC listing short of the index's size), by UID. */
+  warnings?: ReadonlyMap<string, string>;
 }
 
 const NOTHING = { files: 0, bytes: 0, md5Verified: 0, attempts: 0, error: '' };
@@ -59,6 +61,7 @@ export function reportRows(plan: Plan, run: RunOutcomes, xnat: { host: string; p
       md5Verified: outcome.md5Verified,
       attempts: outcome.attempts,
       error: outcome.error,
+      warning: run.warnings?.get(series.uid) ?? '',
       source: outcome.source ?? (outcome.status === 'planned' ? series.source ?? '' : ''),
       verified: outcome.verified ?? '',
       seconds: outcome.startedMs !== undefined && outcome.endedMs !== undefined ? Math.round((outcome.endedMs - outcome.startedMs) / 100) / 10 : 0,

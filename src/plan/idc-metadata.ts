@@ -1,4 +1,4 @@
-import { ConnectionError, PeerAnswerError, TciaHttpError, describeError } from '../errors.js';
+import { ConnectionError, PeerAnswerError, PeerHttpError, TciaHttpError, describeError } from '../errors.js';
 import { forEachLimit } from '../concurrency.js';
 import type { Logger } from '../log.js';
 import type { IdcSeriesLocation } from '../sources/idc/index-reader.js';
@@ -56,8 +56,13 @@ function isNbiaDown(error: unknown): boolean {
   return (error instanceof ConnectionError && error.peer === 'TCIA') || error instanceof TciaHttpError || (error instanceof PeerAnswerError && error.peer === 'TCIA');
 }
 
-/** Metadata from IDC: one Range GET of a header per study (docs/reference/idc.md#header), the rest from the index. */
-export async function idcSeriesMetadata(uids: string[], deps: Pick<PlanMetadataDeps, 'idc' | 's3' | 'connections' | 'signal'>): Promise<Map<string, SeriesMetadata>> {
+/**
+ * Metadata from IDC: one Range GET of a header per study (docs/reference/idc.md#header), the rest from the index.
+ * A series whose objects IDC will not serve now (a stale entry, a refusal, SlowDown outlasting the retries) costs
+ * only its own header: the study's next series is tried, and a study with none readable is labelled from the index
+ * alone. Whether such a series can be fetched at all is the transfer's to find out, series by series.
+ */
+export async function idcSeriesMetadata(uids: string[], deps: Pick<PlanMetadataDeps, 'idc' | 's3' | 'connections' | 'signal' | 'logger'>): Promise<Map<string, SeriesMetadata>> {
   const byStudy = new Map<string, string[]>();
   for (const uid of uids) {
     const studyUid = deps.idc.get(uid)!.studyUid;
@@ -67,15 +72,26 @@ export async function idcSeriesMetadata(uids: string[], deps: Pick<PlanMetadataD
   }
   const headers = new Map<string, DicomHeader>();
   await forEachLimit([...byStudy.entries()], deps.connections, async ([studyUid, series]) => {
+    if (!deps.s3) return;
     // The first series of the study whose bucket holds a readable instance (a stale entry lists nothing).
+    let why = '';
     for (const uid of series) {
       const where = deps.idc.get(uid)!;
-      const header = await deps.s3?.readSeriesHeader(where.bucket, where.seriesUuid, deps.signal);
-      if (header) {
-        headers.set(studyUid, header);
-        return;
+      try {
+        const header = await deps.s3.readSeriesHeader(where.bucket, where.seriesUuid, deps.signal);
+        if (header) {
+          headers.set(studyUid, header);
+          return;
+        }
+        why = `series ${uid}: no object listed, or its first is not readable DICOM`;
+      } catch (error) {
+        // IDC answered about this series' objects (NoSuchKey, AccessDenied, a 412, SlowDown after the retries): its
+        // trouble. No answer at all (refused, unresolvable, TLS) is the endpoint's, which no other study escapes.
+        if (!(error instanceof PeerHttpError && error.peer === 'IDC') || deps.signal.aborted) throw error;
+        why = `series ${uid}: ${describeError(error)}`;
       }
     }
+    deps.logger.warn({ study: studyUid }, `study ${studyUid}: no IDC file header to read labels from (${why}); its labels come from IDC's index alone (subject: the PatientID; no StudyDate)`);
   });
   const metadata = new Map<string, SeriesMetadata>();
   for (const uid of uids) {

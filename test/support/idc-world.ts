@@ -8,8 +8,12 @@ export interface IdcWorld extends World {
   collection: SeriesSpec[];
 }
 
-export async function startIdcWorld(uids: string[], options: { inIdc?: string[]; idc?: Partial<IdcEmulatorOptions>; imagesPerSeries?: [number, number] } = {}): Promise<IdcWorld> {
-  const collection = buildCollection(uids, { imagesPerSeries: options.imagesPerSeries ?? [4, 7], seriesPerStudy: 2 });
+export async function startIdcWorld(
+  uids: string[],
+  options: { inIdc?: string[]; idc?: Partial<IdcEmulatorOptions>; imagesPerSeries?: [number, number]; /** Rows and columns of each image; default 64. */ matrix?: number } = {},
+): Promise<IdcWorld> {
+  const matrix = options.matrix === undefined ? {} : { rows: options.matrix, columns: options.matrix };
+  const collection = buildCollection(uids, { imagesPerSeries: options.imagesPerSeries ?? [4, 7], seriesPerStudy: 2, ...matrix });
   const wanted = new Set(options.inIdc ?? uids);
   const world = await startWorld({ nbia: { collection } });
   const idc = await startIdcEmulator({ collection: collection.filter((s) => wanted.has(s.seriesUid)), ...options.idc });

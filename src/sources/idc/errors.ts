@@ -1,6 +1,6 @@
-import { XMLParser } from 'fast-xml-parser';
+import { XMLParser, type X2jOptions } from 'fast-xml-parser';
 import { PeerHttpError, XtdError, type PeerHttpErrorOptions, type XtdErrorOptions } from '../../errors.js';
-import { isRetryableStatus, RETRYABLE_S3_CODES } from '../../retryable.js';
+import { isRetryableStatus, NEW_ATTEMPT_S3_CODES, RETRYABLE_S3_CODES } from '../../retryable.js';
 
 /** An error answer from an IDC bucket or the index host, with S3's own code when it sent one. */
 export class IdcHttpError extends PeerHttpError {
@@ -8,7 +8,9 @@ export class IdcHttpError extends PeerHttpError {
   readonly s3Code: string;
 
   constructor(status: number, s3Code: string, message: string, options: PeerHttpErrorOptions = {}) {
-    super('IDC', status, 'ERR_IDC_HTTP', message, { retryable: isRetryableStatus('IDC', status) || RETRYABLE_S3_CODES.has(s3Code), ...options });
+    const again = isRetryableStatus('IDC', status) || RETRYABLE_S3_CODES.has(s3Code);
+    const afresh = !again && (NEW_ATTEMPT_S3_CODES.has(s3Code) || status === 412);
+    super('IDC', status, 'ERR_IDC_HTTP', message, { retryable: again || afresh, onlyOnNewAttempt: afresh, ...options });
     this.s3Code = s3Code;
   }
 }
@@ -20,7 +22,17 @@ export class IdcVerifyError extends XtdError {
   }
 }
 
-const parser = new XMLParser({ parseTagValue: false, ignoreAttributes: true });
+/**
+ * A parser for S3's XML answers. XML requires numeric character references to be decoded, and Go's encoding/xml
+ * (MinIO, SeaweedFS) writes an ETag's quotes as `&#34;`, not AWS's `&quot;` (docs/reference/idc.md#buckets);
+ * fast-xml-parser decodes them only with `htmlEntities`. A reference decodes to one character, so this adds no
+ * expansion; DOCTYPE entities stay under the parser's own limits, and S3 never sends a DOCTYPE.
+ */
+export function s3XmlParser(options: X2jOptions = {}): XMLParser {
+  return new XMLParser({ parseTagValue: false, ignoreAttributes: true, htmlEntities: true, ...options });
+}
+
+const parser = s3XmlParser();
 
 /** The `<Error>` document S3 sends with a failed request (docs/reference/idc.md#errors); undefined if it is not one. */
 export function parseS3Error(body: string): { code: string; message: string } | undefined {

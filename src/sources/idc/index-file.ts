@@ -85,16 +85,21 @@ export async function openIndexFile(source: string, options: IndexFileOptions = 
     },
   };
 
+  // If-Match compares strongly, so a weak ETag (`W/"…"`) never matches it: every range would get 412. Such a host
+  // is pinned by checking that each answer carries the same ETag instead (docs/reference/idc.md#index).
+  const weak = meta.etag.startsWith('W/');
+  const changed = (): IdcHttpError => new IdcHttpError(412, 'PreconditionFailed', 'the IDC index changed while it was being read; run again to use the new release', { retryable: false });
+
   async function fetchRange(start: number, end: number): Promise<Buffer> {
     if (start === end) return Buffer.alloc(0);
     return withRetries(policy, options.signal, async () => {
       const headers: Record<string, string> = { range: `bytes=${start}-${end - 1}` };
-      if (meta.etag) headers['if-match'] = meta.etag;
+      if (meta.etag && !weak) headers['if-match'] = meta.etag;
       const response = await http.get(source, { headers, responseType: 'buffer', signal: options.signal });
-      if (response.statusCode === 412) {
-        throw new IdcHttpError(412, 'PreconditionFailed', 'the IDC index changed while it was being read; run again to use the new release');
-      }
+      if (response.statusCode === 412) throw changed();
       if (response.statusCode !== 206 && response.statusCode !== 200) throw errorOf(response, 'index');
+      const etag = response.headers.etag;
+      if (weak && etag !== undefined && etag !== meta.etag) throw changed();
       fetched += response.body.length;
       // A server that ignores Range sends the whole file: keep the part asked for.
       const body = response.statusCode === 200 ? response.body.subarray(start, end) : response.body;

@@ -1,6 +1,7 @@
 import { parquetMetadataAsync, parquetRead, type AsyncBuffer, type Awaitable, type Compressors, type FileMetaData } from 'hyparquet';
 import { compressors as jsCompressors } from 'hyparquet-compressors';
 import { openIndexFile, type IndexFileOptions } from './index-file.js';
+import { XtdError } from '../../errors.js';
 import { IdcIndexError } from './index-location.js';
 
 /** Where IDC keeps one series, and the index's facts about it (docs/reference/idc.md#index). */
@@ -19,6 +20,8 @@ export interface IdcSeriesLocation {
 export interface IdcIndexLookup {
   /** SeriesInstanceUID → location, for the wanted UIDs the index holds; a UID absent here is not in IDC's release. */
   series: Map<string, IdcSeriesLocation>;
+  /** Wanted UIDs whose row has no series_aws_url: IDC cannot say where they are, so they count as not in IDC. */
+  unlocated: string[];
   /** The index's ETag, or undefined for a local file. */
   etag?: string;
   /** Rows in the index. */
@@ -45,10 +48,13 @@ export async function lookupIdcSeries(source: string, uids: Iterable<string>, op
   const index = await openIndexFile(source, options);
   // The footer of a million-row index is a few KB; hyparquet's default first read (512 KB) would be mostly data.
   const metadata = await parquetMetadataAsync(index.file, { initialFetchSize: 64 * 1024 }).catch((error: unknown) => {
+    // A failed read (the host's answer, the network) says nothing about the file's format: it is reported as it is.
+    if (error instanceof XtdError) throw error;
     throw new IdcIndexError(`the IDC index ${source} is not a parquet file (${(error as Error).message})`);
   });
-  const series = await findSeries(index.file, metadata, new Set(uids));
-  return { series, etag: index.etag, rows: Number(metadata.num_rows), bytesFetched: index.bytesFetched() };
+  const unlocated = new Set<string>();
+  const series = await findSeries(index.file, metadata, new Set(uids), WINDOW_ROWS, unlocated);
+  return { series, unlocated: [...unlocated], etag: index.etag, rows: Number(metadata.num_rows), bytesFetched: index.bytesFetched() };
 }
 
 /**
@@ -58,8 +64,13 @@ export async function lookupIdcSeries(source: string, uids: Iterable<string>, op
  */
 export const WINDOW_ROWS = 131_072;
 
-/** The lookup over an already open parquet file; `windowRows` is for tests, to cross windows in a small file. */
-export async function findSeries(file: AsyncBuffer, metadata: FileMetaData, wanted: ReadonlySet<string>, windowRows = WINDOW_ROWS): Promise<Map<string, IdcSeriesLocation>> {
+/**
+ * The lookup over an already open parquet file; `windowRows` is for tests, to cross windows in a small file. UIDs
+ * whose row has no series_aws_url go into `unlocated` instead.
+ */
+export async function findSeries(
+  file: AsyncBuffer, metadata: FileMetaData, wanted: ReadonlySet<string>, windowRows = WINDOW_ROWS, unlocated = new Set<string>(),
+): Promise<Map<string, IdcSeriesLocation>> {
   const names = new Set(metadata.schema.map((s) => s.name));
   const missing = [UID_COLUMN, ...OTHER_COLUMNS].filter((c) => !names.has(c));
   if (missing.length > 0) throw new IdcIndexError(`the IDC index has no column ${missing.join(', ')}`);
@@ -91,9 +102,10 @@ export async function findSeries(file: AsyncBuffer, metadata: FileMetaData, want
       });
     }
     if (hits.length > 0) await readHits(parquet, windowsOf(hits, rowStart, windowRows));
-    for (const { fields } of hits) addRow(found, fields);
+    for (const { fields } of hits) addRow(found, fields, unlocated);
     collectGarbage?.();
   }
+  for (const uid of found.keys()) unlocated.delete(uid);
   return found;
 }
 
@@ -172,9 +184,14 @@ function hashBytes(bytes: Uint8Array): number {
   return h >>> 0;
 }
 
-function addRow(found: Map<string, IdcSeriesLocation>, fields: Partial<Record<string, unknown>>): void {
+function addRow(found: Map<string, IdcSeriesLocation>, fields: Partial<Record<string, unknown>>, unlocated: Set<string>): void {
   const uid = String(fields[UID_COLUMN]);
-  const awsUrl = String(fields.series_aws_url ?? '');
+  // One row without a place (NULL) says nothing about the others: only that series is not to be had from IDC.
+  if (fields.series_aws_url === null || fields.series_aws_url === undefined || fields.series_aws_url === '') {
+    unlocated.add(uid);
+    return;
+  }
+  const awsUrl = String(fields.series_aws_url);
   const where = parseSeriesAwsUrl(awsUrl);
   if (!where) throw new IdcIndexError(`the IDC index's series_aws_url for ${uid} is not s3://<bucket>/<uuid>/*: ${awsUrl}`);
   // A UID listed twice keeps its first row; IDC's index has one row per series.

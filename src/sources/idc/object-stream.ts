@@ -90,7 +90,7 @@ export function resumableObject(ref: S3ObjectRef, open: OpenBody, policy: RetryP
         if (controller.signal.aborted) throw error;
         if (error instanceof IdcVerifyError) throw error;
         failures = received > before ? 1 : failures + 1;
-        const delay = isRetryable(error) ? retryDelay(failures, policy, retryAfterOf(error)) : 0;
+        const delay = isRetryable(error, 'request') ? retryDelay(failures, policy, retryAfterOf(error)) : 0;
         if (delay === 0) throw error;
         await pause(delay, controller.signal);
       }

@@ -1,11 +1,10 @@
 import type { Readable } from 'node:stream';
 import type { Got, Response } from 'got';
-import { XMLParser } from 'fast-xml-parser';
 import { translateNetworkError } from '../../network-errors.js';
 import { DEFAULT_RETRY, withRetries, type RetryPolicy } from '../../retry.js';
 import { readDicomHeader, type DicomHeader } from '../../transfer/dicom-header.js';
 import { readStart } from '../stream-chunks.js';
-import { IdcHttpError } from './errors.js';
+import { IdcHttpError, s3XmlParser } from './errors.js';
 import { errorOf, header, idcHttp } from './http.js';
 import { resumableObject, type S3ObjectRef } from './object-stream.js';
 
@@ -20,13 +19,15 @@ export interface IdcS3ClientOptions {
   /** Idle time after which a silent connection counts as stalled. */
   stallTimeoutMs?: number;
   insecure?: boolean;
+  /** Told of every whole listing of a series (not the one-key listing of a header read). */
+  onListed?: (bucket: string, seriesUuid: string, objects: readonly S3ObjectRef[]) => void;
 }
 
 /** The first bytes read for a header; doubled up to HEAD_MAX when the header is longer (docs/reference/idc.md#header). */
 const HEAD_FIRST = 64 * 1024;
 const HEAD_MAX = 4 * 1024 * 1024;
 
-const listParser = new XMLParser({ parseTagValue: false, ignoreAttributes: true, isArray: (name) => name === 'Contents' });
+const listParser = s3XmlParser({ isArray: (name) => name === 'Contents' });
 
 interface ListPage {
   ListBucketResult?: {
@@ -45,9 +46,11 @@ export class IdcS3Client {
   private readonly http: Got;
   private readonly policy: RetryPolicy;
   private readonly endpoint?: string;
+  private readonly onListed?: IdcS3ClientOptions['onListed'];
 
   constructor(options: IdcS3ClientOptions = {}) {
     this.endpoint = options.endpoint?.replace(/\/+$/, '');
+    this.onListed = options.onListed;
     this.policy = options.retry ?? DEFAULT_RETRY;
     this.http = idcHttp(options);
   }
@@ -83,6 +86,7 @@ export class IdcS3Client {
       }
       token = result.IsTruncated === 'true' && !first ? result.NextContinuationToken : undefined;
     } while (token);
+    if (!first) this.onListed?.(bucket, seriesUuid, objects);
     return objects;
   }
 
