@@ -1,6 +1,7 @@
 /**
  * How the archive catalogues a scan's files: per file, by SOP class, primary imaging classes under `DICOM` and the
- * rest under `secondary` (docs/reference/xnat-rest.md#scan-resources). The prearchive keeps one `DICOM` resource.
+ * rest under `secondary` (docs/reference/xnat-rest.md#scan-resources). The emulated prearchive keeps one `DICOM`
+ * resource (XNAT's built one may split too; the tool counts both either way).
  */
 import type { StoredFile, StoredScan } from './state.js';
 
@@ -10,7 +11,7 @@ const PRIMARY_SOP_CLASSES = new Set(
     '1', '1.1', '1.1.1', '1.2', '1.2.1', '1.3', '1.3.1', // CR, DX, MG, intra-oral X-ray
     '2', '2.1', '4', '4.1', '128', '130', // CT, MR, PET and their Enhanced forms
     '3.1', '6.1', '6.3', '20', // US multi-frame, US, photoacoustic, NM
-    '12.1', '12.2', '13.1.1', '13.1.2', '13.1.3', // XA, RF, 3D X-ray, breast tomosynthesis
+    '12.1', '12.2', '13.1.1', '13.1.2', // XA, RF, 3D X-ray (breast tomosynthesis is not on XNAT's list)
     '481.1', '481.2', // RT Image, RT Dose
     '77.1.1.1', '77.1.2', '77.1.2.1', '77.1.4.1', '77.1.5.1', '77.1.5.2', '77.1.5.4', '77.1.6', '77.1.7', '77.1.8', // visible light
     '9.1.1', '9.1.3', '9.2.1', '9.3.1', '9.6.1', '9.7.2', '9.7.3', '9.8.1', // waveforms
