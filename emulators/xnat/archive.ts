@@ -74,13 +74,16 @@ function doArchive(state: XnatState, s: PrearcSession, req: ArchiveRequest): { u
   if (existing && !isImageSession(existing.xsiType)) {
     throw new ArchiveFailure('error', `class ${javaClass(existing.xsiType)} cannot be cast to class org.nrg.xdat.om.XnatImagesessiondata`);
   }
+  // fixSubject runs before any conflict check: a subject the reference does not find is created even when the
+  // archive is then refused (docs/reference/xnat-rest.md#shared-experiments).
+  let subject = state.findSubject(project.id, subjectLabel, true);
+  if (!subject) {
+    // The importer creates missing subjects itself (docs/reference/xnat-rest.md#experiments).
+    subject = { id: state.nextSubjectId(), project: project.id, label: subjectLabel, insertDate: new Date(), insertUser: req.user };
+    state.subjects.push(subject);
+  }
+  // buildURI names the subject by its own label, the owning project's.
   if (!existing) {
-    let subject = state.findSubject(project.id, subjectLabel);
-    if (!subject) {
-      // The importer creates missing subjects itself (docs/reference/xnat-rest.md#experiments).
-      subject = { id: state.nextSubjectId(), project: project.id, label: subjectLabel, insertDate: new Date(), insertUser: req.user };
-      state.subjects.push(subject);
-    }
     const experiment: Experiment = {
       id: state.nextExperimentId(),
       project: project.id,
@@ -96,16 +99,15 @@ function doArchive(state: XnatState, s: PrearcSession, req: ArchiveRequest): { u
       scans: s.scans.map((x) => ({ ...x, files: new Map(x.files), catId: state.nextCatalogId(), secondaryCatId: state.nextCatalogId() })),
     };
     state.experiments.push(experiment);
-    return { uri: archiveUri(project.id, subjectLabel, label), experiment };
+    return { uri: archiveUri(project.id, subject.label, label), experiment };
   }
-  merge(state, existing, s, { label, project: project.id, subjectLabel, xsiType }, req);
-  const subject = state.subjectById(existing.subjectId);
-  return { uri: archiveUri(project.id, subject?.label ?? subjectLabel, existing.label), experiment: existing };
+  merge(state, existing, s, { label, project: project.id, subjectId: subject.id, xsiType }, req);
+  return { uri: archiveUri(project.id, subject.label, existing.label), experiment: existing };
 }
 
 /** MergeSessionsA plus PrearcSessionArchiver's pre-checks; all checks run before anything changes. */
-function merge(state: XnatState, target: Experiment, s: PrearcSession, into: { label: string; project: string; subjectLabel: string; xsiType: string }, req: ArchiveRequest): void {
-  const { subjectLabel, xsiType } = into;
+function merge(state: XnatState, target: Experiment, s: PrearcSession, into: { label: string; project: string; subjectId: string; xsiType: string }, req: ArchiveRequest): void {
+  const { xsiType } = into;
   if (req.overwrite === 'none') throw new ArchiveFailure('conflict', 'Session already exists, retry with overwrite enabled');
   // A session shared into the project is found by its label there, but stays its owner's: no upload merges into it
   // (docs/reference/xnat-rest.md#shared-experiments).
@@ -115,8 +117,9 @@ function merge(state: XnatState, target: Experiment, s: PrearcSession, into: { l
   if (target.xsiType !== xsiType) {
     throw new ArchiveFailure('conflict', 'Invalid modification of session modality via archive process.  Data may require a manual merge.');
   }
-  if (state.subjectById(target.subjectId)?.label !== subjectLabel) {
-    throw new ArchiveFailure('conflict', 'Invalid modification of session subject via archive process.');
+  // Compared by accession ID once the reference is resolved (checkForConflicts).
+  if (target.subjectId !== into.subjectId) {
+    throw new ArchiveFailure('conflict', `Invalid modification of session subject via archive process.: ${target.label} Already Exists for another Subject`);
   }
   const override = req.overwrite === 'delete';
   if (target.studyInstanceUid !== s.tag && !override) {

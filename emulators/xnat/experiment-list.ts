@@ -58,7 +58,9 @@ export function listExperiments(ctx: Ctx, list: Experiment[], project?: string):
 
 function experimentRow(ctx: Ctx, e: Experiment, project = e.project): Row {
   const subject = ctx.state.subjectById(e.subjectId);
-  // The subject's label stays the owner's: a subject not shared into the project has no label of its own there.
+  // The owner's label, but for an experiment shared into the project the label its subject's share has there
+  // (ProjSubExptList): a project's own experiment under another project's subject keeps that project's label.
+  const shared = project !== e.project ? subject?.shares?.find((x) => x.project === project)?.label : undefined;
   return {
     ID: e.id,
     project,
@@ -68,7 +70,7 @@ function experimentRow(ctx: Ctx, e: Experiment, project = e.project): Row {
     label: labelIn(e, project),
     insert_date: millisTimestamp(e.insertDate),
     URI: `/data/experiments/${e.id}`,
-    subject_label: subject?.label ?? '',
+    subject_label: shared || (subject?.label ?? ''),
     subject_ID: e.subjectId,
     UID: e.studyInstanceUid,
   };

@@ -6,7 +6,7 @@ import { filterRows, listExperiments } from './experiment-list.js';
 import { canDelete, canEdit, canRead, readableProject } from './projects.js';
 import { sendScanFile } from './prearchive.js';
 import { bytesOf, scanResource, scanResources, type ScanResource } from './scan-resources.js';
-import { shareExperiment } from './sharing.js';
+import { shareExperiment, shareSubject } from './sharing.js';
 import type { Experiment, Project, StoredScan, Subject } from './state.js';
 
 /** Routes under `/projects/P/subjects...`, `/projects/P/experiments...` and `/experiments...`. */
@@ -47,6 +47,10 @@ export function handleExperimentRoute(ctx: Ctx): boolean {
   }
   const subjectRef = s[3] as string;
   let subject = ctx.state.findSubject(p.id, subjectRef);
+  // ExperimentResource finds the experiment by project and label alone: the subject in the path is not looked at,
+  // so an archive URI naming the owner's label of a subject shared into the project still answers.
+  const byLabel = s.length >= 6 && s[4] === 'experiments' ? ctx.state.findExperiment(p.id, s[5] as string) : undefined;
+  if (byLabel) return experimentRoute(ctx, p, byLabel, s.slice(6));
   if (s.length === 4) {
     if (ctx.method === 'PUT') {
       if (!canEdit(ctx, p)) throw new HttpError(403, `Specified user account has insufficient create privileges for subjects in the ${p.id} project.`);
@@ -65,6 +69,7 @@ export function handleExperimentRoute(ctx: Ctx): boolean {
     return true;
   }
   if (!subject) throw new HttpError(404, `Unable to find subject ${subjectRef}.`);
+  if (ctx.method === 'PUT' && s[4] === 'projects' && s.length === 6) return shareSubject(ctx, subject, s[5] as string);
   if (s[4] !== 'experiments') return false;
   const sid = subject.id;
   if (s.length === 5) {

@@ -67,6 +67,8 @@ export interface Subject {
   label: string;
   insertDate: Date;
   insertUser: string;
+  /** Projects the subject is shared into, each with the label it has there (xnat:projectParticipant). */
+  shares?: ExperimentShare[];
 }
 
 export interface Experiment {
@@ -262,9 +264,16 @@ export class XnatState {
     return this.subjects.find((s) => s.id === id);
   }
 
-  /** Subject by label or accession ID within a project. */
-  findSubject(project: string, labelOrId: string): Subject | undefined {
-    return this.subjects.find((s) => s.project === project && (s.label === labelOrId || s.id === labelOrId));
+  /**
+   * Subject as XNAT resolves a reference within a project: its label there (its own, or the one a share into the
+   * project gave it), else its accession ID, whatever project owns it. The archiver ignores case in the label
+   * (retrieveMatchingSubject; docs/reference/xnat-rest.md#labels).
+   */
+  findSubject(project: string, labelOrId: string, ignoreCase = false): Subject | undefined {
+    const same = (a: string): boolean => (ignoreCase ? a.toLowerCase() === labelOrId.toLowerCase() : a === labelOrId);
+    return this.subjects.find((s) => s.project === project && same(s.label))
+      ?? this.subjects.find((s) => s.shares?.some((x) => x.project === project && x.label !== '' && same(x.label)))
+      ?? this.subjects.find((s) => s.id === labelOrId);
   }
 
   /** Experiment by label or accession ID within a project, shared ones by their label there (GetExptByProjectIdentifier). */

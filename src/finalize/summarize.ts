@@ -53,7 +53,7 @@ export function reportRows(plan: Plan, run: RunOutcomes, xnat: { host: string; p
       collection: series.meta?.collection ?? '',
       license: series.meta?.license ?? '',
       licenseUri: series.meta?.licenseUri ?? '',
-      sessionUrl: linked ? sessionUrl(xnat.host, xnat.project, subject, series.session) : '',
+      sessionUrl: linked ? sessionUrl(xnat.host, xnat.project, series.subjectId || subject, series.session) : '',
       status: outcome.status,
       imagesExpected: series.meta?.imageCount ?? 0,
       files: outcome.files,
@@ -69,7 +69,7 @@ export function reportRows(plan: Plan, run: RunOutcomes, xnat: { host: string; p
   });
 }
 
-/** The archived session's address; XNAT serves it by project, subject and session label. */
+/** The archived session's address; XNAT serves it by project, subject (label there, or accession ID) and session label. */
 function sessionUrl(host: string, project: string, subject: string, session: string | undefined): string {
   return subject && session ? `${host}/data/projects/${project}/subjects/${subject}/experiments/${session}` : '';
 }

@@ -20,6 +20,8 @@ export interface PlannedSeries {
   meta?: SeriesMetadata;
   action: SeriesAction;
   subject?: string;
+  /** Accession ID of the subject of the session XNAT already holds, if any (see PlannedStudy.subjectId). */
+  subjectId?: string;
   session?: string;
   /** The XNAT session (experiment ID) that already holds this study, if any. */
   sessionId?: string;
@@ -34,6 +36,12 @@ export interface PlannedStudy {
   studyUid: string;
   patientId: string;
   subject: string;
+  /**
+   * Accession ID of the subject of the study's session when XNAT already holds it: what the import and the archive
+   * path name the subject by. The listing's label is the owning project's, which the archiver does not find in this
+   * project when the subject is shared into it under another label (docs/reference/xnat-rest.md#shared-experiments).
+   */
+  subjectId?: string;
   session: string;
   /** Series to move, in SeriesNumber order. */
   series: PlannedSeries[];
@@ -77,6 +85,7 @@ export function buildPlan(uids: string[], metadata: ReadonlyMap<string, SeriesMe
     // A study XNAT already holds keeps its subject: another subject would be an "invalid modification" (docs/reference/xnat-rest.md#archive-conflicts).
     // Without a PatientName (v1 metadata whose header could not be read, src/plan/header-metadata.ts) the PatientID names the subject.
     const subject = existing?.subject || subjectLabel(meta.patientName, meta.patientId);
+    const subjectId = existing?.subjectId || undefined;
     const session = labels.get(meta.studyUid)!;
     const scan = existing ? holdings.scans.get(existing.id)?.find((s) => s.seriesUid === uid) : undefined;
     // As the check after a commit judges it (commit-study.ts): a scan holding more files than TCIA lists is not TCIA's series.
@@ -85,11 +94,11 @@ export function buildPlan(uids: string[], metadata: ReadonlyMap<string, SeriesMe
     // XNAT refuses to archive into another project's session, and its scans are not this project's to delete
     // (docs/reference/xnat-rest.md#shared-experiments): only a series it holds whole counts as there.
     const action: SeriesAction = complete ? 'skip' : owner ? 'blocked' : scan === undefined ? 'import' : 'redo';
-    const planned: PlannedSeries = { uid, meta, action, subject, session, sessionId: existing?.id, existingScan: scan };
+    const planned: PlannedSeries = { uid, meta, action, subject, subjectId, session, sessionId: existing?.id, existingScan: scan };
     if (action === 'blocked') planned.reason = sharedReason(existing!, owner!, scan, meta.imageCount);
     let study = studies.get(meta.studyUid);
     if (!study) {
-      study = { studyUid: meta.studyUid, patientId: meta.patientId, subject, session, series: [] };
+      study = { studyUid: meta.studyUid, patientId: meta.patientId, subject, subjectId, session, series: [] };
       studies.set(meta.studyUid, study);
     }
     if (action !== 'skip' && action !== 'blocked') study.series.push(planned);

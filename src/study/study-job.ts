@@ -43,6 +43,8 @@ export async function runStudyJob(study: PlannedStudy, deps: StudyJobDeps): Prom
   /** Scans of 'redo' series this job already deleted, so a resend does not delete them again. */
   const replaced = new Set<string>();
   const { subject } = study;
+  // What XNAT is told: the accession ID of the subject of a session it holds, else the label (PlannedStudy.subjectId).
+  const subjectRef = study.subjectId || subject;
   let prearchiveUri: string | undefined;
   let tainted = false;
 
@@ -64,7 +66,7 @@ export async function runStudyJob(study: PlannedStudy, deps: StudyJobDeps): Prom
           replaced.add(series.uid);
         }
         const moved = await transferSeries(
-          { meta: series.meta!, project: deps.project, subject, session: study.session },
+          { meta: series.meta!, project: deps.project, subject: subjectRef, session: study.session },
           { nbia: deps.nbia, source: deps.source, xnat: deps.xnat, logger: deps.logger, retry: deps.retry, signal: deps.signal,
             onBytes: (bytes) => events.seriesProgressed({ study, series, bytes }), onAttempt: () => events.seriesStarted({ study, series }) },
         );
@@ -112,7 +114,7 @@ export async function runStudyJob(study: PlannedStudy, deps: StudyJobDeps): Prom
   try {
     const committed = await commitAndVerify(
       prearchiveUri,
-      { project: deps.project, subject, session: study.session, studyUid: study.studyUid },
+      { project: deps.project, subject: subjectRef, session: study.session, studyUid: study.studyUid },
       // Without NBIA's count (metadata read from IDC) the count IDC listed, and the relay matched, is the one to check.
       inSession.map((s) => ({ uid: s.uid, imageCount: s.meta!.imageCount || sent.get(s.uid)!.files })),
       { xnat: deps.xnat, logger: log, signal: new AbortController().signal, source: IMPORT_SOURCE, settleTimeoutMs: deps.settleTimeoutMs, pollIntervalMs: deps.pollIntervalMs },

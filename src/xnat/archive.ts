@@ -6,7 +6,10 @@ export interface ArchivedSessionRow {
   id: string;
   label: string;
   studyUid: string;
+  /** The subject's label as the listing gives it: for a subject another project owns, the owner's label. */
   subject: string;
+  /** The subject's accession ID, which XNAT resolves from any project (docs/reference/xnat-rest.md#shared-experiments). */
+  subjectId?: string;
 }
 
 export interface ArchivedScan {
@@ -20,7 +23,7 @@ export interface ArchivedScan {
 export async function listSessions(xnat: XnatSession, project: string): Promise<ArchivedSessionRow[]> {
   const path = `/data/projects/${encodeURIComponent(project)}/experiments`;
   const response = await xnat.request('GET', path, {
-    searchParams: { format: 'json', columns: 'ID,label,subject_label,xnat:imageSessionData/UID' },
+    searchParams: { format: 'json', columns: 'ID,label,subject_label,subject_ID,xnat:imageSessionData/UID' },
   });
   if (response.statusCode === 404) return [];
   if (response.statusCode !== 200) throw xnat.error(response, 'GET', path);
@@ -32,6 +35,7 @@ export async function listSessions(xnat: XnatSession, project: string): Promise<
     // UID and studyInstanceUID both map to xnat:imagesessiondata/uid; the header may be either (docs/reference/xnat-rest.md#experiments).
     studyUid: pick(row, (key) => /(^|\/)uid$/i.test(key) || /studyinstanceuid/i.test(key)) ?? '',
     subject: row.subject_label ?? '',
+    subjectId: row.subject_ID || pick(row, (key) => /subjectassessordata\/subject_id$/i.test(key)) || undefined,
   }));
 }
 

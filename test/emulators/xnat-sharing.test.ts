@@ -67,3 +67,43 @@ describe('shared experiments', () => {
     expect(h3(res.body)).toBe('Label already in use:TAKEN');
   });
 });
+
+describe('shared subjects', () => {
+  const c = spec('1.3.6.1.4.1.14519.5.2.1.3000', { studyUid: a.studyUid, patientName: 'DOE^JOHN', patientId: 'PID-1', seriesNumber: 3, modality: 'CT', studyDate: '20200315' });
+  const shareSubject = (label: string): Promise<{ statusCode: number; body: string }> =>
+    client(emu, 'alice', 'pw').put(`data/projects/OWNER/subjects/DOE_JOHN/projects/SHARED?label=${label}`);
+  /** Sends a series into SHARED's session NEW under a subject reference and commits it. */
+  async function sendAs(series: typeof b, subject: string): Promise<{ statusCode: number; body: string }> {
+    const query = `project=SHARED&SUBJECT_ID=${subject}&EXPT_LABEL=NEW&prevent_auto_commit=true&SOURCE=uploader`;
+    const path = (await client(emu, 'alice', 'pw').post(`data/services/import?${query}`, { body: await zipOf(seriesFiles(series)), headers: ZIP })).body.trim();
+    return client(emu, 'alice', 'pw').post(`${path.slice(1)}?action=commit&overwrite=append`);
+  }
+  const subjectsOf = async (project: string): Promise<Record<string, string>[]> =>
+    (await client(emu, 'alice', 'pw').get(`data/projects/${project}/subjects?format=json`).json<Table>()).ResultSet.Result;
+
+  test('the archiver finds a subject by its label in the project ignoring case, or by its accession ID; the owner\'s label makes a new subject and a conflict', async () => {
+    expect((await shareSubject('SH_SUBJ')).statusCode).toBe(200);
+    expect(h3((await shareSubject('OTHER')).body)).toBe('Already assigned to project:SHARED');
+    const owned = (await subjectsOf('OWNER'))[0]!;
+    // The share's label, in another case: SHARED's own session under OWNER's subject.
+    expect((await sendAs(b, 'sh_subj')).statusCode).toBe(301);
+    const rows = (await client(emu, 'alice', 'pw').get('data/projects/SHARED/experiments?format=json&columns=ID,label,subject_label,subject_ID').json<Table>()).ResultSet.Result;
+    expect(rows).toEqual([expect.objectContaining({ label: 'NEW', subject_label: 'DOE_JOHN', subject_ID: owned.ID })]);
+    expect(await subjectsOf('SHARED')).toEqual([]);
+
+    // The owner's label is no label in SHARED: the subject is created there before the conflict check refuses the merge.
+    const refused = await sendAs(c, 'DOE_JOHN');
+    expect(refused.statusCode).toBe(409);
+    expect(h3(refused.body)).toBe('Invalid modification of session subject via archive process.: NEW Already Exists for another Subject');
+    expect((await subjectsOf('SHARED')).map((s) => s.label)).toEqual(['DOE_JOHN']);
+    expect(emu.prearchive('SHARED')[0]?.status).toBe('CONFLICT');
+
+    // The refused entry would take the next upload of the study (and keep its subject): clear it first.
+    const [entry] = emu.prearchive('SHARED');
+    expect((await client(emu, 'alice', 'pw').delete(`data/prearchive/projects/SHARED/${entry!.timestamp}/${entry!.folderName}`)).statusCode).toBe(200);
+    const byId = await sendAs(c, owned.ID!);
+    expect(byId.statusCode).toBe(301);
+    expect(byId.body).toContain('/archive/projects/SHARED/subjects/DOE_JOHN/experiments/NEW');
+    expect(emu.archive('SHARED')[0]!.scans.map((s) => s.seriesInstanceUid)).toEqual([b.seriesUid, c.seriesUid]);
+  });
+});
