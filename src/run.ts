@@ -24,6 +24,7 @@ import { IMPORT_SOURCE } from './transfer/transfer-series.js';
 import { recoverLeftovers } from './plan/recover-leftovers.js';
 import { readHoldings } from './plan/holdings.js';
 import { withHeaderNames } from './plan/header-metadata.js';
+import { subjectCaseClashes } from './plan/labels.js';
 import { noteAnnotations } from './plan/annotations.js';
 import { observeStudies } from './study/events.js';
 import { logObserver, progressObserver } from './study/observers.js';
@@ -161,6 +162,7 @@ export async function run(config: Readonly<Config>, context: RunContext): Promis
     const holdings: XnatHoldings = projectExists ? await readHoldings(xnat, config.project, new Set([...metadata.values()].map((m) => m.studyUid))) : { sessions: [], labels: [], scans: new Map() };
     const named = await withHeaderNames(nbia, metadata, { logger, signal: context.signal, skipStudies: new Set(holdings.sessions.map((row) => row.studyUid)) });
     plan = buildPlan(manifest.seriesUids, named, holdings);
+    for (const clash of subjectCaseClashes(plan.series, holdings.sessions)) logger.warn(clash);
     for (const s of plan.series) if (s.meta) s.source = sources.router.planned(s.uid);
     // A study XNAT is still archiving is left alone this run; its series are reported with the reason.
     plan.studies = plan.studies.filter((study) => !stillBusy.has(study.studyUid));

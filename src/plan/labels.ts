@@ -91,3 +91,24 @@ function compareStudies(a: StudyKey, b: StudyKey): number {
   if (da !== db) return da < db ? -1 : 1;
   return a.studyUid < b.studyUid ? -1 : a.studyUid > b.studyUid ? 1 : 0;
 }
+
+/**
+ * Subject labels the plan tells apart that XNAT will not: its archiver matches a subject label in the project ignoring
+ * case, so `doe_john` and `DOE_JOHN` end in one subject, the one it meets or holds first
+ * (docs/reference/xnat-rest.md#labels). One message per clash, from the run's subjects and those the project's
+ * sessions are under.
+ */
+export function subjectCaseClashes(planned: Iterable<{ subject?: string; meta?: { patientId: string } }>, held: Iterable<{ subject: string }>): string[] {
+  const byKey = new Map<string, { labels: Set<string>; patients: Set<string> }>();
+  const note = (label: string, patientId?: string): void => {
+    const entry = byKey.get(label.toLowerCase()) ?? { labels: new Set(), patients: new Set() };
+    entry.labels.add(label);
+    if (patientId !== undefined) entry.patients.add(patientId);
+    byKey.set(label.toLowerCase(), entry);
+  };
+  for (const row of held) if (row.subject) note(row.subject);
+  for (const s of planned) if (s.subject && s.meta) note(s.subject, s.meta.patientId);
+  return [...byKey.values()].filter((e) => e.labels.size > 1 && e.patients.size > 0).map((e) =>
+    `subject labels ${[...e.labels].sort().join(', ')} differ only in case (PatientID ${[...e.patients].sort().join(', ')}): `
+    + 'XNAT matches subject labels ignoring case and files these sessions under one subject; the report names the one XNAT used');
+}

@@ -128,6 +128,7 @@ export async function runStudyJob(study: PlannedStudy, deps: StudyJobDeps): Prom
         outcomes.set(series.uid, { status: 'imported', files, bytes, md5Verified, attempts, error: '', source, verified, startedMs, endedMs });
       }
     }
+    noteSubjectUsed(study, subjectRef, committed.archived, log);
     events.studyCommitted({ study, subject, archived: committed.archived, sent: sent.size, verified: sent.size - committed.problems.size, refusal: committed.refusal });
   } catch (error) {
     for (const series of inSession) fail(series, error, sent.get(series.uid)!.attempts);
@@ -168,4 +169,17 @@ async function dropPrearchive(study: PlannedStudy, uri: string | undefined, deps
   } catch (error) {
     log.error(`could not remove the partial prearchive session of ${study.session}: ${describeError(error)}`);
   }
+}
+
+/**
+ * The archive URI names the subject XNAT filed the session under (buildURI). It can differ from the plan's label:
+ * XNAT matches labels ignoring case, and a subject shared in from another project goes by its owner's label
+ * (docs/reference/xnat-rest.md#labels). The report names the one XNAT used.
+ */
+function noteSubjectUsed(study: PlannedStudy, sent: string, archived: string, log: Logger): void {
+  const used = /\/subjects\/([^/]+)\/experiments\//.exec(archived)?.[1];
+  // The path the tool built itself (a lost commit answer) names what was sent, which says nothing new.
+  if (!used || used === sent || used === study.subject) return;
+  log.info(`XNAT archived session ${study.session} under subject ${used}, not ${study.subject}; the report names ${used}`);
+  for (const series of study.series) series.subject = used;
 }

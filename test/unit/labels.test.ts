@@ -1,4 +1,4 @@
-import { assignSessionLabels, cleanLabel, subjectLabel } from '../../src/plan/labels.js';
+import { assignSessionLabels, cleanLabel, subjectCaseClashes, subjectLabel } from '../../src/plan/labels.js';
 import { isoDate } from '../../src/tcia/series-metadata.js';
 
 describe('cleanLabel', () => {
@@ -69,5 +69,17 @@ describe('StudyDate as old files write it', () => {
       new Set(),
     );
     expect(Object.fromEntries(labels)).toEqual({ '1.2.9': 'P1', '1.2.2': 'P1_01' });
+  });
+});
+
+describe('subjectCaseClashes', () => {
+  const planned = (subject: string, patientId: string) => ({ subject, meta: { patientId } });
+  it('names labels of the run, or of the run and the project, that differ only in case (docs/reference/xnat-rest.md#labels)', () => {
+    expect(subjectCaseClashes([planned('doe_john', 'P1'), planned('DOE_JOHN', 'P2'), planned('X', 'P3')], [])).toEqual([
+      'subject labels DOE_JOHN, doe_john differ only in case (PatientID P1, P2): XNAT matches subject labels ignoring case and files these sessions under one subject; the report names the one XNAT used',
+    ]);
+    expect(subjectCaseClashes([planned('Smith', 'P4')], [{ subject: 'SMITH' }])).toHaveLength(1);
+    // The same label for two PatientIDs, or a subject of the project the run does not touch, is no clash.
+    expect(subjectCaseClashes([planned('A', 'P1'), planned('A', 'P2')], [{ subject: 'b' }, { subject: 'B' }])).toEqual([]);
   });
 });
