@@ -18,20 +18,20 @@ export interface CommitDeps {
  * never blindly re-sent: a long synchronous archive can outlive the proxy's timeout and still complete
  * (docs/reference/xnat-rest.md#proxy-timeouts), so the outcome is read from the prearchive and the archive.
  */
-export async function commitSession(prearchiveUri: string, archivePath: string, deps: CommitDeps): Promise<string> {
+export async function commitSession(prearchiveUri: string, archivePath: string, deps: CommitDeps, subject?: string): Promise<string> {
   try {
-    const outcome = await deps.xnat.commit(prearchiveUri, deps.source);
+    const outcome = await deps.xnat.commit(prearchiveUri, deps.source, subject);
     if (outcome.archived) return outcome.uri || archivePath;
     // A 200 means XNAT only built the session; archive it explicitly.
-    return await deps.xnat.archive(prearchiveUri);
+    return await deps.xnat.archive(prearchiveUri, subject);
   } catch (error) {
     if (!isLostAnswer(error)) throw error;
     deps.logger.warn({ prearchiveUri }, `commit answer lost (${(error as Error).message}); waiting for XNAT to settle`);
-    return settle(prearchiveUri, archivePath, deps);
+    return settle(prearchiveUri, archivePath, deps, subject);
   }
 }
 
-async function settle(prearchiveUri: string, archivePath: string, deps: CommitDeps): Promise<string> {
+async function settle(prearchiveUri: string, archivePath: string, deps: CommitDeps, subject?: string): Promise<string> {
   const deadline = Date.now() + deps.settleTimeoutMs;
   let recommitted = false;
   while (Date.now() < deadline) {
@@ -46,8 +46,8 @@ async function settle(prearchiveUri: string, archivePath: string, deps: CommitDe
     if (!recommitted && ['READY', 'RECEIVING'].includes(entry.status.toUpperCase())) {
       recommitted = true;
       try {
-        const outcome = await deps.xnat.commit(prearchiveUri, deps.source);
-        return outcome.archived ? outcome.uri || archivePath : await deps.xnat.archive(prearchiveUri);
+        const outcome = await deps.xnat.commit(prearchiveUri, deps.source, subject);
+        return outcome.archived ? outcome.uri || archivePath : await deps.xnat.archive(prearchiveUri, subject);
       } catch (error) {
         if (!isLostAnswer(error)) throw error;
       }
@@ -95,7 +95,8 @@ export async function commitAndVerify(
 ): Promise<CommitOutcome> {
   const archivePath = `/data/archive/projects/${target.project}/subjects/${target.subject}/experiments/${target.session}`;
   try {
-    const archived = await commitSession(prearchiveUri, archivePath, deps);
+    // The subject is named again: an entry an earlier run left refused keeps the subject it was built with.
+    const archived = await commitSession(prearchiveUri, archivePath, deps, target.subject);
     const session = await deps.xnat.sessionScans(archived);
     return { archived, problems: checkArchivedSeries(expected, session?.scans ?? []) };
   } catch (error) {

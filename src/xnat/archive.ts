@@ -88,9 +88,10 @@ export async function deleteScan(xnat: XnatSession, sessionId: string, scanId: s
 }
 
 /** Archives a prearchive session through the archive service (used when a commit only built it). */
-export async function archive(xnat: XnatSession, prearchiveUri: string): Promise<string> {
+export async function archive(xnat: XnatSession, prearchiveUri: string, subject?: string): Promise<string> {
   const src = prearchiveUri.replace(/^\/data/, '');
-  const response = await xnat.request('POST', '/data/services/archive', { searchParams: { src, overwrite: 'append' }, retry: { limit: 0 } });
+  const searchParams = { src, overwrite: 'append', ...(subject ? { subject } : {}) };
+  const response = await xnat.request('POST', '/data/services/archive', { searchParams, retry: { limit: 0 } });
   // 303 when the session is auto-archive or redirect=true; failures, conflicts included, are 500 "FAILED: …"
   // (docs/reference/xnat-rest.md#archive-service).
   if (response.statusCode === 200 || response.statusCode === 303 || response.statusCode === 301) {

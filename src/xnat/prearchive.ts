@@ -89,9 +89,12 @@ export async function prearchiveScans(xnat: XnatSession, prearchiveUri: string):
 /**
  * Commits a prearchive session. AA=true archives it whatever the project's prearchive code: a Manual project
  * only builds on a bare commit (docs/reference/xnat-rest.md#commit). Archived → 301 with the URI in the body.
+ * `subject` overrides the subject the entry was built with, which a later upload into it does not change
+ * (docs/reference/xnat-rest.md#shared-experiments).
  */
-export async function commit(xnat: XnatSession, prearchiveUri: string, source: string): Promise<CommitOutcome> {
-  const response = await xnat.request('POST', prearchiveUri, { searchParams: { action: 'commit', AA: 'true', SOURCE: source }, retry: { limit: 0 } });
+export async function commit(xnat: XnatSession, prearchiveUri: string, source: string, subject?: string): Promise<CommitOutcome> {
+  const searchParams = { action: 'commit', AA: 'true', SOURCE: source, ...(subject ? { subject } : {}) };
+  const response = await xnat.request('POST', prearchiveUri, { searchParams, retry: { limit: 0 } });
   if (response.statusCode === 301 || response.statusCode === 302 || response.statusCode === 303) {
     const uri = response.body.trim() || String(response.headers.location ?? '');
     return { archived: true, uri: stripOrigin(uri) };

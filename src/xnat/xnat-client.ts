@@ -85,12 +85,12 @@ export class XnatClient {
     return importZip(this.session, params, body, signal);
   }
 
-  commit(prearchiveUri: string, source: string): Promise<CommitOutcome> {
-    return commit(this.session, prearchiveUri, source);
+  commit(prearchiveUri: string, source: string, subject?: string): Promise<CommitOutcome> {
+    return commit(this.session, prearchiveUri, source, subject);
   }
 
-  archive(prearchiveUri: string): Promise<string> {
-    return archive(this.session, prearchiveUri);
+  archive(prearchiveUri: string, subject?: string): Promise<string> {
+    return archive(this.session, prearchiveUri, subject);
   }
 
   deletePrearchive(prearchiveUri: string): Promise<void> {
