@@ -1,6 +1,5 @@
 import type { Readable } from 'node:stream';
 import type { Got, Response } from 'got';
-import { fullWidth } from '../sources/nbia/md5-list.js';
 import { baseHttp } from '../http-request.js';
 import { parseString } from 'fast-csv';
 import { PeerAnswerError, TciaHttpError } from '../errors.js';
@@ -8,6 +7,7 @@ import type { Logger } from '../log.js';
 import { DEFAULT_RETRY, parseRetryAfter, withRetries, type RetryPolicy } from '../retry.js';
 import { retryableStatuses } from '../retryable.js';
 import { fromMetadataRow, type SeriesMetadata } from './series-metadata.js';
+import { fullWidth } from './published-md5.js';
 import { translateNetworkError } from '../network-errors.js';
 import { forEachLimit } from '../concurrency.js';
 import { readStart } from '../sources/stream-chunks.js';

@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import { forEachLimit } from '../../concurrency.js';
 import { describeError, SeriesContentError } from '../../errors.js';
 import { withRetries, type RetryPolicy } from '../../retry.js';
 import { streamChunks } from '../stream-chunks.js';
@@ -13,6 +14,9 @@ import type { IdcS3Client } from './s3-client.js';
  * own; larger ones are streamed as they arrive (a bad byte then fails the series attempt) and never fetched ahead.
  */
 export const WHOLE_OBJECT_LIMIT = 8 * 1024 * 1024;
+
+/** TCIA MD5 lookups of one series in flight at once (one small GET each). */
+const TCIA_LOOKUPS = 8;
 
 export interface IdcSourceOptions {
   /** The run's index lookup (done once at planning): SeriesInstanceUID → bucket and series UUID. */
@@ -65,12 +69,14 @@ export async function idcCheckList(
   publishedMd5: (sopInstanceUid: string) => Promise<string | undefined>,
   seriesUid: string,
 ): Promise<CheckList> {
-  const checks = new Map<string, FileCheck>();
-  for (const ref of objects) {
-    const name = objectName(ref);
-    const md5 = md5FromEtag(ref.etag) ?? (await tciaMd5(name, instances.get(name), publishedMd5, seriesUid));
-    checks.set(name, { kind: 'md5', md5 });
-  }
+  const md5s = objects.map((ref) => md5FromEtag(ref.etag));
+  // The ETags that are not MD5s are looked up several at a time: a series of large objects can hold hundreds.
+  const pending = md5s.flatMap((md5, i) => (md5 === undefined ? [i] : []));
+  await forEachLimit(pending, TCIA_LOOKUPS, async (i) => {
+    const name = objectName(objects[i]!);
+    md5s[i] = await tciaMd5(name, instances.get(name), publishedMd5, seriesUid);
+  });
+  const checks = new Map<string, FileCheck>(objects.map((ref, i) => [objectName(ref), { kind: 'md5', md5: md5s[i]! }]));
   return { checks, listName: 'the IDC listing', holder: 'the IDC series' };
 }
 
